@@ -1,0 +1,34 @@
+// Builds the native `cpu` backend (native/) with node-gyp during `npm install`.
+// A failed build never fails the install: cbdm then runs on the `js` backend and says so once.
+import { spawnSync } from 'node:child_process';
+import { existsSync, writeFileSync, mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const statusFile = join(root, 'build', 'native-status.json');
+
+function record(ok, message) {
+  mkdirSync(dirname(statusFile), { recursive: true });
+  writeFileSync(statusFile, JSON.stringify({ ok, message, date: new Date().toISOString() }, null, 2) + '\n');
+}
+
+if (!existsSync(join(root, 'binding.gyp'))) {
+  record(false, 'no binding.gyp in this checkout');
+  process.exit(0);
+}
+if (process.env.CBDM_SKIP_NATIVE === '1') {
+  record(false, 'skipped: CBDM_SKIP_NATIVE=1');
+  console.warn('cbdm: native build skipped (CBDM_SKIP_NATIVE=1); the js backend will be used.');
+  process.exit(0);
+}
+// npm puts its bundled node-gyp on PATH for install scripts; fall back to npx for manual runs.
+const r = spawnSync('node-gyp', ['rebuild'], { cwd: root, stdio: 'inherit', shell: process.platform === 'win32' });
+if (r.status === 0) {
+  record(true, 'built');
+} else {
+  const msg = `node-gyp rebuild failed (${r.error ? r.error.message : 'exit ' + r.status})`;
+  record(false, msg);
+  console.warn(`cbdm: WARNING: the native cpu backend did not build: ${msg}. cbdm will run on the slower js backend.`);
+}
+process.exit(0);

@@ -1,0 +1,78 @@
+/**
+ * Backend registry. `CBDM_BACKEND=js|cpu|cuda` selects; `cpu` (the native addon) is the default
+ * and falls back to `js` with one warning when the addon is not built.
+ */
+import type { Backend, BackendName } from './backend.ts';
+import { JsBackend } from './js/backend.ts';
+import { setCurrentBackend } from './context.ts';
+import { loadCpuBackend } from './cpu/load.ts';
+
+const instances = new Map<BackendName, Backend>();
+let warned = false;
+
+/** Names a user may select. */
+export const BACKEND_NAMES: readonly BackendName[] = ['js', 'cpu', 'cuda'];
+
+/** Get (creating once) a backend by name. Throws with a hint if it is not available. */
+export function getBackend(name: BackendName): Backend {
+  const cached = instances.get(name);
+  if (cached) return cached;
+  let b: Backend;
+  switch (name) {
+    case 'js':
+      b = new JsBackend();
+      break;
+    case 'cpu': {
+      const r = loadCpuBackend();
+      if (!r.ok) throw new Error(`the cpu backend is not available: ${r.reason}`);
+      b = r.backend;
+      break;
+    }
+    case 'cuda':
+      throw new Error('the cuda backend is not available in this build (see README: GPU)');
+    default: {
+      const never: never = name;
+      throw new Error(`unknown backend ${String(never)}`);
+    }
+  }
+  instances.set(name, b);
+  return b;
+}
+
+/** Is this backend usable here? */
+export function backendAvailable(name: BackendName): boolean {
+  try {
+    getBackend(name);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Select the backend for new tensors: the argument, else `CBDM_BACKEND`, else `cpu` falling back
+ * to `js` with a single warning.
+ */
+export function useBackend(name?: string): Backend {
+  const requested = name ?? process.env.CBDM_BACKEND;
+  let b: Backend;
+  if (requested !== undefined && requested !== '') {
+    if (!(BACKEND_NAMES as readonly string[]).includes(requested)) {
+      throw new Error(`unknown backend '${requested}': choose one of ${BACKEND_NAMES.join(', ')}`);
+    }
+    b = getBackend(requested as BackendName);
+  } else {
+    const r = loadCpuBackend();
+    if (r.ok) {
+      b = getBackend('cpu');
+    } else {
+      if (!warned) {
+        console.warn(`cbdm: warning: native cpu backend unavailable (${r.reason}); using the slower js backend.`);
+        warned = true;
+      }
+      b = getBackend('js');
+    }
+  }
+  setCurrentBackend(b);
+  return b;
+}

@@ -1,0 +1,123 @@
+/**
+ * The `js` backend: plain TypeScript loops over host typed arrays. It is the specification every
+ * other backend is tested against, and it supports float64 for gradient checks.
+ *
+ * Freed buffers go to a size-keyed pool so a training loop reuses the same memory each step
+ * instead of churning the garbage collector.
+ */
+import type { AdamParams, Backend, BackendName, ConvGeom, GroupNormGeom, Storage } from '../backend.ts';
+import { allocArray, bytesPerElement, type DType, type FloatArray } from '../dtype.ts';
+import { HostStorage, h } from './host.ts';
+import * as ew from './elementwise.ts';
+import * as gm from './gemm.ts';
+import * as cv from './conv2d.ts';
+import * as gn from './groupnorm.ts';
+import * as opt from './optim.ts';
+
+/** Pooled buffers above this many bytes in total are released to the GC instead. */
+const POOL_LIMIT_BYTES = 1 << 30;
+
+export class JsBackend implements Backend {
+  readonly name: BackendName = 'js';
+  private live = 0;
+  private pooledBytes = 0;
+  private readonly pool = new Map<string, FloatArray[]>();
+
+  alloc(dtype: DType, size: number): Storage {
+    const key = `${dtype}:${size}`;
+    const list = this.pool.get(key);
+    let data: FloatArray;
+    if (list && list.length > 0) {
+      data = list.pop()!;
+      data.fill(0);
+      this.pooledBytes -= size * bytesPerElement(dtype);
+    } else {
+      data = allocArray(dtype, size);
+    }
+    this.live += size * bytesPerElement(dtype);
+    return new HostStorage(data, true);
+  }
+
+  view(base: Storage, offset: number, size: number): Storage {
+    const d = h(base);
+    if (offset < 0 || offset + size > d.length) throw new Error(`view: [${offset}, ${offset + size}) is outside a buffer of ${d.length}`);
+    return new HostStorage(d.subarray(offset, offset + size), false);
+  }
+
+  write(s: Storage, data: ArrayLike<number>, offset = 0): void {
+    const d = h(s);
+    if (offset + data.length > d.length) throw new Error(`write: ${data.length} values at offset ${offset} overflow a buffer of ${d.length}`);
+    d.set(data, offset);
+  }
+
+  read(s: Storage): FloatArray {
+    return h(s).slice();
+  }
+
+  free(s: Storage): void {
+    if (!(s instanceof HostStorage) || !s.pooled) return;
+    const bytes = s.size * bytesPerElement(s.dtype);
+    this.live -= bytes;
+    if (this.pooledBytes + bytes > POOL_LIMIT_BYTES) return;
+    const key = `${s.dtype}:${s.size}`;
+    let list = this.pool.get(key);
+    if (!list) this.pool.set(key, (list = []));
+    list.push(s.data);
+    this.pooledBytes += bytes;
+  }
+
+  liveBytes(): number {
+    return this.live;
+  }
+
+  add(a: Storage, b: Storage, out: Storage): void { ew.add(h(a), h(b), h(out)); }
+  sub(a: Storage, b: Storage, out: Storage): void { ew.sub(h(a), h(b), h(out)); }
+  mul(a: Storage, b: Storage, out: Storage): void { ew.mul(h(a), h(b), h(out)); }
+  affine(a: Storage, alpha: number, beta: number, out: Storage): void { ew.affine(h(a), alpha, beta, h(out)); }
+  axpy(a: Storage, alpha: number, b: Storage, out: Storage): void { ew.axpy(h(a), alpha, h(b), h(out)); }
+  addBroadcast(a: Storage, v: Storage, O: number, C: number, I: number, out: Storage): void {
+    ew.addBroadcast(h(a), h(v), O, C, I, h(out));
+  }
+  sumBroadcast(a: Storage, O: number, C: number, I: number, out: Storage): void {
+    ew.sumBroadcast(h(a), O, C, I, h(out));
+  }
+  mulRows(a: Storage, w: Storage, N: number, D: number, out: Storage): void { ew.mulRows(h(a), h(w), N, D, h(out)); }
+  fill(out: Storage, value: number): void { h(out).fill(value); }
+  copy(a: Storage, aOff: number, out: Storage, outOff: number, n: number): void {
+    h(out).set(h(a).subarray(aOff, aOff + n), outOff);
+  }
+  swishForward(x: Storage, out: Storage): void { ew.swishForward(h(x), h(out)); }
+  swishBackward(x: Storage, gy: Storage, gx: Storage): void { ew.swishBackward(h(x), h(gy), h(gx)); }
+  reluForward(x: Storage, out: Storage): void { ew.reluForward(h(x), h(out)); }
+  reluBackward(x: Storage, gy: Storage, gx: Storage): void { ew.reluBackward(h(x), h(gy), h(gx)); }
+  sumAll(a: Storage): number { return ew.sumAll(h(a)); }
+  sumSquaredDiff(a: Storage, b: Storage): number { return ew.sumSquaredDiff(h(a), h(b)); }
+  weightedSquaredDiff(a: Storage, b: Storage, w: Storage, N: number, D: number): number {
+    return ew.weightedSquaredDiff(h(a), h(b), h(w), N, D);
+  }
+  gemm(transA: boolean, transB: boolean, M: number, N: number, K: number, alpha: number, A: Storage, B: Storage, beta: number, C: Storage): void {
+    gm.gemm(transA, transB, M, N, K, alpha, h(A), h(B), beta, h(C));
+  }
+  conv2dForward(x: Storage, w: Storage, b: Storage | null, y: Storage, g: ConvGeom): void {
+    cv.conv2dForward(h(x), h(w), b ? h(b) : null, h(y), g);
+  }
+  conv2dBackwardData(gy: Storage, w: Storage, gx: Storage, g: ConvGeom): void {
+    cv.conv2dBackwardData(h(gy), h(w), h(gx), g);
+  }
+  conv2dBackwardWeight(x: Storage, gy: Storage, gw: Storage, gb: Storage | null, g: ConvGeom): void {
+    cv.conv2dBackwardWeight(h(x), h(gy), h(gw), gb ? h(gb) : null, g);
+  }
+  groupNormForward(x: Storage, gamma: Storage, beta: Storage, y: Storage, mean: Storage, rstd: Storage, g: GroupNormGeom, swish: boolean): void {
+    gn.groupNormForward(h(x), h(gamma), h(beta), h(y), h(mean), h(rstd), g, swish);
+  }
+  groupNormBackward(x: Storage, gamma: Storage, beta: Storage, mean: Storage, rstd: Storage, gy: Storage,
+    gx: Storage, gGamma: Storage, gBeta: Storage, g: GroupNormGeom, swish: boolean): void {
+    gn.groupNormBackward(h(x), h(gamma), h(beta), h(mean), h(rstd), h(gy), h(gx), h(gGamma), h(gBeta), g, swish);
+  }
+  adamStep(p: Storage, g: Storage, m: Storage, v: Storage, hp: AdamParams): void {
+    opt.adamStep(h(p), h(g), h(m), h(v), hp);
+  }
+  emaUpdate(ema: Storage, p: Storage, decay: number): void {
+    opt.emaUpdate(h(ema), h(p), decay);
+  }
+}

@@ -56,10 +56,8 @@ export function liveTensorCount(): number {
   return liveTensors;
 }
 
-type Tensors = Tensor | Tensor[] | Record<string, Tensor> | void | number | undefined;
-
 /** Run fn in a scope: everything it creates is disposed at the end except what it returns. */
-export function tidy<T extends Tensors>(fn: () => T): T {
+export function tidy<T>(fn: () => T): T {
   const scope = new Set<Tensor>();
   scopes.push(scope);
   let result: T;
@@ -88,7 +86,7 @@ export function keep<T extends Tensor>(t: T): T {
 }
 
 function collect(v: unknown, out: Set<Tensor>): void {
-  if (v === null || v === undefined || typeof v !== 'object') return;
+  if (v === null || v === undefined || typeof v !== 'object' || ArrayBuffer.isView(v)) return;
   if (Array.isArray(v)) {
     for (const x of v) collect(x, out);
   } else if ('shape' in v && 'dtype' in v && 'dispose' in v) {

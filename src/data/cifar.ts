@@ -17,10 +17,12 @@ import { readTarGz } from './tar.ts';
 import { decodePythonBatch, decodePythonMeta } from './cifar_python.ts';
 import { CbdmError } from '../util/errors.ts';
 
+/** Which CIFAR, which split, which official distribution. */
 export type CifarVariant = 'cifar10' | 'cifar100';
 export type CifarSplit = 'train' | 'test';
 export type CifarFormat = 'binary' | 'python';
 
+/** Where users download CIFAR (named in every missing/corrupt-file error). */
 export const CIFAR_URL = 'https://www.cs.toronto.edu/~kriz/cifar.html';
 /** Pixels per image (3 × 32 × 32). */
 export const CIFAR_PIXELS = 3072;
@@ -30,8 +32,10 @@ const PER_BATCH: Record<CifarVariant, Record<CifarSplit, number>> = {
   cifar100: { train: 50000, test: 10000 },
 };
 
+/** CIFAR-10 class names, used when batches.meta(.txt) is absent. */
 export const CIFAR10_CLASSES = ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck'];
 
+/** What `loadCifar` reads. */
 export interface CifarOptions {
   /** A directory (holding the files, the extracted folder, or the archive) or a `.tar.gz`. */
   root: string;
@@ -125,7 +129,9 @@ function resolveSource(root: string, variant: CifarVariant, split: CifarSplit, w
     const arc = join(root, archiveName(variant, format));
     if (existsSync(arc)) return archiveSource(arc, variant, split);
   }
-  throw missingError(root, variant, split, 'no CIFAR files in this folder');
+  const other: CifarVariant = variant === 'cifar10' ? 'cifar100' : 'cifar10';
+  const hasOther = (['binary', 'python'] as const).some((f) => [root, join(root, folderName(other, f))].some((d) => existsSync(join(d, cifarFiles(other, f, split)[0]!))));
+  throw missingError(root, variant, split, hasOther ? `it holds ${other} files, not ${variant} — check --dataset` : 'no CIFAR files in this folder');
 }
 
 /** Decode one binary-version file (`file` names it in errors; `official` = images it should hold). */

@@ -22,6 +22,7 @@ export interface MT19937State {
   pos: number;
 }
 
+/** The 32-bit Mersenne Twister with NumPy legacy seeding, doubles and shuffle. */
 export class MT19937 {
   private readonly mt = new Uint32Array(N);
   private pos = N;

@@ -15,6 +15,7 @@ import { MT19937 } from './mt19937.ts';
 import { Rng } from '../util/rng.ts';
 import { CbdmError } from '../util/errors.ts';
 
+/** How `makeLongTail` builds a subset. */
 export interface LongTailOptions {
   /** Imbalance factor n_min / n_max in (0, 1]; 0.01 as published. */
   imb: number;

@@ -1,0 +1,55 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import * as E from '../../src/engine/index.ts';
+import { UNet, sinusoidalTable, validateUNetConfig } from '../../src/models/unet.ts';
+import { presetConfig } from '../../src/models/presets.ts';
+import { loadStateDictFile } from '../../src/io/torch.ts';
+import { readNpz } from '../../src/io/npz.ts';
+import { toFloat32 } from '../../src/io/ndarray.ts';
+import { assertClose, fastBackends } from '../engine/harness.ts';
+
+const FIX = join(import.meta.dirname, '..', 'fixtures', 'unet');
+
+test('paper preset has exactly the published parameter count and state-dict entries', () => {
+  const n100 = new UNet(presetConfig('cifar', 100));
+  assert.equal(n100.store.numel, 35_925_507);
+  assert.equal(n100.store.params.length, 330);
+  assert.equal(new UNet(presetConfig('cifar', 10)).store.numel, 35_879_427);
+  for (const k of ['time_embedding.timembedding.0.weight', 'label_embedding.weight', 'head.weight', 'tail.2.bias',
+    'downblocks.0.block1.0.weight', 'downblocks.2.main.weight', 'downblocks.3.attn.proj_q.weight', 'upblocks.0.shortcut.weight', 'middleblocks.0.attn.proj.bias']) {
+    assert.ok(n100.store.has(k), `missing ${k}`);
+  }
+  assert.ok(Math.abs(n100.macsPerImage() / 1e9 - 6.2) < 0.2);
+});
+
+test('bad model configs are clear errors', () => {
+  assert.throws(() => validateUNetConfig({ ...presetConfig('tiny', 10), ch: 48 }), /multiple of 32/);
+  assert.throws(() => validateUNetConfig({ ...presetConfig('tiny', 10), imageSize: 18 }), /not divisible/);
+  assert.throws(() => validateUNetConfig({ ...presetConfig('tiny', 10), attn: [5] }), /attention levels/);
+});
+
+test('sinusoidal table interleaves sin and cos as the published TimeEmbedding', () => {
+  const tab = sinusoidalTable(10, 4);
+  assert.equal(tab[4 * 3 + 0], Math.fround(Math.sin(3)));
+  assert.equal(tab[4 * 3 + 1], Math.fround(Math.cos(3)));
+  assert.equal(tab[4 * 3 + 2], Math.fround(Math.sin(3 * Math.exp(-0.5 * Math.log(10000)))));
+});
+
+for (const backend of ['js', ...fastBackends()]) {
+  test(`forward matches the PyTorch reference on the same weights (${backend})`, () => {
+    const be = E.useBackend(backend);
+    const net = new UNet({ T: 100, ch: 32, chMult: [1, 1], attn: [1], numResBlocks: 1, dropout: 0.1, numClasses: 3, imageSize: 8 });
+    net.store.materialize(be, 0);
+    const sd = loadStateDictFile(join(FIX, 'tiny_ckpt.pt'), 'ema_model');
+    net.store.loadStateDict(new Map([...sd].map(([k, v]) => [k, { shape: v.shape, data: toFloat32(v) }])));
+    const io = readNpz(join(FIX, 'tiny_io.npz'));
+    const x = E.tensor(toFloat32(io.x!), io.x!.shape);
+    const t = Int32Array.from(toFloat32(io.t!));
+    const y = Int32Array.from(toFloat32(io.y!));
+    E.noGrad(() => E.tidy(() => {
+      assertClose(toFloat32(io.eps_y!), net.forward(x, t, y, { training: false }).toArray(), 1e-4, 'ε̂ with labels');
+      assertClose(toFloat32(io.eps_n!), net.forward(x, t, null, { training: false }).toArray(), 1e-4, 'ε̂ without labels');
+    }));
+  });
+}

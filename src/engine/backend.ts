@@ -7,7 +7,8 @@
  * whole (overwrite, never accumulate) unless the kernel says otherwise.
  *
  * Shape letters used throughout: N batch, C channels (Ci/Co in/out), H W height width,
- * G groups, M N K the gemm sizes, D feature size, L sequence (H·W) length.
+ * G groups, M N K the gemm sizes, D feature size, L sequence (H·W) length, V vocabulary (rows of
+ * an embedding table), K classes (softmax width), O/I outer/inner block counts around an axis.
  */
 import type { DType } from './dtype.ts';
 
@@ -28,6 +29,18 @@ export interface ConvGeom {
 /** Group-norm geometry: x is N×C×L (L = H·W), statistics per (n, g). */
 export interface GroupNormGeom {
   N: number; C: number; L: number; G: number; eps: number;
+}
+
+/** Pooling geometry (NCHW, square window `k`, PyTorch floor mode: Ho = ⌊(H + 2·pad − k)/stride⌋ + 1). */
+export interface PoolGeom {
+  N: number; C: number; H: number; W: number;
+  k: number; stride: number; pad: number;
+  Ho: number; Wo: number;
+}
+
+/** Batch-norm geometry: x is N×C×L (L = H·W), statistics per channel c over N·L values. */
+export interface BatchNormGeom {
+  N: number; C: number; L: number; eps: number;
 }
 
 /** Adam hyper-parameters for one step (bias correction folded in by the caller's `step`). */
@@ -100,6 +113,67 @@ export interface Kernels {
   /** gx, gγ, gβ from gy (through the optional fused swish, recomputed from x). */
   groupNormBackward(x: Storage, gamma: Storage, beta: Storage, mean: Storage, rstd: Storage, gy: Storage,
     gx: Storage, gGamma: Storage, gBeta: Storage, g: GroupNormGeom, swish: boolean): void;
+
+  // ---- embedding (src/engine/js/embedding.ts) ------------------------------------------------
+  /** out(N×D)[n] = w(V×D)[ids[n]]; ids are host integers already checked to lie in [0, V). */
+  embeddingForward(w: Storage, ids: Int32Array, V: number, D: number, out: Storage): void;
+  /** gw(V×D) = Σ_n scatter of gy(N×D)[n] into row ids[n] (gw overwritten, rows not hit are 0). */
+  embeddingBackward(gy: Storage, ids: Int32Array, V: number, D: number, gw: Storage): void;
+
+  // ---- attention over H·W (src/engine/js/attention.ts) -----------------------------------------
+  /** q, k, v, y N×C×L; P N×L×L: P[n,i,:] = softmax_j(Σ_c q[n,c,i]·k[n,c,j]/√C), y[n,c,i] = Σ_j P[n,i,j]·v[n,c,j]. */
+  attentionForward(q: Storage, k: Storage, v: Storage, y: Storage, P: Storage, N: number, C: number, L: number): void;
+  /** gq, gk, gv (N×C×L) from gy (N×C×L) and the saved probabilities P (N×L×L). */
+  attentionBackward(q: Storage, k: Storage, v: Storage, P: Storage, gy: Storage,
+    gq: Storage, gk: Storage, gv: Storage, N: number, C: number, L: number): void;
+
+  // ---- softmax family (src/engine/js/softmax.ts); x viewed as O×K×I, softmax over K ------------
+  /** y = softmax(x) or log-softmax(x) over the K axis (max-subtracted). */
+  softmaxForward(x: Storage, y: Storage, O: number, K: number, I: number, log: boolean): void;
+  /** gx from the saved output y: softmax gx = y⊙(gy − Σ_K gy⊙y); log-softmax gx = gy − exp(y)·Σ_K gy. */
+  softmaxBackward(y: Storage, gy: Storage, gx: Storage, O: number, K: number, I: number, log: boolean): void;
+  /** logits N×K → logp N×K (log-softmax, saved) and returns Σ_n −logp[n, labels[n]] (float64). */
+  crossEntropyForward(logits: Storage, labels: Int32Array, logp: Storage, N: number, K: number): number;
+  /** gx(N×K) = scale·(exp(logp) − onehot(labels)). */
+  crossEntropyBackward(logp: Storage, labels: Int32Array, scale: number, gx: Storage, N: number, K: number): void;
+
+  // ---- resampling (src/engine/js/upsample.ts); planes P = N·C --------------------------------
+  /** y(P×2H×2W)[p, 2i+a, 2j+b] = x(P×H×W)[p, i, j]. */
+  upsampleNearest2xForward(x: Storage, y: Storage, P: number, H: number, W: number): void;
+  /** gx(P×H×W)[p,i,j] = Σ_{a,b∈{0,1}} gy[p, 2i+a, 2j+b]. */
+  upsampleNearest2xBackward(gy: Storage, gx: Storage, P: number, H: number, W: number): void;
+  /** y(P×Ho×Wo) = bilinear resize of x(P×H×W), PyTorch align_corners=False, no antialias. */
+  resizeBilinear(x: Storage, y: Storage, P: number, H: number, W: number, Ho: number, Wo: number): void;
+
+  // ---- pooling (src/engine/js/pool.ts) -----------------------------------------------------------
+  /** y(N×C×Ho×Wo) = window mean; divisor k² (countIncludePad) or the in-image count. */
+  avgPool2dForward(x: Storage, y: Storage, g: PoolGeom, countIncludePad: boolean): void;
+  /** gx(N×C×H×W): each gy spread evenly (same divisor) over its window's in-image cells. */
+  avgPool2dBackward(gy: Storage, gx: Storage, g: PoolGeom, countIncludePad: boolean): void;
+  /** y = window max over in-image cells (NaN wins; first max in row-major window order on ties). */
+  maxPool2dForward(x: Storage, y: Storage, g: PoolGeom): void;
+  /** gx(N×C×H×W): each gy routed to its window's argmax, recomputed from x with the same rule. */
+  maxPool2dBackward(x: Storage, gy: Storage, gx: Storage, g: PoolGeom): void;
+
+  // ---- batch normalisation (src/engine/js/batchnorm.ts) ------------------------------------------
+  /** Per-channel mean and biased variance of x(N×C×L) (float64 accumulation) into mean, var (C). */
+  batchNormStats(x: Storage, mean: Storage, variance: Storage, g: BatchNormGeom): void;
+  /** y = γ_c·(x − mean_c)/√(var_c + eps) + β_c. */
+  batchNormForward(x: Storage, mean: Storage, variance: Storage, gamma: Storage, beta: Storage, y: Storage, g: BatchNormGeom): void;
+  /** gx, gγ, gβ; `train`: mean/var are the batch's own statistics and gx flows through them. */
+  batchNormBackward(x: Storage, mean: Storage, variance: Storage, gamma: Storage, gy: Storage,
+    gx: Storage, gGamma: Storage, gBeta: Storage, g: BatchNormGeom, train: boolean): void;
+
+  // ---- block copies (src/engine/js/concat.ts) ------------------------------------------------------
+  /** For o < count: out[outOff + o·outStride + i] = a[aOff + o·aStride + i], i < len (concat/slice). */
+  copyBlocks(a: Storage, aOff: number, aStride: number, out: Storage, outOff: number, outStride: number,
+    len: number, count: number): void;
+
+  // ---- gradient norm (src/engine/js/gradnorm.ts) -----------------------------------------------
+  /** Σ a², float64 accumulation. */
+  sumSquares(a: Storage): number;
+  /** a ← s·a in place. */
+  scaleInPlace(a: Storage, s: number): void;
 
   // ---- optimiser, over flat parameter arenas ---------------------------------------------------
   /** Adam(W) update of p with gradient g and moments m, v, all of length n. */

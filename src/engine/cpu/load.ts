@@ -1,11 +1,87 @@
 /**
  * Loads the native `cpu` backend (the C++ addon in `native/`, built by `npm install`).
+ *
+ * Environment: `CBDM_THREADS=n` sets the thread count (default: all cores), `CBDM_ISA=avx2|scalar`
+ * forces a lower instruction set than the CPU's best (for tests and for comparing kernels).
  */
+import { createRequire } from 'node:module';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Backend } from '../backend.ts';
+import { ISAS, type Isa, type NativeAddon } from './native.ts';
+import { CpuBackend } from './backend.ts';
 
 export type CpuLoadResult = { ok: true; backend: Backend } | { ok: false; reason: string };
 
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+/** Where node-gyp puts the addon. */
+export const ADDON_PATH = join(root, 'build', 'Release', 'cbdm_native.node');
+
+let cached: { addon: NativeAddon } | { reason: string } | null = null;
+
+function why(): string {
+  const status = join(root, 'build', 'native-status.json');
+  if (existsSync(status)) {
+    try {
+      const s = JSON.parse(readFileSync(status, 'utf8')) as { ok?: boolean; message?: string };
+      if (s.ok === false && s.message) return `the native build did not run or failed: ${s.message}`;
+    } catch {
+      // an unreadable status file just means no extra detail
+    }
+  }
+  return `${ADDON_PATH} is missing; build it with \`npm install\` (or \`node scripts/build-native.mjs\`)`;
+}
+
+/** The raw addon (loaded once), or the reason it is not usable. */
+export function loadAddon(): { addon: NativeAddon } | { reason: string } {
+  if (cached) return cached;
+  if (!existsSync(ADDON_PATH)) return (cached = { reason: why() });
+  try {
+    const addon = createRequire(import.meta.url)(ADDON_PATH) as NativeAddon;
+    const isaEnv = process.env.CBDM_ISA;
+    if (isaEnv !== undefined && isaEnv !== '') {
+      if (!(ISAS as readonly string[]).includes(isaEnv)) {
+        return (cached = { reason: `CBDM_ISA='${isaEnv}' is not one of ${ISAS.join(', ')}` });
+      }
+      addon.setIsa(isaEnv as Isa);
+    }
+    const thrEnv = process.env.CBDM_THREADS;
+    if (thrEnv !== undefined && thrEnv !== '') {
+      const n = Number(thrEnv);
+      if (!Number.isInteger(n) || n < 1) return (cached = { reason: `CBDM_THREADS='${thrEnv}' is not a positive integer` });
+      addon.setThreads(n);
+    }
+    return (cached = { addon });
+  } catch (e) {
+    return (cached = { reason: `could not load ${ADDON_PATH}: ${(e as Error).message}` });
+  }
+}
+
+let backend: CpuBackend | null = null;
+
 /** Try to load the native addon; never throws. */
 export function loadCpuBackend(): CpuLoadResult {
-  return { ok: false, reason: 'the native addon is not part of this build yet' };
+  const r = loadAddon();
+  if ('reason' in r) return { ok: false, reason: r.reason };
+  backend ??= new CpuBackend(r.addon);
+  return { ok: true, backend };
+}
+
+/** The instruction set and thread count the native kernels use now (null when not built). */
+export function cpuInfo(): { isa: Isa; bestIsa: Isa; threads: number } | null {
+  const r = loadAddon();
+  return 'addon' in r ? r.addon.info() : null;
+}
+
+/** Set the native thread count (≥ 1); returns the count in use, or null when not built. */
+export function setCpuThreads(n: number): number | null {
+  const r = loadAddon();
+  return 'addon' in r ? r.addon.setThreads(n) : null;
+}
+
+/** Select the ISA (clamped to what the CPU supports); returns the one in use, or null when not built. */
+export function setCpuIsa(isa: Isa): Isa | null {
+  const r = loadAddon();
+  return 'addon' in r ? r.addon.setIsa(isa) : null;
 }

@@ -5,7 +5,7 @@
  * Freed buffers go to a size-keyed pool so a training loop reuses the same memory each step
  * instead of churning the garbage collector.
  */
-import type { AdamParams, Backend, BackendName, ConvGeom, GroupNormGeom, Storage } from '../backend.ts';
+import type { AdamParams, Backend, BackendName, BatchNormGeom, ConvGeom, GroupNormGeom, PoolGeom, Storage } from '../backend.ts';
 import { allocArray, bytesPerElement, type DType, type FloatArray } from '../dtype.ts';
 import { HostStorage, h } from './host.ts';
 import * as ew from './elementwise.ts';
@@ -13,6 +13,14 @@ import * as gm from './gemm.ts';
 import * as cv from './conv2d.ts';
 import * as gn from './groupnorm.ts';
 import * as opt from './optim.ts';
+import * as emb from './embedding.ts';
+import * as att from './attention.ts';
+import * as sm from './softmax.ts';
+import * as up from './upsample.ts';
+import * as pl from './pool.ts';
+import * as bn from './batchnorm.ts';
+import * as cc from './concat.ts';
+import * as gnorm from './gradnorm.ts';
 
 /** Pooled buffers above this many bytes in total are released to the GC instead. */
 const POOL_LIMIT_BYTES = 1 << 30;
@@ -114,6 +122,63 @@ export class JsBackend implements Backend {
     gx: Storage, gGamma: Storage, gBeta: Storage, g: GroupNormGeom, swish: boolean): void {
     gn.groupNormBackward(h(x), h(gamma), h(beta), h(mean), h(rstd), h(gy), h(gx), h(gGamma), h(gBeta), g, swish);
   }
+  embeddingForward(w: Storage, ids: Int32Array, V: number, D: number, out: Storage): void {
+    emb.embeddingForward(h(w), ids, V, D, h(out));
+  }
+  embeddingBackward(gy: Storage, ids: Int32Array, V: number, D: number, gw: Storage): void {
+    emb.embeddingBackward(h(gy), ids, V, D, h(gw));
+  }
+  attentionForward(q: Storage, k: Storage, v: Storage, y: Storage, P: Storage, N: number, C: number, L: number): void {
+    att.attentionForward(h(q), h(k), h(v), h(y), h(P), N, C, L);
+  }
+  attentionBackward(q: Storage, k: Storage, v: Storage, P: Storage, gy: Storage, gq: Storage, gk: Storage, gv: Storage,
+    N: number, C: number, L: number): void {
+    att.attentionBackward(h(q), h(k), h(v), h(P), h(gy), h(gq), h(gk), h(gv), N, C, L);
+  }
+  softmaxForward(x: Storage, y: Storage, O: number, K: number, I: number, log: boolean): void {
+    sm.softmaxForward(h(x), h(y), O, K, I, log);
+  }
+  softmaxBackward(y: Storage, gy: Storage, gx: Storage, O: number, K: number, I: number, log: boolean): void {
+    sm.softmaxBackward(h(y), h(gy), h(gx), O, K, I, log);
+  }
+  crossEntropyForward(logits: Storage, labels: Int32Array, logp: Storage, N: number, K: number): number {
+    return sm.crossEntropyForward(h(logits), labels, h(logp), N, K);
+  }
+  crossEntropyBackward(logp: Storage, labels: Int32Array, scale: number, gx: Storage, N: number, K: number): void {
+    sm.crossEntropyBackward(h(logp), labels, scale, h(gx), N, K);
+  }
+  upsampleNearest2xForward(x: Storage, y: Storage, P: number, H: number, W: number): void {
+    up.upsampleNearest2xForward(h(x), h(y), P, H, W);
+  }
+  upsampleNearest2xBackward(gy: Storage, gx: Storage, P: number, H: number, W: number): void {
+    up.upsampleNearest2xBackward(h(gy), h(gx), P, H, W);
+  }
+  resizeBilinear(x: Storage, y: Storage, P: number, H: number, W: number, Ho: number, Wo: number): void {
+    up.resizeBilinear(h(x), h(y), P, H, W, Ho, Wo);
+  }
+  avgPool2dForward(x: Storage, y: Storage, g: PoolGeom, countIncludePad: boolean): void {
+    pl.avgPool2dForward(h(x), h(y), g, countIncludePad);
+  }
+  avgPool2dBackward(gy: Storage, gx: Storage, g: PoolGeom, countIncludePad: boolean): void {
+    pl.avgPool2dBackward(h(gy), h(gx), g, countIncludePad);
+  }
+  maxPool2dForward(x: Storage, y: Storage, g: PoolGeom): void { pl.maxPool2dForward(h(x), h(y), g); }
+  maxPool2dBackward(x: Storage, gy: Storage, gx: Storage, g: PoolGeom): void { pl.maxPool2dBackward(h(x), h(gy), h(gx), g); }
+  batchNormStats(x: Storage, mean: Storage, variance: Storage, g: BatchNormGeom): void {
+    bn.batchNormStats(h(x), h(mean), h(variance), g);
+  }
+  batchNormForward(x: Storage, mean: Storage, variance: Storage, gamma: Storage, beta: Storage, y: Storage, g: BatchNormGeom): void {
+    bn.batchNormForward(h(x), h(mean), h(variance), h(gamma), h(beta), h(y), g);
+  }
+  batchNormBackward(x: Storage, mean: Storage, variance: Storage, gamma: Storage, gy: Storage,
+    gx: Storage, gGamma: Storage, gBeta: Storage, g: BatchNormGeom, train: boolean): void {
+    bn.batchNormBackward(h(x), h(mean), h(variance), h(gamma), h(gy), h(gx), h(gGamma), h(gBeta), g, train);
+  }
+  copyBlocks(a: Storage, aOff: number, aStride: number, out: Storage, outOff: number, outStride: number, len: number, count: number): void {
+    cc.copyBlocks(h(a), aOff, aStride, h(out), outOff, outStride, len, count);
+  }
+  sumSquares(a: Storage): number { return gnorm.sumSquares(h(a)); }
+  scaleInPlace(a: Storage, s: number): void { gnorm.scaleInPlace(h(a), s); }
   adamStep(p: Storage, g: Storage, m: Storage, v: Storage, hp: AdamParams): void {
     opt.adamStep(h(p), h(g), h(m), h(v), hp);
   }

@@ -1,0 +1,47 @@
+/**
+ * The shape of the native addon (`build/Release/cbdm_native.node`, sources in `native/`) and its
+ * op codes. Every kernel takes Float32Arrays (zero-copy views of host storages) and plain numbers;
+ * the addon checks each array's length against the shapes and throws on a mismatch.
+ */
+
+/** ISAs the addon has kernels for, best first. */
+export type Isa = 'avx512' | 'avx2' | 'scalar';
+
+export const ISAS: readonly Isa[] = ['avx512', 'avx2', 'scalar'];
+
+/** Elementwise op codes of `ew` (must match `EwOp` in native/addon_kernels.inc). */
+export const EW = {
+  add: 0, sub: 1, mul: 2, affine: 3, axpy: 4, swish: 5, swishBackward: 6, relu: 7, reluBackward: 8, scale: 9,
+} as const;
+
+/** Reduction op codes of `reduce` (must match `ReduceOp`). */
+export const RD = { sum: 0, sumSquares: 1, sumSquaredDiff: 2, weightedSquaredDiff: 3 } as const;
+
+/** Broadcast op codes of `broadcast`. */
+export const BC = { add: 0, sum: 1, mulRows: 2 } as const;
+
+type F = Float32Array;
+
+export interface NativeAddon {
+  info(): { isa: Isa; bestIsa: Isa; threads: number };
+  setThreads(n: number): number;
+  setIsa(isa: Isa): Isa;
+  gemm(transA: boolean, transB: boolean, M: number, N: number, K: number, alpha: number, A: F, B: F, beta: number, C: F): void;
+  conv2dForward(x: F, w: F, b: F | null, y: F, N: number, Ci: number, H: number, W: number, Co: number,
+    KH: number, KW: number, stride: number, pad: number, Ho: number, Wo: number): void;
+  conv2dBackwardData(gy: F, w: F, gx: F, N: number, Ci: number, H: number, W: number, Co: number,
+    KH: number, KW: number, stride: number, pad: number, Ho: number, Wo: number): void;
+  conv2dBackwardWeight(x: F, gy: F, gw: F, gb: F | null, N: number, Ci: number, H: number, W: number, Co: number,
+    KH: number, KW: number, stride: number, pad: number, Ho: number, Wo: number): void;
+  groupNormForward(x: F, gamma: F, beta: F, y: F, mean: F, rstd: F, N: number, C: number, L: number, G: number,
+    eps: number, swish: boolean): void;
+  groupNormBackward(x: F, gamma: F, beta: F, mean: F, rstd: F, gy: F, gx: F, gGamma: F, gBeta: F,
+    N: number, C: number, L: number, G: number, swish: boolean): void;
+  /** out = op(a, b) elementwise over out.length; s1/s2 are alpha/beta of affine/axpy and the scale. */
+  ew(op: number, a: F, b: F | null, out: F, s1: number, s2: number): void;
+  /** float64 reductions over N×D (N = 1 for the plain sums). */
+  reduce(op: number, a: F, b: F | null, w: F | null, N: number, D: number): number;
+  broadcast(op: number, a: F, v: F | null, out: F, O: number, C: number, I: number): void;
+  adamStep(p: F, g: F, m: F, v: F, lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, step: number): void;
+  emaUpdate(ema: F, p: F, decay: number): void;
+}

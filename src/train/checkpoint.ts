@@ -1,0 +1,115 @@
+/**
+ * Checkpoints: one safetensors file per checkpoint holding the network, the EMA and Adam's
+ * moments as flat arena tensors, with the JSON training state (step, RNG states, loader
+ * position, arena layout) in the safetensors metadata. Written atomically (temp + rename), so a
+ * crash or full disk never leaves a half-written checkpoint; `latest.json` is switched only
+ * after the file is complete.
+ */
+import { existsSync, readFileSync, readdirSync, unlinkSync } from 'node:fs';
+import { join, basename, isAbsolute } from 'node:path';
+import { writeFileAtomic } from '../io/atomic.ts';
+import { encodeSafetensors, readSafetensors } from '../io/safetensors.ts';
+import type { NdArray } from '../io/ndarray.ts';
+import type { ParamStore } from '../nn/params.ts';
+import type { Adam } from './optimizer.ts';
+import type { RngState } from '../util/rng.ts';
+import type { LoaderState } from '../data/loader.ts';
+import { CbdmError } from '../util/errors.ts';
+
+export interface CheckpointState {
+  step: number;
+  rng: RngState;
+  dropRng: RngState;
+  loader: LoaderState;
+}
+
+interface StoredState extends CheckpointState {
+  format: 'cbdm-checkpoint-1';
+  layout: Array<{ name: string; shape: number[] }>;
+  adamStep: number;
+}
+
+function f32(a: ArrayLike<number>): NdArray {
+  return { dtype: 'float32', shape: [a.length], data: a instanceof Float32Array ? a : Float32Array.from(a as ArrayLike<number>) };
+}
+
+/** Write checkpoints/step-N.safetensors and point latest.json at it; prune old periodic ones. */
+export function saveCheckpoint(dir: string, state: CheckpointState, net: ParamStore, ema: ParamStore, opt: Adam,
+  opts: { keep: boolean; keepLast: number }): string {
+  const ckDir = join(dir, 'checkpoints');
+  const name = `step-${String(state.step).padStart(8, '0')}.safetensors`;
+  const path = join(ckDir, name);
+  const o = opt.state();
+  const stored: StoredState = {
+    ...state, format: 'cbdm-checkpoint-1', adamStep: o.step,
+    layout: net.layout.map((l) => ({ name: l.name, shape: l.shape })),
+  };
+  const tensors = new Map<string, NdArray>([
+    ['net', f32(net.readArena())], ['ema', f32(ema.readArena())], ['adam_m', f32(o.m)], ['adam_v', f32(o.v)],
+  ]);
+  writeFileAtomic(path, encodeSafetensors(tensors, { cbdm_state: JSON.stringify(stored) }));
+  const latestPath = join(ckDir, 'latest.json');
+  const prev = existsSync(latestPath) ? (JSON.parse(readFileSync(latestPath, 'utf8')) as { file: string; kept?: boolean }) : null;
+  writeFileAtomic(latestPath, JSON.stringify({ file: name, step: state.step, kept: opts.keep }) + '\n');
+  // The previous "latest" is dropped unless it was a kept periodic checkpoint.
+  if (prev && prev.file !== name && prev.kept === false) tryUnlink(join(ckDir, prev.file));
+  if (opts.keep && opts.keepLast > 0) {
+    const kept = readdirSync(ckDir).filter((f) => /^step-\d+\.safetensors$/.test(f)).sort();
+    const excess = kept.length - opts.keepLast;
+    for (const f of kept.slice(0, Math.max(0, excess))) if (f !== name) tryUnlink(join(ckDir, f));
+  }
+  return path;
+}
+
+function tryUnlink(p: string): void {
+  try { unlinkSync(p); } catch { /* already gone */ }
+}
+
+/** Path of the latest checkpoint of a run directory, or null. Accepts a checkpoint file path too. */
+export function latestCheckpoint(runOrFile: string): string | null {
+  if (runOrFile.endsWith('.safetensors') && existsSync(runOrFile)) return runOrFile;
+  const latest = join(runOrFile, 'checkpoints', 'latest.json');
+  if (!existsSync(latest)) return null;
+  const { file } = JSON.parse(readFileSync(latest, 'utf8')) as { file: string };
+  const p = isAbsolute(file) ? file : join(runOrFile, 'checkpoints', basename(file));
+  if (!existsSync(p)) throw new CbdmError(`${latest} points at ${file}, which is missing; the run directory was modified by hand`);
+  return p;
+}
+
+/**
+ * Restore a checkpoint into the network/EMA stores and the optimiser. With `emaInto`, the
+ * checkpoint's EMA weights are loaded into `net` (fine-tuning from a DDPM run).
+ */
+export function loadCheckpoint(path: string, net: ParamStore, ema: ParamStore | null, opt: Adam | null, opts: { emaInto?: boolean } = {}): CheckpointState {
+  if (!existsSync(path)) throw new CbdmError(`checkpoint ${path} does not exist`);
+  const { tensors, metadata } = readSafetensors(readFileSync(path));
+  const raw = metadata?.cbdm_state;
+  if (!raw) throw new CbdmError(`${path} is not a cbdm training checkpoint (no cbdm_state metadata); to sample from weights use cbdm sample --ckpt`);
+  const st = JSON.parse(raw) as StoredState;
+  const layout = net.layout;
+  const mismatch = st.layout.length !== layout.length || st.layout.some((l, i) => l.name !== layout[i]!.name || l.shape.join('x') !== layout[i]!.shape.join('x'));
+  if (mismatch) throw new CbdmError(`${path} was written for a different model (parameter layout differs); check --preset and the dataset's class count`);
+  const get = (k: string) => {
+    const t = tensors.get(k);
+    if (!t) throw new CbdmError(`${path} lacks tensor '${k}' (corrupt or foreign checkpoint)`);
+    return t.data as Float32Array;
+  };
+  if (opts.emaInto) {
+    net.writeArena(get('ema'));
+  } else {
+    net.writeArena(get('net'));
+    ema?.writeArena(get('ema'));
+    opt?.load({ step: st.adamStep, m: get('adam_m'), v: get('adam_v') });
+  }
+  return { step: st.step, rng: st.rng, dropRng: st.dropRng, loader: st.loader };
+}
+
+/** Write the EMA weights under the published state-dict names (a sampling/export artifact). */
+export function saveEmaWeights(path: string, ema: ParamStore, meta: Record<string, string | number>): void {
+  const tensors = new Map<string, NdArray>();
+  for (const [name, data] of ema.stateDict()) {
+    const shape = ema.layout.find((l) => l.name === name)!.shape;
+    tensors.set(name, { dtype: 'float32', shape: [...shape], data });
+  }
+  writeFileAtomic(path, encodeSafetensors(tensors, Object.fromEntries(Object.entries(meta).map(([k, v]) => [k, String(v)]))));
+}

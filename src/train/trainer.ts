@@ -1,0 +1,184 @@
+/**
+ * The training loop: data → loss (DDPM or CBDM) → backward → clip → Adam → EMA, with metrics,
+ * checkpoints and exact resume. One run directory per run (docs/RUN_DIR.md):
+ *   config.json   resolved TrainConfig + model config + backend
+ *   data.json     dataset name, class names, training counts
+ *   metrics.jsonl one line per logged step (and the same scalars in events.out.tfevents.*)
+ *   checkpoints/  step-N.safetensors (net, EMA, Adam moments + JSON state), latest.json
+ *   ema.safetensors  the EMA weights under the published state-dict names (what `sample` uses)
+ */
+import { existsSync, readFileSync, appendFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { tidy } from '../engine/context.ts';
+import { backward } from '../engine/autograd.ts';
+import { useBackend } from '../engine/backends.ts';
+import type { Tensor } from '../engine/tensor.ts';
+import { UNet, type UNetConfig } from '../models/unet.ts';
+import { presetConfig } from '../models/presets.ts';
+import { loadDataset } from '../data/registry.ts';
+import type { ImageDataset } from '../data/dataset.ts';
+import { BatchLoader } from '../data/loader.ts';
+import { Rng } from '../util/rng.ts';
+import { CbdmError } from '../util/errors.ts';
+import { writeFileAtomic } from '../io/atomic.ts';
+import { Adam, emaUpdate } from './optimizer.ts';
+import { trainingLoss, type LossConfig } from './loss.ts';
+import type { TrainConfig } from './config.ts';
+import { makeSchedule, linearBetas } from '../diffusion/schedule.ts';
+import { saveCheckpoint, loadCheckpoint, latestCheckpoint, saveEmaWeights, type CheckpointState } from './checkpoint.ts';
+import { Progress } from '../util/progress.ts';
+import { TensorBoardWriter } from '../io/tfevents.ts';
+
+/** One line of metrics.jsonl. */
+export interface MetricsRecord {
+  step: number;
+  loss: number;
+  l_ddpm: number;
+  l_reg: number;
+  l_com: number;
+  grad_norm: number;
+  lr: number;
+  img_per_s: number;
+  wall_s: number;
+}
+
+export interface TrainOptions {
+  /** Run directory (created). */
+  out: string;
+  /** Continue the run in `out` from its latest checkpoint. */
+  resume?: boolean;
+  /** Show a progress bar (default: when stderr is a TTY). */
+  progress?: boolean;
+  /** Stop early after this many steps in this call (tests: interrupt and resume). */
+  stopAfter?: number;
+  /** Called after every optimiser step. */
+  onStep?: (step: number, rec: { loss: number }) => void;
+}
+
+export interface TrainResult {
+  dir: string;
+  step: number;
+  net: UNet;
+  ema: UNet;
+  dataset: ImageDataset;
+  modelConfig: UNetConfig;
+}
+
+/** Build the model config for a training config and dataset. */
+export function modelConfigFor(cfg: TrainConfig, ds: ImageDataset): UNetConfig {
+  const m = presetConfig(cfg.preset, ds.numClasses, ds.size);
+  if (cfg.dropout !== null) m.dropout = cfg.dropout;
+  if (cfg.model) Object.assign(m, Object.fromEntries(Object.entries(cfg.model).filter(([, v]) => v !== undefined)));
+  return m;
+}
+
+/** Train (or resume) a run. */
+export async function train(cfgIn: TrainConfig, opts: TrainOptions): Promise<TrainResult> {
+  const dir = opts.out;
+  let cfg = cfgIn;
+  let resumeFrom: string | null = null;
+  if (opts.resume) {
+    const cfgPath = join(dir, 'config.json');
+    if (!existsSync(cfgPath)) throw new CbdmError(`--resume: ${dir} has no config.json; is it a cbdm run directory?`);
+    cfg = (JSON.parse(readFileSync(cfgPath, 'utf8')) as { train: TrainConfig }).train;
+    resumeFrom = latestCheckpoint(dir);
+    if (resumeFrom === null) throw new CbdmError(`--resume: ${dir} has no checkpoint yet (checkpoints/latest.json missing); start it again without --resume`);
+  } else if (existsSync(join(dir, 'checkpoints', 'latest.json'))) {
+    throw new CbdmError(`${dir} already holds a run; use --resume to continue it or choose another --out`);
+  }
+  const backend = useBackend();
+  const ds = await loadDataset({ name: cfg.dataset, root: cfg.root ?? undefined, imb: cfg.imb, size: cfg.imageSize ?? presetConfig(cfg.preset, 1).imageSize, seed: 0 });
+  const mcfg = modelConfigFor(cfg, ds);
+  const net = new UNet(mcfg);
+  const ema = new UNet(mcfg);
+  net.store.materialize(backend, cfg.seed);
+  ema.store.materialize(backend, cfg.seed);
+  ema.store.writeArena(net.store.readArena());
+  const opt = new Adam(net.store, { lr: cfg.lr, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, warmup: cfg.warmup, gradClip: cfg.gradClip });
+  let loader = new BatchLoader(ds, { batchSize: cfg.batch, seed: cfg.seed, flip: true });
+  let rng = new Rng(cfg.seed, 1);
+  let dropRng = new Rng(cfg.seed, 2);
+  let step = 0;
+  const lossCfg: LossConfig = {
+    method: cfg.method, cfg: cfg.cfg, labelDropProb: cfg.labelDropProb, tau: cfg.tau, gamma: cfg.gamma,
+    prior: cfg.finetuneFrom ? 'uniform' : cfg.prior,
+  };
+  if (resumeFrom) {
+    const st = loadCheckpoint(resumeFrom, net.store, ema.store, opt);
+    step = st.step;
+    rng = Rng.fromState(st.rng);
+    dropRng = Rng.fromState(st.dropRng);
+    loader = BatchLoader.restore(ds, { batchSize: cfg.batch, seed: cfg.seed, flip: true }, st.loader);
+  } else {
+    mkdirSync(dir, { recursive: true });
+    if (cfg.finetuneFrom) {
+      const src = latestCheckpoint(cfg.finetuneFrom) ?? cfg.finetuneFrom;
+      loadCheckpoint(src, ema.store, null, null, { emaInto: true });
+      net.store.writeArena(ema.store.readArena());
+    }
+    writeFileAtomic(join(dir, 'config.json'), JSON.stringify({ train: cfg, model: mcfg, backend: backend.name, created: new Date().toISOString() }, null, 2) + '\n');
+    writeFileAtomic(join(dir, 'data.json'), JSON.stringify({ name: ds.name, classNames: ds.classNames, counts: ds.counts, size: ds.size }, null, 2) + '\n');
+  }
+  const sched = makeSchedule(linearBetas(1000, 1e-4, 0.02));
+  const S = ds.size;
+  const shape = [cfg.batch, 3, S, S];
+  const netFn = (xt: Tensor, t: Int32Array, y: Int32Array | null) => net.forward(xt, t, y, { training: true, rng: dropRng });
+  const metricsPath = join(dir, 'metrics.jsonl');
+  const tb = new TensorBoardWriter(dir);
+  const state = (): CheckpointState => ({ step, rng: rng.state(), dropRng: dropRng.state(), loader: loader.state() });
+  const checkpoint = (keep: boolean) => saveCheckpoint(dir, state(), net.store, ema.store, opt, { keep, keepLast: cfg.keepCkpts });
+
+  let interrupted = false;
+  const onSigint = () => { interrupted = true; };
+  process.once('SIGINT', onSigint);
+  const bar = new Progress(cfg.steps, { label: `${cfg.method} ${cfg.preset}`, unit: 'step', enabled: opts.progress, start: step });
+  const t0 = performance.now();
+  let windowStart = performance.now();
+  let windowImages = 0;
+  let stepsThisCall = 0;
+  try {
+    while (step < cfg.steps && !interrupted && (opts.stopAfter === undefined || stepsThisCall < opts.stopAfter)) {
+      const { x, y } = loader.next();
+      const parts = tidy(() => {
+        net.store.zeroGrad();
+        const p = trainingLoss(netFn, x, y, shape, sched, lossCfg, ds.counts, rng);
+        const lossValue = p.loss.item();
+        if (!Number.isFinite(lossValue)) return { ...p, loss: lossValue };
+        backward(p.loss);
+        return { ...p, loss: lossValue };
+      });
+      if (!Number.isFinite(parts.loss)) {
+        const last = latestCheckpoint(dir);
+        throw new CbdmError(`loss became ${parts.loss} at step ${step + 1} (L_ddpm ${parts.lDdpm}, L_reg ${parts.lReg}); `
+          + `last finite checkpoint: ${last ?? 'none'}. Try a lower --lr, a longer --warmup or --grad-clip 1, then --resume.`);
+      }
+      const st = opt.update();
+      emaUpdate(ema.store, net.store, cfg.emaDecay);
+      step++;
+      stepsThisCall++;
+      windowImages += cfg.batch;
+      opts.onStep?.(step, { loss: parts.loss });
+      if (step % cfg.logEvery === 0 || step === cfg.steps) {
+        const now = performance.now();
+        const rec: MetricsRecord = {
+          step, loss: parts.loss, l_ddpm: parts.lDdpm, l_reg: parts.lReg, l_com: parts.lCom, grad_norm: st.gradNorm, lr: st.lr,
+          img_per_s: windowImages / ((now - windowStart) / 1000), wall_s: (now - t0) / 1000,
+        };
+        appendFileSync(metricsPath, JSON.stringify(rec) + '\n');
+        const { step: _s, wall_s: _w, ...scalars } = rec;
+        tb.scalars(step, scalars);
+        windowStart = now;
+        windowImages = 0;
+        bar.update(step, { loss: parts.loss.toFixed(4), 'img/s': rec.img_per_s.toFixed(1) });
+      }
+      if (step % cfg.ckptEvery === 0) checkpoint(true);
+    }
+    checkpoint(false);
+    saveEmaWeights(join(dir, 'ema.safetensors'), ema.store, { step, config: JSON.stringify(mcfg) });
+  } finally {
+    bar.stop();
+    process.removeListener('SIGINT', onSigint);
+  }
+  if (interrupted) console.error(`cbdm: interrupted at step ${step}; checkpoint written. Continue with: cbdm train --resume --out ${dir}`);
+  return { dir, step, net, ema, dataset: ds, modelConfig: mcfg };
+}

@@ -1,0 +1,109 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { readRunDir, type RunData } from '../../src/report/run-dir.ts';
+import { configDiff, describeProtocol, escapeHtml, groupTable, renderReport, runLabels } from '../../src/report/html.ts';
+import { loadChartJs, jsonForScript } from '../../src/report/assets.ts';
+import { bestIndices, formatMetric, metricKeys } from '../../src/report/metric-info.ts';
+import { emaSmooth, groupBands, headToTail, thin } from '../../src/report/charts.ts';
+import { runReport } from '../../src/cli/report.ts';
+import { CbdmError } from '../../src/util/errors.ts';
+import { makeFakeRunPair } from './fake-runs.ts';
+
+const root = mkdtempSync(join(tmpdir(), 'cbdm-html-'));
+const dirs = makeFakeRunPair(root);
+const loaded = Promise.all(dirs.map((d) => readRunDir(d)));
+const CHART = '/*chart.js stand-in*/ window.Chart = function () {};';
+
+test.after(() => rmSync(root, { recursive: true, force: true }));
+
+test('escapeHtml escapes the five HTML specials', () => {
+  assert.equal(escapeHtml(`<a href="x">'&'</a>`), '&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;');
+  assert.equal(jsonForScript({ s: '</script><!--&' }), '{"s":"\\u003c/script\\u003e\\u003c!--\\u0026"}');
+});
+
+test('renderReport: every section present, user strings escaped, nothing breaks out of <script>', async () => {
+  const runs = structuredClone(await loaded) as RunData[];
+  const evil = '<script>alert(1)</script>';
+  runs[0]!.data.classNames[9] = evil;
+  runs[1]!.data.classNames[9] = evil;
+  const html = renderReport(runs, { title: `T "quoted" & <b>`, note: `CBDM did not beat DDPM on Few.\n\n<img src=x onerror=alert(1)>`, chartJs: CHART, generatedAt: new Date('2026-11-25T09:00:00Z') });
+  for (const id of ['summary', 'findings', 'groups', 'data', 'samples', 'nearest', 'per-class', 'loss', 'config']) assert.match(html, new RegExp(`<section id="${id}"`), id);
+  assert.ok(!html.includes(evil), 'class name is escaped everywhere');
+  assert.ok(!html.includes('<img src=x'), 'note is escaped');
+  assert.match(html, /&lt;script&gt;alert\(1\)&lt;\/script&gt;/);
+  assert.match(html, /<title>T &quot;quoted&quot; &amp; &lt;b&gt;<\/title>/);
+  assert.match(html, /<p>CBDM did not beat DDPM on Few\.<\/p><p>&lt;img/);
+  assert.equal(html.match(/<script/g)!.length, 3, 'chart data, chart.js, client script');
+  assert.equal(html.match(/<\/script>/g)!.length, 3);
+  const data = JSON.parse(/<script type="application\/json" id="cbdm-charts">(.*?)<\/script>/s.exec(html)![1]!) as { id: string; data: { labels?: string[] } }[];
+  assert.deepEqual(data.map((c) => c.id), ['chart-hist', 'chart-metric-0', 'chart-metric-1', 'chart-metric-2', 'chart-metric-3', 'chart-loss', 'chart-terms-0', 'chart-terms-1']);
+  assert.equal(data[0]!.data.labels![9], evil, 'chart labels carry the raw name (drawn on canvas, never parsed as HTML)');
+  assert.equal(html.match(/<img src="data:image\/png;base64,/g)!.length, 26);
+  assert.match(html, /2026-11-25 09:00 UTC/);
+  assert.match(html, /<td class="txt">&quot;ddpm&quot;<\/td><td class="txt">&quot;cbdm&quot;<\/td>/, 'config diff lists the method');
+});
+
+test('Many/Medium/Few table: 3 body rows and the better run in bold per metric', async () => {
+  const runs = await loaded;
+  const t = groupTable(runs, ['A', 'B'], runs[0]!.data.counts);
+  const body = /<tbody>(.*?)<\/tbody>/s.exec(t)![1]!;
+  const rows = body.match(/<tr>.*?<\/tr>/gs)!;
+  assert.equal(rows.length, 3);
+  // Fake data: CBDM has the lower FID on Few; FID is the first metric column pair.
+  const few = rows[2]!.match(/<td[^>]*>[^<]*<\/td>/g)!;
+  assert.match(few[1]!, /^<td>[\d.]+<\/td>$/, 'DDPM Few FID not bold');
+  assert.match(few[2]!, /^<td class="best">/, 'CBDM Few FID bold');
+  assert.match(t, /<tfoot><tr><td><b>All classes<\/b>/);
+  assert.match(groupTable(runs.map((r) => ({ ...r, eval: null })), ['A', 'B'], runs[0]!.data.counts), /No run has an eval\.json/);
+});
+
+test('metric helpers: direction, ties, formatting, key order', () => {
+  assert.deepEqual(bestIndices('fid', [3, 2, 2]), [1, 2]);
+  assert.deepEqual(bestIndices('recall', [0.3, null, 0.5]), [2]);
+  assert.deepEqual(bestIndices('mystery', [1, 2]), []);
+  assert.deepEqual(bestIndices('fid', [1]), []);
+  assert.equal(formatMetric('fid', 12.345), '12.35');
+  assert.equal(formatMetric('fid', null), '—');
+  assert.deepEqual(metricKeys([{ zeta: 1, recall: 2 }, { fid: 1, alpha: null }]), ['fid', 'recall', 'zeta']);
+});
+
+test('chart helpers: head→tail order, group bands, EMA smoothing, thinning', () => {
+  assert.deepEqual(headToTail([5, 500, 23, 500]), [1, 3, 2, 0]);
+  assert.deepEqual(groupBands([0, 1, 2, 3], [200, 150, 50, 3]), [{ group: 'many', from: 0, to: 1 }, { group: 'medium', from: 2, to: 2 }, { group: 'few', from: 3, to: 3 }]);
+  const s = emaSmooth([2, 2, 2], 0.9);
+  assert.ok(s.every((v) => Math.abs(v - 2) < 1e-12), 'bias-corrected EMA of a constant is the constant');
+  const t = thin(Array.from({ length: 1000 }, (_, i) => i), 11);
+  assert.deepEqual([t[0], t[10], t.length], [0, 999, 11]);
+});
+
+test('labels, protocol description and config diff', async () => {
+  const runs = await loaded;
+  assert.deepEqual(runLabels(runs), ['DDPM', 'CBDM']);
+  assert.deepEqual(runLabels([runs[0]!, runs[0]!]), ['DDPM (ddpm)', 'DDPM (ddpm)']);
+  assert.equal(describeProtocol({ sampler: 'ddpm', steps: 1000, omega: 1.6, nPerClass: 500, featureExtractor: 'inception-v3-fid' }),
+    'protocol A (CBDM paper): ancestral DDPM, 1000 steps, ω = 1.6, 500 samples/class, features: inception-v3-fid');
+  assert.match(describeProtocol(runs[0]!.eval!.protocol), /^protocol B/);
+  assert.equal(configDiff([runs[0]!], ['A']), '');
+  assert.match(configDiff(runs, ['A', 'B']), /train\.batch<\/code><\/td><td class="txt">64<\/td><td class="txt">48/);
+});
+
+test('the Chart.js UMD bundle is found and defines Chart', () => {
+  const src = loadChartJs();
+  assert.ok(src.length > 100_000);
+  assert.match(src, /Chart/);
+});
+
+test('cbdm report (runReport) writes the file atomically and checks --labels', async () => {
+  const out = join(root, 'out', 'report.html');
+  const r = await runReport({ runs: dirs, out, title: 'CLI', note: 'n', labels: 'Baseline, Balanced' });
+  assert.equal(r.out, out);
+  const html = readFileSync(out, 'utf8');
+  assert.equal(Buffer.byteLength(html), r.bytes);
+  assert.match(html, /Baseline/);
+  assert.match(html, /Balanced/);
+  await assert.rejects(runReport({ runs: dirs, out, labels: 'one' }), (e: unknown) => e instanceof CbdmError && /1 names for 2 runs/.test(e.message));
+  await assert.rejects(runReport({ runs: [join(root, 'missing')], out }), CbdmError);
+});

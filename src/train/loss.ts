@@ -15,17 +15,11 @@ import { tensor } from '../engine/ops/create.ts';
 import { add, scale } from '../engine/ops/arith.ts';
 import { mse, weightedMse } from '../engine/ops/reduce.ts';
 import type { Rng } from '../util/rng.ts';
-
-/** The parts of a diffusion schedule the loss needs (float64 coefficients). */
-export interface NoiseSchedule {
-  T: number;
-  sqrtAlphaBar: Float64Array;
-  sqrtOneMinusAlphaBar: Float64Array;
-}
+import type { Schedule } from '../diffusion/schedule.ts';
+import { sampleTrainingInputs, drawLabelDrop, sampleCbdmLabels, cbdmWeights, type LabelPrior } from '../diffusion/training.ts';
 
 export type Method = 'ddpm' | 'cbdm';
-/** Distribution of y′ in the CBDM regulariser: the training prior, or uniform (fine-tuning). */
-export type LabelPrior = 'train' | 'uniform';
+export type { LabelPrior };
 
 export interface LossConfig {
   method: Method;
@@ -61,30 +55,15 @@ export interface StepDraws {
 }
 
 /** Draw t, ε, x_t, the label-drop coin and y′ in the published order. */
-export function drawStep(x0: Float32Array, B: number, sched: NoiseSchedule, cfg: LossConfig, counts: readonly number[], rng: Rng): StepDraws {
-  const D = x0.length / B;
-  const t = new Int32Array(B);
-  for (let i = 0; i < B; i++) t[i] = rng.int(sched.T);
-  const eps = rng.fillNormal(new Float32Array(x0.length)) as Float32Array;
-  const xt = new Float32Array(x0.length);
-  for (let i = 0; i < B; i++) {
-    const a = sched.sqrtAlphaBar[t[i]!]!;
-    const s = sched.sqrtOneMinusAlphaBar[t[i]!]!;
-    for (let d = i * D; d < (i + 1) * D; d++) xt[d] = a * x0[d]! + s * eps[d]!;
-  }
-  const useDrop = cfg.cfg || cfg.method === 'cbdm';
-  const dropped = useDrop && rng.uniform() < cfg.labelDropProb;
-  let yPrime: Int32Array | null = null;
-  if (cfg.method === 'cbdm' && !dropped) {
-    yPrime = new Int32Array(B);
-    const weights = cfg.prior === 'train' ? counts : counts.map(() => 1);
-    for (let i = 0; i < B; i++) yPrime[i] = rng.categorical(weights);
-  }
+export function drawStep(x0: Float32Array, B: number, sched: Schedule, cfg: LossConfig, counts: readonly number[], rng: Rng): StepDraws {
+  const { t, eps, xt } = sampleTrainingInputs(x0, B, rng, sched);
+  const dropped = (cfg.cfg || cfg.method === 'cbdm') && drawLabelDrop(rng, cfg.labelDropProb);
+  const yPrime = cfg.method === 'cbdm' && !dropped ? sampleCbdmLabels(rng, B, cfg.prior, counts) : null;
   return { t, eps, xt, dropped, yPrime };
 }
 
 /** The training loss for one batch (x0 in [−1, 1], B×C×H×W flattened; y0 class labels). */
-export function trainingLoss(net: EpsNet, x0: Float32Array, y0: Int32Array, shape: readonly number[], sched: NoiseSchedule,
+export function trainingLoss(net: EpsNet, x0: Float32Array, y0: Int32Array, shape: readonly number[], sched: Schedule,
   cfg: LossConfig, counts: readonly number[], rng: Rng, dtype: 'float32' | 'float64' = 'float32'): LossParts {
   const B = shape[0]!;
   const d = drawStep(x0, B, sched, cfg, counts, rng);
@@ -96,7 +75,7 @@ export function trainingLoss(net: EpsNet, x0: Float32Array, y0: Int32Array, shap
     return { loss: lDdpm, lDdpm: lDdpm.item(), lReg: 0, lCom: 0, dropped: d.dropped };
   }
   const hPrime = net(xt, d.t, d.yPrime);
-  const w = tensor(Float64Array.from(d.t, (ti) => cfg.tau * ti / sched.T), [B], { dtype });
+  const w = tensor(cbdmWeights(d.t, sched.T, cfg.tau), [B], { dtype });
   const lReg = weightedMse(h, hPrime.detach(), w);
   const lCom = weightedMse(h.detach(), hPrime, w);
   const loss = add(add(lDdpm, lReg), scale(lCom, cfg.gamma));

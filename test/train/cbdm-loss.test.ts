@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as E from '../../src/engine/index.ts';
-import { trainingLoss, drawStep, DEFAULT_LOSS, type LossConfig, type NoiseSchedule } from '../../src/train/loss.ts';
+import { trainingLoss, drawStep, DEFAULT_LOSS, type LossConfig } from '../../src/train/loss.ts';
+import { makeSchedule, linearBetas, type Schedule } from '../../src/diffusion/schedule.ts';
 import { Rng } from '../../src/util/rng.ts';
 import { assertClose } from '../engine/harness.ts';
 
@@ -21,16 +22,8 @@ function makeNet(): { W: E.Tensor; V: E.Tensor; net: (xt: E.Tensor, t: Int32Arra
   return { W, V, net };
 }
 
-function schedule(): NoiseSchedule {
-  const T = 1000;
-  const sa = new Float64Array(T), so = new Float64Array(T);
-  let ab = 1;
-  for (let i = 0; i < T; i++) {
-    ab *= 1 - (1e-4 + (0.02 - 1e-4) * i / (T - 1));
-    sa[i] = Math.sqrt(ab);
-    so[i] = Math.sqrt(1 - ab);
-  }
-  return { T, sqrtAlphaBar: sa, sqrtOneMinusAlphaBar: so };
+function schedule(): Schedule {
+  return makeSchedule(linearBetas(1000, 1e-4, 0.02));
 }
 
 function grads(W: E.Tensor, V: E.Tensor): Float64Array {
@@ -61,7 +54,7 @@ test('CBDM loss routes gradients exactly as the stop-gradients say', () => {
 
   // 2) by hand: pass 1 gets ∂L_ddpm + ∂L_reg (h′ constant), pass 2 gets γ·∂L_com (h constant)
   const d = drawStep(x0f, B, sched, cfg, counts, new Rng(seed));
-  const w = Float64Array.from(d.t, (t) => t / sched.T);
+  const w = Float64Array.from(d.t, (t) => Math.fround(t / sched.T));
   const xt = () => E.tensor(d.xt, [B, D], { dtype: 'float64' });
   const eps = E.tensor(d.eps, [B, D], { dtype: 'float64' });
   const hConst = E.noGrad(() => net(xt(), d.t, y0)).toArray();

@@ -4,9 +4,12 @@
 import type { Command } from 'commander';
 import { register as registerData } from './data.ts';
 import { register as registerTrain } from './train.ts';
+import { register as registerSample } from './sample.ts';
 import { register as registerReport } from './report.ts';
 import { register as registerClassify } from './classify.ts';
+import { register as registerBench } from './bench.ts';
+import { register as registerEval } from './eval.ts';
 
 export type RegisterCommand = (program: Command) => void;
 
-export const commands: RegisterCommand[] = [registerData, registerTrain, registerClassify, registerReport];
+export const commands: RegisterCommand[] = [registerData, registerTrain, registerSample, registerClassify, registerReport, registerEval, registerBench];

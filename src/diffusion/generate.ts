@@ -1,0 +1,115 @@
+/**
+ * Generate images from a trained UNet: batches of x_T ~ N(0, I), labels (uniform-random as the
+ * published evaluation, balanced for per-class evaluation, or one fixed class), the chosen
+ * sampler with classifier-free guidance, and the final clip to [−1, 1] mapped to [0, 1].
+ *
+ * Random streams (seeded, so a run is reproducible): stream 0 draws x_T then the labels of each
+ * batch (the published order), stream 1 the sampler's per-step noise.
+ */
+import { tensor } from '../engine/ops/create.ts';
+import { noGrad, tidy } from '../engine/context.ts';
+import type { UNet } from '../models/unet.ts';
+import { Rng } from '../util/rng.ts';
+import { CbdmError } from '../util/errors.ts';
+import { classifierFreeGuidance, sampleEvalLabels, type EpsModel } from './model.ts';
+import { ddpmAncestral, type ClipX0 } from './ddpm.ts';
+import { ddim, ddimTimesteps } from './ddim.ts';
+import type { Schedule, VarianceType } from './schedule.ts';
+
+export type SamplerName = 'ddpm' | 'ddim';
+/** Which labels to generate: uniform-random (published eval), balanced (cycling), or one class. */
+export type LabelMode = { kind: 'random' } | { kind: 'balanced' } | { kind: 'class'; cls: number };
+
+export interface GenerateOptions {
+  n: number;
+  labels: LabelMode;
+  sampler: SamplerName;
+  /** DDPM: 1000 (all steps); DDIM: any count. */
+  steps: number;
+  eta: number;
+  omega: number;
+  variance: VarianceType;
+  clipX0: ClipX0;
+  batch: number;
+  seed: number;
+  /** Called after each finished batch with the number of images done. */
+  onBatch?: (done: number, total: number) => void;
+}
+
+/** The protocol actually used, stored with the samples and shown next to every metric. */
+export interface SampleProtocol {
+  sampler: SamplerName;
+  steps: number;
+  omega: number;
+  eta?: number;
+  variance?: VarianceType;
+  n: number;
+  labels: string;
+  seed: number;
+}
+
+/** Wrap the UNet (eval mode, no autograd) as the samplers' ε-model. */
+export function unetEpsModel(net: UNet): EpsModel {
+  const S = net.config.imageSize;
+  return async (x, t, y) => noGrad(() => tidy(() => {
+    const B = t.length;
+    const out = net.forward(tensor(x, [B, 3, S, S]), t, y, { training: false }).toArray();
+    return out instanceof Float32Array ? out : Float32Array.from(out);
+  }));
+}
+
+/** Generate `n` images: x in [0, 1] (N×3×S×S) and labels y. */
+export async function generate(net: UNet, sched: Schedule, opts: GenerateOptions): Promise<{ x: Float32Array; y: Int32Array; protocol: SampleProtocol }> {
+  const C = net.config.numClasses;
+  const S = net.config.imageSize;
+  const D = 3 * S * S;
+  if (!(Number.isInteger(opts.n) && opts.n >= 1)) throw new CbdmError(`--n must be a positive integer, got ${opts.n}`);
+  if (!(Number.isInteger(opts.batch) && opts.batch >= 1)) throw new CbdmError(`--batch must be a positive integer, got ${opts.batch}`);
+  if (opts.labels.kind === 'class' && !(Number.isInteger(opts.labels.cls) && opts.labels.cls >= 0 && opts.labels.cls < C)) {
+    throw new CbdmError(`--class ${opts.labels.cls} is out of range: this model has ${C} classes (0..${C - 1})`);
+  }
+  if (C === 0 && opts.omega > 0) throw new CbdmError('guidance (--omega > 0) needs a class-conditional model; this one is unconditional');
+  if (opts.sampler === 'ddpm' && opts.steps !== sched.T) throw new CbdmError(`the ancestral DDPM sampler runs all ${sched.T} steps; use --sampler ddim for ${opts.steps} steps`);
+  const model = classifierFreeGuidance(unetEpsModel(net), opts.omega);
+  const rngX = new Rng(opts.seed, 0);
+  const rngZ = new Rng(opts.seed, 1);
+  const x = new Float32Array(opts.n * D);
+  const y = new Int32Array(opts.n);
+  for (let start = 0; start < opts.n; start += opts.batch) {
+    const B = Math.min(opts.batch, opts.n - start);
+    const xT = rngX.fillNormal(new Float32Array(B * D)) as Float32Array;
+    let labels: Int32Array | null;
+    switch (opts.labels.kind) {
+      case 'random': labels = C > 0 ? sampleEvalLabels(rngX, B, C, 'random') : null; break;
+      case 'balanced': labels = C > 0 ? sampleEvalLabels(rngX, B, C, 'balanced', start) : null; break;
+      case 'class': labels = new Int32Array(B).fill(opts.labels.cls); break;
+      default: {
+        const never: never = opts.labels;
+        throw new Error(`unknown label mode ${JSON.stringify(never)}`);
+      }
+    }
+    let out: Float32Array;
+    switch (opts.sampler) {
+      case 'ddpm':
+        out = await ddpmAncestral(model, xT, sched, { variance: opts.variance, clipX0: opts.clipX0, y: labels, rng: rngZ, batch: B });
+        break;
+      case 'ddim':
+        out = await ddim(model, xT, sched, { steps: opts.steps, eta: opts.eta, y: labels, rng: rngZ, batch: B, clipX0: opts.clipX0 === 'clip' ? 'clip' : 'none' });
+        break;
+      default: {
+        const never: never = opts.sampler;
+        throw new CbdmError(`unknown sampler ${String(never)}`);
+      }
+    }
+    for (let i = 0; i < B * D; i++) x[start * D + i] = (Math.min(1, Math.max(-1, out[i]!)) + 1) / 2;
+    if (labels) y.set(labels, start);
+    opts.onBatch?.(start + B, opts.n);
+  }
+  const steps = opts.sampler === 'ddim' ? ddimTimesteps(sched.T, opts.steps).length : sched.T;
+  const protocol: SampleProtocol = {
+    sampler: opts.sampler, steps, omega: opts.omega, n: opts.n, seed: opts.seed,
+    labels: opts.labels.kind === 'class' ? `class ${opts.labels.cls}` : opts.labels.kind,
+    ...(opts.sampler === 'ddim' ? { eta: opts.eta } : { variance: opts.variance }),
+  };
+  return { x, y, protocol };
+}

@@ -5,6 +5,7 @@ import type { Command } from 'commander';
 import { register as registerData } from './data.ts';
 import { register as registerTrain } from './train.ts';
 import { register as registerSample } from './sample.ts';
+import { register as registerDemo } from './demo.ts';
 import { register as registerReport } from './report.ts';
 import { register as registerClassify } from './classify.ts';
 import { register as registerBench } from './bench.ts';
@@ -12,4 +13,4 @@ import { register as registerEval } from './eval.ts';
 
 export type RegisterCommand = (program: Command) => void;
 
-export const commands: RegisterCommand[] = [registerData, registerTrain, registerSample, registerClassify, registerReport, registerEval, registerBench];
+export const commands: RegisterCommand[] = [registerData, registerTrain, registerSample, registerDemo, registerClassify, registerReport, registerEval, registerBench];

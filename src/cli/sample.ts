@@ -8,13 +8,10 @@ import { join } from 'node:path';
 import { mkdirSync } from 'node:fs';
 import { useBackend } from '../engine/backends.ts';
 import { loadRunModel, loadWeightsFile, type LoadedModel } from '../models/load.ts';
-import { generate, type LabelMode, type SamplerName, type SampleProtocol } from '../diffusion/generate.ts';
+import { generate, type LabelMode, type SamplerName } from '../diffusion/generate.ts';
 import { makeSchedule, linearBetas, type VarianceType } from '../diffusion/schedule.ts';
 import type { ClipX0 } from '../diffusion/ddpm.ts';
-import { writeNpz } from '../io/npz.ts';
-import { writeFileAtomic } from '../io/atomic.ts';
-import { gridPng, floatToUint8 } from '../report/png-grid.ts';
-import { classFileName } from '../report/run-dir.ts';
+import { writeSamplesNpz, writeClassGrids } from '../diffusion/samples-file.ts';
 import { Progress } from '../util/progress.ts';
 import { CbdmError } from '../util/errors.ts';
 
@@ -47,33 +44,6 @@ const num = (v: string) => {
   if (!Number.isFinite(x)) throw new CbdmError(`expected a number, got '${v}'`);
   return x;
 };
-
-/** Write samples as .npz (x float32 in [0, 1], y int32, meta = protocol JSON as uint8). */
-export function writeSamplesNpz(path: string, x: Float32Array, y: Int32Array, size: number, protocol: SampleProtocol): void {
-  const meta = new Uint8Array(Buffer.from(JSON.stringify(protocol), 'utf8'));
-  writeNpz(path, {
-    x: { dtype: 'float32', shape: [y.length, 3, size, size], data: x },
-    y: { dtype: 'int32', shape: [y.length], data: y },
-    meta: { dtype: 'uint8', shape: [meta.length], data: meta },
-  });
-}
-
-/** Write one PNG grid per class present in y (up to `perClass` images each) into dir. */
-export function writeClassGrids(dir: string, x: Float32Array, y: Int32Array, size: number, numClasses: number, perClass = 64): number {
-  const D = 3 * size * size;
-  let written = 0;
-  for (let c = 0; c < Math.max(1, numClasses); c++) {
-    const idx: number[] = [];
-    for (let i = 0; i < y.length && idx.length < perClass; i++) if (numClasses === 0 || y[i] === c) idx.push(i);
-    if (idx.length === 0) continue;
-    const imgs = new Float32Array(idx.length * D);
-    idx.forEach((i, k) => imgs.set(x.subarray(i * D, (i + 1) * D), k * D));
-    const png = gridPng(floatToUint8(imgs), { c: 3, h: size, w: size }, { cols: Math.min(8, idx.length), scale: size <= 16 ? 4 : 2 });
-    writeFileAtomic(join(dir, classFileName(c)), png);
-    written++;
-  }
-  return written;
-}
 
 export function register(program: Command): void {
   program.command('sample')

@@ -32,6 +32,7 @@ interface TrainCliOptions {
   dataset?: string;
   root?: string;
   imb?: number;
+  numpyCompat?: boolean;
   imageSize?: number;
   steps?: number;
   batch?: number;
@@ -77,6 +78,7 @@ export function register(program: Command): void {
     .option('--dataset <name>', TRAIN_HELP.dataset)
     .option('--root <dir>', TRAIN_HELP.root)
     .option('--imb <f>', TRAIN_HELP.imb, num)
+    .option('--numpy-compat', TRAIN_HELP.numpyCompat)
     .option('--image-size <n>', TRAIN_HELP.imageSize, int)
     .option('--steps <n>', TRAIN_HELP.steps, int)
     .option('--batch <n>', TRAIN_HELP.batch, int)
@@ -102,7 +104,7 @@ export function register(program: Command): void {
         ...fromFile,
         method: (o.method ?? fromFile.method) as TrainConfig['method'] | undefined,
         preset: (o.preset ?? fromFile.preset) as TrainConfig['preset'] | undefined,
-        dataset: o.dataset, root: o.root, imb: o.imb, imageSize: o.imageSize, steps: o.steps, batch: o.batch,
+        dataset: o.dataset, root: o.root, imb: o.imb, numpyCompat: o.numpyCompat, imageSize: o.imageSize, steps: o.steps, batch: o.batch,
         lr: o.lr, warmup: o.warmup, gradClip: o.gradClip, emaDecay: o.emaDecay, tau: o.tau, gamma: o.gamma,
         labelDropProb: o.labelDrop, prior: o.prior as TrainConfig['prior'] | undefined, cfg: o.cfg === false ? false : undefined,
         dropout: o.dropout, seed: o.seed, logEvery: o.logEvery, ckptEvery: o.ckptEvery, keepCkpts: o.keepCkpts,

@@ -13,6 +13,7 @@ export interface TrainConfig {
   dataset: string;
   root: string | null;
   imb: number;
+  numpyCompat: boolean;
   imageSize: number | null;
   steps: number;
   batch: number;
@@ -51,6 +52,7 @@ export const TRAIN_HELP: Record<keyof TrainConfig, string> = {
   dataset: 'shapes10-lt | shapes100-lt | cifar10[-lt] | cifar100[-lt] | folder:PATH',
   root: 'dataset directory or .tar.gz (CIFAR)',
   imb: 'imbalance factor of *-lt datasets (n_min / n_max)',
+  numpyCompat: 'CIFAR-LT: select exactly the published subset (NumPy legacy MT19937 seeded 0)',
   imageSize: 'image size (default: the preset\'s; shapes 16 or 32, CIFAR 32)',
   steps: 'optimiser steps',
   batch: 'batch size (published: 64 DDPM, 48 CBDM)',
@@ -76,7 +78,7 @@ export const TRAIN_HELP: Record<keyof TrainConfig, string> = {
 /** Defaults: the published CBDM recipe with a CPU-friendly preset. */
 export function defaultTrainConfig(method: Method = 'cbdm'): TrainConfig {
   return {
-    method, preset: 'tiny', dataset: 'shapes10-lt', root: null, imb: 0.01, imageSize: null,
+    method, preset: 'tiny', dataset: 'shapes10-lt', root: null, imb: 0.01, numpyCompat: false, imageSize: null,
     steps: 300000, batch: method === 'cbdm' ? 48 : 64, lr: 2e-4, warmup: 5000, gradClip: 1.0, emaDecay: 0.9999,
     tau: 1.0, gamma: 0.25, labelDropProb: 0.1, prior: 'train', cfg: true, dropout: null, seed: 0,
     logEvery: 50, ckptEvery: 5000, keepCkpts: 3, omegaEval: method === 'cbdm' ? 1.6 : 0.8, finetuneFrom: null, model: null,

@@ -87,7 +87,7 @@ export async function train(cfgIn: TrainConfig, opts: TrainOptions): Promise<Tra
     throw new CbdmError(`${dir} already holds a run; use --resume to continue it or choose another --out`);
   }
   const backend = useBackend();
-  const ds = await loadDataset({ name: cfg.dataset, root: cfg.root ?? undefined, imb: cfg.imb, size: cfg.imageSize ?? presetConfig(cfg.preset, 1).imageSize, seed: 0 });
+  const ds = await loadDataset({ name: cfg.dataset, root: cfg.root ?? undefined, imb: cfg.imb, numpyCompat: cfg.numpyCompat, size: cfg.imageSize ?? presetConfig(cfg.preset, 1).imageSize, seed: 0 });
   const mcfg = modelConfigFor(cfg, ds);
   const net = new UNet(mcfg);
   const ema = new UNet(mcfg);

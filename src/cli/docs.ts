@@ -1,0 +1,20 @@
+/**
+ * The CLI reference (docs/CLI.md), generated from the commands' own help so it cannot drift:
+ * `npm run docs:cli` rewrites it and a test fails when it is stale.
+ */
+import type { Command } from 'commander';
+import { buildProgram } from './main.ts';
+
+function walk(cmd: Command, path: string[], out: string[]): void {
+  const name = [...path, cmd.name()].join(' ');
+  cmd.configureHelp({ ...cmd.configureHelp(), helpWidth: 100 }); // fixed width: the same text in a TTY and in CI
+  out.push(`## ${name}`, '', '```text', cmd.helpInformation().trimEnd(), '```', '');
+  for (const sub of cmd.commands) walk(sub, [...path, cmd.name()], out);
+}
+
+/** The Markdown CLI reference. */
+export function cliReference(): string {
+  const out = ['# cbdm command-line reference', '', 'Generated from `cbdm --help` by `npm run docs:cli`; do not edit by hand.', ''];
+  walk(buildProgram(), [], out);
+  return out.join('\n');
+}

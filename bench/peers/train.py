@@ -1,0 +1,65 @@
+"""PyTorch CPU peer of `cbdm bench train`: img/s of a full CBDM training step (2 forward + 2
+backward passes, Adam, EMA) and of DDPM sampling (one ε-network forward per image and step), on
+the same UNet configuration. Prints one JSON object. Usage:
+  /usr/bin/python3 bench/peers/train.py '{"ch":32,"mult":[1,2,2],"attn":[1],"nres":1,"ncls":10,"size":16,"batch":64,"threads":2,"reps":3}'
+"""
+import copy, json, os, sys, time
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from ddpm_unet import Net  # noqa: E402
+
+
+def main():
+    c = json.loads(sys.argv[1])
+    torch.set_num_threads(c['threads'])
+    torch.manual_seed(0)
+    net = Net(T=1000, ch=c['ch'], mult=c['mult'], attn=c['attn'], nres=c['nres'], ncls=c['ncls']).train()
+    ema = copy.deepcopy(net)
+    opt = torch.optim.Adam(net.parameters(), lr=2e-4)
+    B, S, T = c['batch'], c['size'], 1000
+    x0 = torch.randn(B, 3, S, S)
+    y = torch.randint(0, c['ncls'], (B,))
+    ab = torch.cumprod(1 - torch.linspace(1e-4, 0.02, T).double(), 0)
+
+    def step():
+        opt.zero_grad()
+        t = torch.randint(T, (B,))
+        eps = torch.randn_like(x0)
+        a = ab[t].float().view(B, 1, 1, 1)
+        xt = a.sqrt() * x0 + (1 - a).sqrt() * eps
+        h = net(xt, t, y)
+        yb = torch.randint(0, c['ncls'], (B,))
+        hb = net(xt, t, yb)
+        w = (t / T).view(B, 1, 1, 1)
+        loss = F.mse_loss(h, eps) + (w * (h - hb.detach()) ** 2).mean() + 0.25 * (w * (h.detach() - hb) ** 2).mean()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
+        opt.step()
+        with torch.no_grad():
+            for pe, pn in zip(ema.parameters(), net.parameters()):
+                pe.mul_(0.9999).add_(pn, alpha=1e-4)
+
+    step()
+    times = []
+    for _ in range(c['reps']):
+        t0 = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - t0)
+    train_s = sorted(times)[len(times) // 2]
+    net.eval()
+    t = torch.full((B,), 500)
+    with torch.no_grad():
+        net(x0, t, y)
+        times = []
+        for _ in range(c['reps']):
+            t0 = time.perf_counter()
+            net(x0, t, y)
+            times.append(time.perf_counter() - t0)
+    fwd_s = sorted(times)[len(times) // 2]
+    print(json.dumps({'train_img_s': B / train_s, 'sample_img_steps_s': B / fwd_s, 'torch': torch.__version__}))
+
+
+if __name__ == '__main__':
+    main()

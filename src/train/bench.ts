@@ -1,0 +1,106 @@
+/**
+ * `cbdm bench train`: img/s of a full CBDM training step (2 forward + 2 backward + clip + Adam +
+ * EMA, label drop off so every step takes both passes) and of DDPM sampling (image·steps/s: one
+ * ε-network forward per image per denoising step), ours vs PyTorch CPU on the same UNet config
+ * in the same run (`bench/peers/train.py`, Debian's python3-torch).
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { tidy, noGrad } from '../engine/context.ts';
+import { backward } from '../engine/autograd.ts';
+import { currentBackend } from '../engine/context.ts';
+import { tensor } from '../engine/ops/create.ts';
+import { UNet } from '../models/unet.ts';
+import { presetConfig, type PresetName } from '../models/presets.ts';
+import { trainingLoss, DEFAULT_LOSS } from './loss.ts';
+import { Adam, emaUpdate, DEFAULT_ADAM } from './optimizer.ts';
+import { defaultSchedule } from '../diffusion/schedule.ts';
+import { Rng } from '../util/rng.ts';
+
+/** One row of the bench JSON schema shared by every `cbdm bench` target. */
+export interface TrainBenchCase {
+  case: string;
+  unit: string;
+  ours: number;
+  peer: number | null;
+  peer_name: string;
+  ratio: number | null;
+}
+
+/** Default batch per preset: large enough to be representative, small enough to finish. */
+export const BENCH_BATCH: Record<PresetName, number> = { tiny: 64, small: 16, cifar: 4 };
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+/** Measure ours and (if available) PyTorch on one preset. */
+export function benchTrain(preset: PresetName, opts: { batch?: number; reps?: number; threads: number; noPeer?: boolean; note?: (m: string) => void }): TrainBenchCase[] {
+  const classes = 10;
+  const cfg = presetConfig(preset, classes);
+  const B = opts.batch ?? BENCH_BATCH[preset];
+  const reps = opts.reps ?? 3;
+  const S = cfg.imageSize;
+  const be = currentBackend();
+  const net = new UNet(cfg);
+  const ema = new UNet(cfg);
+  net.store.materialize(be, 0);
+  ema.store.materialize(be, 0);
+  const opt = new Adam(net.store, { ...DEFAULT_ADAM, warmup: 0 });
+  const sched = defaultSchedule();
+  const rng = new Rng(1);
+  const dropRng = new Rng(2);
+  const x0 = rng.fillNormal(new Float32Array(B * 3 * S * S)) as Float32Array;
+  const y = Int32Array.from({ length: B }, (_, i) => i % classes);
+  const counts = Array.from({ length: classes }, (_, i) => 500 - 45 * i);
+  const lossCfg = { ...DEFAULT_LOSS, labelDropProb: 0 };
+  const step = () => {
+    tidy(() => {
+      net.store.zeroGrad();
+      const p = trainingLoss((xt, t, yy) => net.forward(xt, t, yy, { training: true, rng: dropRng }), x0, y, [B, 3, S, S], sched, lossCfg, counts, rng);
+      backward(p.loss);
+    });
+    opt.update();
+    emaUpdate(ema.store, net.store, 0.9999);
+  };
+  step();
+  const trainTimes: number[] = [];
+  for (let r = 0; r < reps; r++) {
+    const t0 = performance.now();
+    step();
+    trainTimes.push((performance.now() - t0) / 1000);
+  }
+  const xT = tensor(x0, [B, 3, S, S]);
+  const t = new Int32Array(B).fill(500);
+  const fwd = () => noGrad(() => tidy(() => { net.forward(xT, t, y, { training: false }).toArray(); }));
+  fwd();
+  const fwdTimes: number[] = [];
+  for (let r = 0; r < reps; r++) {
+    const t0 = performance.now();
+    fwd();
+    fwdTimes.push((performance.now() - t0) / 1000);
+  }
+  xT.dispose();
+  const ours = { train: B / median(trainTimes), sample: B / median(fwdTimes) };
+  const peer = opts.noPeer ? null : torchPeer({ ch: cfg.ch, mult: cfg.chMult, attn: cfg.attn, nres: cfg.numResBlocks, ncls: classes, size: S, batch: B, threads: opts.threads, reps }, opts.note);
+  const peerName = `pytorch-cpu ${peer?.torch ?? ''}`.trim();
+  const row = (name: string, unit: string, o: number, p: number | null): TrainBenchCase => ({ case: name, unit, ours: o, peer: p, peer_name: peerName, ratio: p ? o / p : null });
+  return [
+    row(`train cbdm step ${preset} B=${B} ${S}px (${be.name})`, 'img/s', ours.train, peer?.train_img_s ?? null),
+    row(`sample ddpm ${preset} B=${B} ${S}px (${be.name})`, 'img·steps/s', ours.sample, peer?.sample_img_steps_s ?? null),
+  ];
+}
+
+function torchPeer(c: Record<string, unknown>, note?: (m: string) => void): { train_img_s: number; sample_img_steps_s: number; torch: string } | null {
+  const script = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bench', 'peers', 'train.py');
+  const python = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
+  const r = spawnSync(python, [script, JSON.stringify(c)], { encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: String(c.threads) } });
+  if (r.status !== 0) {
+    note?.(`PyTorch peer unavailable (${(r.stderr || r.error?.message || '').trim().split('\n').pop()}); install it with: apt-get install python3-torch`);
+    return null;
+  }
+  return JSON.parse(r.stdout.trim().split('\n').pop()!) as { train_img_s: number; sample_img_steps_s: number; torch: string };
+}

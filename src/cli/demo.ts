@@ -5,13 +5,8 @@
 import { Command, Option } from 'commander';
 import { runDemo, demoPreset } from '../demo/demo.ts';
 import { useBackend } from '../engine/backends.ts';
-import { CbdmError } from '../util/errors.ts';
+import { posInt as int, int as anyInt } from './parse.ts';
 
-const int = (v: string) => {
-  const x = Number(v);
-  if (!Number.isInteger(x) || x < 1) throw new CbdmError(`expected a positive integer, got '${v}'`);
-  return x;
-};
 
 export function register(program: Command): void {
   program.command('demo')
@@ -20,7 +15,7 @@ export function register(program: Command): void {
     .option('--quick', 'a ≤ 2-minute smoke run (under-trained: for checking the pipeline)')
     .addOption(new Option('--dataset <name>', 'embedded dataset').choices(['shapes10-lt', 'shapes100-lt']).default('shapes10-lt'))
     .option('--steps <n>', 'training steps per model (overrides the budget)', int)
-    .option('--seed <n>', 'seed of both runs', (v) => Number(v), 0)
+    .option('--seed <n>', 'seed of both runs', anyInt, 0)
     .option('--fresh', 'replace an existing demo in --out')
     .option('--quiet', 'no progress bars')
     .action(async (o: { out: string; quick?: boolean; dataset: 'shapes10-lt' | 'shapes100-lt'; steps?: number; seed: number; fresh?: boolean; quiet?: boolean }) => {

@@ -20,6 +20,7 @@ import { domainExtractor } from '../metrics/domain.ts';
 import { writeEvalJson } from '../report/run-dir.ts';
 import type { EvalProtocol, EvalResult, MetricValues, PerClassEval } from '../report/run-dir-types.ts';
 import { CbdmError } from '../util/errors.ts';
+import { posInt as int, num } from './parse.ts';
 import { featureStats, frechetDistance, type FrechetResult } from '../metrics/fid.ts';
 import { inceptionScore } from '../metrics/inception-score.ts';
 import { kernelInceptionDistance } from '../metrics/kid.ts';
@@ -428,16 +429,6 @@ export function formatReport(r: EvalReport): string {
   return lines.join('\n');
 }
 
-const int = (v: string): number => {
-  const x = Number(v);
-  if (!Number.isInteger(x) || x < 1) throw new CbdmError(`expected a positive integer, got '${v}'`);
-  return x;
-};
-const num = (v: string): number => {
-  const x = Number(v);
-  if (!Number.isFinite(x)) throw new CbdmError(`expected a number, got '${v}'`);
-  return x;
-};
 const extractorOption = () => new Option('--extractor <kind>', 'feature network: inception (FID Inception-v3) or domain (the shapes classifier)').choices(['inception', 'domain']).default('inception');
 const inceptionOption = () => new Option('--inception <file>', 'FID Inception weights pt_inception-2015-12-05-6726825d.pth (default: $CBDM_INCEPTION, else that file in $CBDM_CACHE or ~/.cache/cbdm/)');
 

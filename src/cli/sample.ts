@@ -14,6 +14,7 @@ import type { ClipX0 } from '../diffusion/ddpm.ts';
 import { writeSamplesNpz, writeClassGrids } from '../diffusion/samples-file.ts';
 import { Progress } from '../util/progress.ts';
 import { CbdmError } from '../util/errors.ts';
+import { int, num } from './parse.ts';
 
 interface SampleCliOptions {
   run?: string;
@@ -34,16 +35,6 @@ interface SampleCliOptions {
   quiet?: boolean;
 }
 
-const int = (v: string) => {
-  const x = Number(v);
-  if (!Number.isInteger(x)) throw new CbdmError(`expected an integer, got '${v}'`);
-  return x;
-};
-const num = (v: string) => {
-  const x = Number(v);
-  if (!Number.isFinite(x)) throw new CbdmError(`expected a number, got '${v}'`);
-  return x;
-};
 
 export function register(program: Command): void {
   program.command('sample')

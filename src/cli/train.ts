@@ -10,17 +10,8 @@ import { train } from '../train/trainer.ts';
 import { PRESET_NAMES, presetConfig, parsePreset } from '../models/presets.ts';
 import { UNet } from '../models/unet.ts';
 import { CbdmError } from '../util/errors.ts';
+import { int, num } from './parse.ts';
 
-const num = (v: string) => {
-  const x = Number(v);
-  if (!Number.isFinite(x)) throw new CbdmError(`expected a number, got '${v}'`);
-  return x;
-};
-const int = (v: string) => {
-  const x = Number(v);
-  if (!Number.isInteger(x)) throw new CbdmError(`expected an integer, got '${v}'`);
-  return x;
-};
 
 interface TrainCliOptions {
   config?: string;

@@ -22,8 +22,30 @@ if (process.env.CBDM_SKIP_NATIVE === '1') {
   console.warn('cbdm: native build skipped (CBDM_SKIP_NATIVE=1); the js backend will be used.');
   process.exit(0);
 }
-// npm puts its bundled node-gyp on PATH for install scripts; fall back to npx for manual runs.
-const r = spawnSync('node-gyp', ['rebuild'], { cwd: root, stdio: 'inherit', shell: process.platform === 'win32' });
+// npm puts its bundled node-gyp on PATH for install scripts; for manual runs use the node-gyp that
+// ships inside npm. Offline machines: point node-gyp at the installed node headers (nodedir) when
+// npm did not pass one, so it never tries to download them.
+function nodeGypCommand() {
+  const onPath = spawnSync('node-gyp', ['--version'], { stdio: 'ignore', shell: process.platform === 'win32' });
+  if (onPath.status === 0) return { cmd: 'node-gyp', pre: [] };
+  const npmCli = process.env.npm_execpath;
+  const candidates = [
+    npmCli ? join(dirname(npmCli), '..', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js') : '',
+    join(dirname(process.execPath), '..', 'lib', 'node_modules', 'npm', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js'),
+  ];
+  for (const c of candidates) if (c && existsSync(c)) return { cmd: process.execPath, pre: [c] };
+  return null;
+}
+const gyp = nodeGypCommand();
+if (!gyp) {
+  record(false, 'node-gyp not found (neither on PATH nor inside npm)');
+  console.warn('cbdm: WARNING: node-gyp not found; the native cpu backend was not built. cbdm will run on the slower js backend.');
+  process.exit(0);
+}
+const args = [...gyp.pre, 'rebuild'];
+const prefix = join(dirname(process.execPath), '..');
+if (!process.env.npm_config_nodedir && existsSync(join(prefix, 'include', 'node', 'node_api.h'))) args.push(`--nodedir=${prefix}`);
+const r = spawnSync(gyp.cmd, args, { cwd: root, stdio: 'inherit', shell: process.platform === 'win32' });
 if (r.status === 0) {
   record(true, 'built');
 } else {

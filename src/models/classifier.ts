@@ -35,7 +35,7 @@ export interface SmallClassifierConfig {
   groups: number;
 }
 
-/** Default widths: D = 64 features (the smallest measured to reach ≥ 98% on shapes10; cheap on the js backend). */
+/** Default widths: D = 64 features (measured: 99.3% / 99.9% held-out on shapes10 at 16 / 32 px; cheap on the js backend). */
 export const DEFAULT_WIDTHS: readonly [number, number, number] = [16, 32, 64];
 
 /** The default config for a class count and image size. */

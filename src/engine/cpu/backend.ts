@@ -143,6 +143,19 @@ export class CpuBackend extends JsBackend {
     this.nat.groupNormBackward(f[0]!, f[1]!, f[2]!, f[3]!, f[4]!, f[5]!, f[6]!, f[7]!, f[8]!, g.N, g.C, g.L, g.G, swish);
   }
 
+  // ---- attention (GEMMs around a row softmax) -------------------------------------------------
+  override attentionForward(q: Storage, k: Storage, v: Storage, y: Storage, P: Storage, N: number, C: number, L: number): void {
+    const f = f32(q, k, v, y, P);
+    if (f) this.nat.attentionForward(f[0]!, f[1]!, f[2]!, f[3]!, f[4]!, N, C, L);
+    else super.attentionForward(q, k, v, y, P, N, C, L);
+  }
+  override attentionBackward(q: Storage, k: Storage, v: Storage, P: Storage, gy: Storage, gq: Storage, gk: Storage, gv: Storage,
+    N: number, C: number, L: number): void {
+    const f = f32(q, k, v, P, gy, gq, gk, gv);
+    if (f) this.nat.attentionBackward(f[0]!, f[1]!, f[2]!, f[3]!, f[4]!, f[5]!, f[6]!, f[7]!, N, C, L);
+    else super.attentionBackward(q, k, v, P, gy, gq, gk, gv, N, C, L);
+  }
+
   // ---- optimiser ------------------------------------------------------------------------------
   override adamStep(p: Storage, g: Storage, m: Storage, v: Storage, hp: AdamParams): void {
     const f = f32(p, g, m, v);

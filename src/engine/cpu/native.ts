@@ -44,4 +44,6 @@ export interface NativeAddon {
   broadcast(op: number, a: F, v: F | null, out: F, O: number, C: number, I: number): void;
   adamStep(p: F, g: F, m: F, v: F, lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, step: number): void;
   emaUpdate(ema: F, p: F, decay: number): void;
+  attentionForward(q: F, k: F, v: F, y: F, P: F, N: number, C: number, L: number): void;
+  attentionBackward(q: F, k: F, v: F, P: F, gy: F, gq: F, gk: F, gv: F, N: number, C: number, L: number): void;
 }

@@ -1,0 +1,34 @@
+// Dispatch of the convolution kernels (conv.inc, compiled per ISA) to the selected ISA.
+#include "conv.h"
+#include "common.h"
+
+namespace cbdm {
+
+bool conv2d_forward(const float* x, const float* w, const float* b, float* y, const ConvGeom& g, int nt) {
+  switch (current_isa()) {
+    case Isa::avx512: return avx512::conv2d_forward(x, w, b, y, g, nt);
+    case Isa::avx2: return avx2::conv2d_forward(x, w, b, y, g, nt);
+    case Isa::scalar: break;
+  }
+  return scalar::conv2d_forward(x, w, b, y, g, nt);
+}
+
+bool conv2d_backward_data(const float* gy, const float* w, float* gx, const ConvGeom& g, int nt) {
+  switch (current_isa()) {
+    case Isa::avx512: return avx512::conv2d_backward_data(gy, w, gx, g, nt);
+    case Isa::avx2: return avx2::conv2d_backward_data(gy, w, gx, g, nt);
+    case Isa::scalar: break;
+  }
+  return scalar::conv2d_backward_data(gy, w, gx, g, nt);
+}
+
+bool conv2d_backward_weight(const float* x, const float* gy, float* gw, float* gb, const ConvGeom& g, int nt) {
+  switch (current_isa()) {
+    case Isa::avx512: return avx512::conv2d_backward_weight(x, gy, gw, gb, g, nt);
+    case Isa::avx2: return avx2::conv2d_backward_weight(x, gy, gw, gb, g, nt);
+    case Isa::scalar: break;
+  }
+  return scalar::conv2d_backward_weight(x, gy, gw, gb, g, nt);
+}
+
+}  // namespace cbdm

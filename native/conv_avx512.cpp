@@ -1,0 +1,3 @@
+// Convolution kernels of conv.inc compiled for avx512 (flags in binding.gyp).
+#define KNS avx512
+#include "conv.inc"

@@ -1,0 +1,268 @@
+// Native cpu backend vs the js reference kernels at UNet-like shapes, on every ISA this CPU has:
+// conv2d (3×3 s1/s2, 1×1) forward/backward, group norm (32 groups, ± fused swish), elementwise,
+// broadcasts, float64 reductions, Adam and EMA; plus bit-exact repeatability and thread-count
+// independence of the threaded kernels.
+//
+// Tolerance: max |cpu − js| / max |js| < 2e-5 for conv and group norm. Both sides accumulate in
+// float32 (the js conv rounds after every term, the native gemm keeps float32 sums in registers),
+// so each output carries a rounding error of order √n·2⁻²⁴ of its terms for n up to 576
+// (forward, backward-data) and 2048 (backward-weight sums over N·H·W); 2e-5 is a ×5–10 margin.
+// Elementwise kernels differ from js only by float32 vs float64 intermediate rounding and the
+// native exp (relative error < 1e-7): 1e-6. Reductions accumulate in float64 on both sides: 1e-9.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { loadCpuBackend, cpuInfo, setCpuIsa, setCpuThreads } from '../../src/engine/cpu/load.ts';
+import { ISAS, type Isa } from '../../src/engine/cpu/native.ts';
+import { getBackend } from '../../src/engine/backends.ts';
+import type { Backend, ConvGeom, GroupNormGeom, Storage } from '../../src/engine/backend.ts';
+import { Rng } from '../../src/util/rng.ts';
+
+const loaded = loadCpuBackend();
+const skip = loaded.ok ? false : `native cpu backend not built (${loaded.reason})`;
+const cpu = (loaded.ok ? loaded.backend : null) as Backend;
+const js = getBackend('js');
+
+function isasHere(): Isa[] {
+  return ISAS.slice(ISAS.indexOf(cpuInfo()!.bestIsa));
+}
+
+function forEachIsa(f: (isa: Isa) => void): void {
+  const before = cpuInfo()!.isa;
+  try {
+    for (const isa of isasHere()) {
+      assert.equal(setCpuIsa(isa), isa);
+      f(isa);
+    }
+  } finally {
+    setCpuIsa(before);
+  }
+}
+
+function relErr(ref: ArrayLike<number>, got: ArrayLike<number>): number {
+  let e = 0, m = 1e-30;
+  for (let i = 0; i < ref.length; i++) {
+    if (Number.isNaN(got[i]!) !== Number.isNaN(ref[i]!)) return Infinity;
+    e = Math.max(e, Math.abs(ref[i]! - got[i]!));
+    m = Math.max(m, Math.abs(ref[i]!));
+  }
+  return e / m;
+}
+
+function close(ref: ArrayLike<number>, got: ArrayLike<number>, tol: number, what: string): void {
+  assert.equal(got.length, ref.length, `${what}: length`);
+  const err = relErr(ref, got);
+  assert.ok(err < tol, `${what}: relative error ${err.toExponential(2)} ≥ ${tol}`);
+}
+
+/** The same float32 values on both backends. */
+function pair(values: Float32Array): [Storage, Storage] {
+  const a = js.alloc('float32', values.length), b = cpu.alloc('float32', values.length);
+  js.write(a, values); cpu.write(b, values);
+  return [a, b];
+}
+
+function normal(n: number, seed: number, scale = 1): Float32Array {
+  const v = new Rng(seed).fillNormal(new Float32Array(n)) as Float32Array;
+  for (let i = 0; i < n; i++) v[i]! *= scale;
+  return v;
+}
+
+function convGeom(N: number, Ci: number, H: number, Co: number, k: number, stride: number, pad: number): ConvGeom {
+  const Ho = Math.floor((H + 2 * pad - k) / stride) + 1;
+  return { N, Ci, H, W: H, Co, KH: k, KW: k, stride, pad, Ho, Wo: Ho };
+}
+
+function checkConv(g: ConvGeom, bias: boolean, what: string): void {
+  const xs = g.N * g.Ci * g.H * g.W, ws = g.Co * g.Ci * g.KH * g.KW, ys = g.N * g.Co * g.Ho * g.Wo;
+  const [xj, xc] = pair(normal(xs, 1));
+  const [wj, wc] = pair(normal(ws, 2, 1 / Math.sqrt(g.Ci * g.KH * g.KW)));
+  const [bj, bc] = pair(normal(g.Co, 3));
+  const [gyj, gyc] = pair(normal(ys, 4));
+  const out = (be: Backend, n: number) => be.alloc('float32', n);
+  const [yj, yc] = [out(js, ys), out(cpu, ys)];
+  js.conv2dForward(xj, wj, bias ? bj : null, yj, g);
+  cpu.conv2dForward(xc, wc, bias ? bc : null, yc, g);
+  close(js.read(yj), cpu.read(yc), 2e-5, `${what} forward`);
+  const [gxj, gxc] = [out(js, xs), out(cpu, xs)];
+  cpu.write(gxc, new Float32Array(xs).fill(NaN)); // outputs are overwritten, never accumulated
+  js.conv2dBackwardData(gyj, wj, gxj, g);
+  cpu.conv2dBackwardData(gyc, wc, gxc, g);
+  close(js.read(gxj), cpu.read(gxc), 2e-5, `${what} backward-data`);
+  const [gwj, gwc] = [out(js, ws), out(cpu, ws)];
+  const [gbj, gbc] = [out(js, g.Co), out(cpu, g.Co)];
+  cpu.write(gwc, new Float32Array(ws).fill(NaN));
+  js.conv2dBackwardWeight(xj, gyj, gwj, bias ? gbj : null, g);
+  cpu.conv2dBackwardWeight(xc, gyc, gwc, bias ? gbc : null, g);
+  close(js.read(gwj), cpu.read(gwc), 2e-5, `${what} backward-weight`);
+  if (bias) close(js.read(gbj), cpu.read(gbc), 1e-6, `${what} backward-bias`);
+}
+
+test('cpu conv2d vs js at UNet shapes (8×64×16×16 → 64 3×3 s1 p1, s2 p1, 1×1 → 128), every ISA', { skip }, () => {
+  forEachIsa((isa) => {
+    // The full-size cases run once (they dominate the js reference time); other ISAs get smaller ones.
+    const big = isa === cpuInfo()!.bestIsa;
+    const N = big ? 8 : 2;
+    checkConv(convGeom(N, 64, 16, 64, 3, 1, 1), true, `${isa} 3×3 s1 p1`);
+    checkConv(convGeom(N, 64, 16, 64, 3, 2, 1), true, `${isa} 3×3 s2 p1`);
+    checkConv(convGeom(N, 64, 16, 128, 1, 1, 0), true, `${isa} 1×1`);
+    checkConv(convGeom(3, 5, 7, 6, 3, 2, 0), false, `${isa} odd 3×3 s2 p0 no bias`);
+    checkConv(convGeom(2, 3, 9, 4, 3, 1, 2), true, `${isa} pad 2`);
+    // Wo = 31: a packing panel of 32 columns ends one column into an output row, so a run of one
+    // column lies wholly in the left padding of the taps q < pad
+    checkConv(convGeom(1, 2, 29, 3, 3, 1, 2), true, `${isa} pad 2, Wo 31`);
+    checkConv(convGeom(2, 3, 6, 5, 1, 2, 0), true, `${isa} 1×1 s2`);
+    checkConv(convGeom(1, 4, 5, 3, 1, 1, 1), true, `${isa} 1×1 p1`);
+    // small maps: several images per gemm (batched columns), plain and 1×1
+    checkConv(convGeom(5, 8, 4, 16, 3, 1, 1), true, `${isa} 4×4 batched`);
+    checkConv(convGeom(5, 8, 4, 16, 1, 1, 0), true, `${isa} 1×1 4×4 batched`);
+  });
+});
+
+function checkGroupNorm(g: GroupNormGeom, swish: boolean, what: string): void {
+  const n = g.N * g.C * g.L;
+  const [xj, xc] = pair(normal(n, 5, 3).map((v, i) => v + (i % 7)));
+  const [gaj, gac] = pair(normal(g.C, 6));
+  const [bej, bec] = pair(normal(g.C, 7));
+  const [gyj, gyc] = pair(normal(n, 8));
+  const a = (be: Backend, k: number) => be.alloc('float32', k);
+  const [yj, yc, mj, mc, rj, rc] = [a(js, n), a(cpu, n), a(js, g.N * g.G), a(cpu, g.N * g.G), a(js, g.N * g.G), a(cpu, g.N * g.G)];
+  js.groupNormForward(xj, gaj, bej, yj, mj, rj, g, swish);
+  cpu.groupNormForward(xc, gac, bec, yc, mc, rc, g, swish);
+  close(js.read(yj), cpu.read(yc), 2e-5, `${what} y`);
+  close(js.read(mj), cpu.read(mc), 1e-6, `${what} mean`);
+  close(js.read(rj), cpu.read(rc), 1e-6, `${what} rstd`);
+  const [gxj, gxc, ggj, ggc, gbj, gbc] = [a(js, n), a(cpu, n), a(js, g.C), a(cpu, g.C), a(js, g.C), a(cpu, g.C)];
+  cpu.write(ggc, new Float32Array(g.C).fill(NaN));
+  js.groupNormBackward(xj, gaj, bej, mj, rj, gyj, gxj, ggj, gbj, g, swish);
+  cpu.groupNormBackward(xc, gac, bec, mc, rc, gyc, gxc, ggc, gbc, g, swish);
+  close(js.read(gxj), cpu.read(gxc), 2e-5, `${what} gx`);
+  close(js.read(ggj), cpu.read(ggc), 2e-5, `${what} gγ`);
+  close(js.read(gbj), cpu.read(gbc), 2e-5, `${what} gβ`);
+}
+
+test('cpu groupNorm (32 groups) ± fused swish vs js, every ISA', { skip }, () => {
+  forEachIsa((isa) => {
+    for (const swish of [false, true]) {
+      checkGroupNorm({ N: 4, C: 128, L: 64, G: 32, eps: 1e-5 }, swish, `${isa} swish=${swish} 4×128×8×8`);
+      checkGroupNorm({ N: 2, C: 12, L: 5, G: 3, eps: 1e-6 }, swish, `${isa} swish=${swish} odd`);
+    }
+  });
+});
+
+test('cpu elementwise, broadcasts, reductions, Adam and EMA vs js, every ISA, on offset views', { skip }, () => {
+  forEachIsa((isa) => {
+    const O = 7, C = 73, I = 137; // O·C·I = 70007
+    const n = O * C * I; // several threading chunks plus a ragged vector tail
+    const arena = normal(3 * n + 11, 9, 4);
+    const [aj0, ac0] = pair(arena);
+    const v = (be: Backend, s: Storage, k: number) => be.view(s, 5 + k * n, n); // misaligned views
+    const [aj, ac, bj, bc] = [v(js, aj0, 0), v(cpu, ac0, 0), v(js, aj0, 1), v(cpu, ac0, 1)];
+    const o = (be: Backend) => be.alloc('float32', n);
+    const [oj, oc] = [o(js), o(cpu)];
+    const cmp = (what: string, tol = 1e-6) => close(js.read(oj), cpu.read(oc), tol, `${isa} ${what}`);
+    js.add(aj, bj, oj); cpu.add(ac, bc, oc); cmp('add');
+    js.sub(aj, bj, oj); cpu.sub(ac, bc, oc); cmp('sub');
+    js.mul(aj, bj, oj); cpu.mul(ac, bc, oc); cmp('mul');
+    js.affine(aj, -1.5, 0.25, oj); cpu.affine(ac, -1.5, 0.25, oc); cmp('affine');
+    js.axpy(aj, 0.3, bj, oj); cpu.axpy(ac, 0.3, bc, oc); cmp('axpy');
+    js.swishForward(aj, oj); cpu.swishForward(ac, oc); cmp('swish');
+    js.swishBackward(aj, bj, oj); cpu.swishBackward(ac, bc, oc); cmp('swish backward');
+    js.reluForward(aj, oj); cpu.reluForward(ac, oc); cmp('relu');
+    js.reluBackward(aj, bj, oj); cpu.reluBackward(ac, bc, oc); cmp('relu backward');
+    const [vj, vc] = pair(normal(C, 10));
+    js.addBroadcast(aj, vj, O, C, I, oj); cpu.addBroadcast(ac, vc, O, C, I, oc); cmp('addBroadcast');
+    const [sj, sc] = [js.alloc('float32', C), cpu.alloc('float32', C)];
+    js.sumBroadcast(aj, O, C, I, sj); cpu.sumBroadcast(ac, O, C, I, sc);
+    close(js.read(sj), cpu.read(sc), 1e-6, `${isa} sumBroadcast`);
+    const [wj, wc] = pair(normal(O * C, 11));
+    js.mulRows(aj, wj, O * C, I, oj); cpu.mulRows(ac, wc, O * C, I, oc); cmp('mulRows');
+    const near = (x: number, y: number, what: string) => assert.ok(Math.abs(x - y) <= 1e-9 * Math.max(1, Math.abs(x)), `${isa} ${what}: ${x} vs ${y}`);
+    near(js.sumAll(aj), cpu.sumAll(ac), 'sumAll');
+    near(js.sumSquares(aj), cpu.sumSquares(ac), 'sumSquares');
+    near(js.sumSquaredDiff(aj, bj), cpu.sumSquaredDiff(ac, bc), 'sumSquaredDiff');
+    const [rj, rc] = pair(normal(O * C, 12));
+    near(js.weightedSquaredDiff(aj, bj, rj, O * C, I), cpu.weightedSquaredDiff(ac, bc, rc, O * C, I), 'weightedSquaredDiff');
+    js.copy(aj, 0, oj, 0, n); cpu.copy(ac, 0, oc, 0, n);
+    js.scaleInPlace(oj, 0.7); cpu.scaleInPlace(oc, 0.7); cmp('scaleInPlace');
+    // Adam: three steps over p (oj/oc), grad a, moments m, v starting at 0.
+    const [mj, mc, qj, qc] = [o(js), o(cpu), o(js), o(cpu)];
+    for (let step = 1; step <= 3; step++) {
+      const hp = { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: step === 3 ? 0.01 : 0, step };
+      js.adamStep(oj, aj, mj, qj, hp); cpu.adamStep(oc, ac, mc, qc, hp);
+    }
+    cmp('adam p', 1e-6);
+    close(js.read(mj), cpu.read(mc), 1e-6, `${isa} adam m`);
+    close(js.read(qj), cpu.read(qc), 1e-6, `${isa} adam v`);
+    js.emaUpdate(oj, bj, 0.9999); cpu.emaUpdate(oc, bc, 0.9999); cmp('ema');
+    // the views' neighbours in the arena are untouched
+    assert.deepEqual(cpu.read(ac0), js.read(aj0), `${isa} arena changed`);
+  });
+});
+
+function checkAttention(N: number, C: number, L: number, what: string): void {
+  const n = N * C * L;
+  const [qj, qc] = pair(normal(n, 21));
+  const [kj, kc] = pair(normal(n, 22));
+  const [vj, vc] = pair(normal(n, 23));
+  const [gyj, gyc] = pair(normal(n, 24));
+  const a = (be: Backend, k: number) => be.alloc('float32', k);
+  const [yj, yc, Pj, Pc] = [a(js, n), a(cpu, n), a(js, N * L * L), a(cpu, N * L * L)];
+  js.attentionForward(qj, kj, vj, yj, Pj, N, C, L);
+  cpu.attentionForward(qc, kc, vc, yc, Pc, N, C, L);
+  close(js.read(Pj), cpu.read(Pc), 1e-5, `${what} P`);
+  close(js.read(yj), cpu.read(yc), 2e-5, `${what} y`);
+  const [gqj, gqc, gkj, gkc, gvj, gvc] = [a(js, n), a(cpu, n), a(js, n), a(cpu, n), a(js, n), a(cpu, n)];
+  js.attentionBackward(qj, kj, vj, Pj, gyj, gqj, gkj, gvj, N, C, L);
+  cpu.attentionBackward(qc, kc, vc, Pc, gyc, gqc, gkc, gvc, N, C, L);
+  close(js.read(gqj), cpu.read(gqc), 2e-5, `${what} gq`);
+  close(js.read(gkj), cpu.read(gkc), 2e-5, `${what} gk`);
+  close(js.read(gvj), cpu.read(gvc), 2e-5, `${what} gv`);
+}
+
+test('cpu attention (GEMM + row softmax) vs js at 16×16, every ISA', { skip }, () => {
+  forEachIsa((isa) => {
+    checkAttention(2, 64, 256, `${isa} N2 C64 L256`);
+    checkAttention(3, 5, 7, `${isa} odd N3 C5 L7`);
+  });
+});
+
+test('cpu conv2d and groupNorm are bit-identical across runs and thread counts', { skip }, () => {
+  const g = convGeom(4, 16, 12, 24, 3, 1, 1);
+  const xs = g.N * g.Ci * g.H * g.W, ws = g.Co * g.Ci * 9, ys = g.N * g.Co * g.Ho * g.Wo;
+  const x = cpu.alloc('float32', xs), w = cpu.alloc('float32', ws), gy = cpu.alloc('float32', ys);
+  cpu.write(x, normal(xs, 1)); cpu.write(w, normal(ws, 2)); cpu.write(gy, normal(ys, 3));
+  const y = cpu.alloc('float32', ys), gx = cpu.alloc('float32', xs), gw = cpu.alloc('float32', ws), gb = cpu.alloc('float32', g.Co);
+  const gn: GroupNormGeom = { N: 4, C: 24, L: 144, G: 8, eps: 1e-5 };
+  const gam = cpu.alloc('float32', 24), bet = cpu.alloc('float32', 24), mu = cpu.alloc('float32', 32), rs = cpu.alloc('float32', 32);
+  cpu.write(gam, normal(24, 4)); cpu.write(bet, normal(24, 5));
+  const gnY = cpu.alloc('float32', ys), gnGx = cpu.alloc('float32', ys), gg = cpu.alloc('float32', 24), gbb = cpu.alloc('float32', 24);
+  const run = (): string => {
+    cpu.conv2dForward(x, w, null, y, g);
+    cpu.conv2dBackwardData(gy, w, gx, g);
+    cpu.conv2dBackwardWeight(x, gy, gw, gb, g);
+    cpu.groupNormForward(y, gam, bet, gnY, mu, rs, gn, true);
+    cpu.groupNormBackward(y, gam, bet, mu, rs, gy, gnGx, gg, gbb, gn, true);
+    const parts = [y, gx, gw, gb, gnY, gnGx, gg, gbb].map((s) => Buffer.from((cpu.read(s) as Float32Array).buffer).toString('base64'));
+    return parts.join('|') + String(cpu.sumSquares(gnGx));
+  };
+  const threads = cpuInfo()!.threads;
+  try {
+    setCpuThreads(2);
+    const ref = run();
+    assert.equal(run(), ref, 'repeated run with 2 threads differs');
+    for (const t of [1, 3]) {
+      setCpuThreads(t);
+      assert.equal(run(), ref, `run with ${t} threads differs from 2 threads`);
+    }
+  } finally {
+    setCpuThreads(threads);
+  }
+});
+
+test('cpu backend falls back to js for float64 storages', { skip }, () => {
+  const a = cpu.alloc('float64', 3), b = cpu.alloc('float64', 3), o = cpu.alloc('float64', 3);
+  cpu.write(a, [1, 2, 3]); cpu.write(b, [0.5, 0.25, 1e-17]);
+  cpu.add(a, b, o);
+  assert.deepEqual(Array.from(cpu.read(o)), [1.5, 2.25, 3 + 1e-17]);
+  assert.equal(cpu.sumAll(o), 1.5 + 2.25 + 3);
+});

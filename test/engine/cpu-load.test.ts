@@ -1,0 +1,42 @@
+// Loading the native cpu backend: CBDM_ISA / CBDM_THREADS are honoured, bad values give a reason
+// (never a throw), and the registry hands out the cpu backend. Each case runs in a child process
+// because the addon reads the environment once, when it is first loaded.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { loadCpuBackend, cpuInfo } from '../../src/engine/cpu/load.ts';
+
+const loaded = loadCpuBackend();
+const skip = loaded.ok ? false : `native cpu backend not built (${loaded.reason})`;
+
+function probe(env: Record<string, string>): { ok: boolean; reason?: string; isa?: string; threads?: number; name?: string } {
+  const code = `import { loadCpuBackend, cpuInfo } from './src/engine/cpu/load.ts';
+const r = loadCpuBackend();
+console.log(JSON.stringify(r.ok ? { ok: true, name: r.backend.name, ...cpuInfo() } : { ok: false, reason: r.reason }));`;
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], {
+    env: { ...process.env, CBDM_ISA: '', CBDM_THREADS: '', ...env }, encoding: 'utf8',
+  });
+  assert.equal(r.status, 0, r.stderr);
+  return JSON.parse(r.stdout.trim().split('\n').pop()!);
+}
+
+test('cpu backend: defaults to the best ISA and all cores', { skip }, () => {
+  const info = cpuInfo()!;
+  assert.equal(loaded.ok && loaded.backend.name, 'cpu');
+  assert.ok(['avx512', 'avx2', 'scalar'].includes(info.isa));
+  assert.ok(info.threads >= 1);
+});
+
+test('cpu backend: CBDM_ISA forces a lower ISA and CBDM_THREADS sets the thread count', { skip }, () => {
+  const r = probe({ CBDM_ISA: 'scalar', CBDM_THREADS: '3' });
+  assert.deepEqual([r.ok, r.name, r.isa, r.threads], [true, 'cpu', 'scalar', 3]);
+});
+
+test('cpu backend: bad CBDM_ISA / CBDM_THREADS give a reason instead of throwing', { skip }, () => {
+  const a = probe({ CBDM_ISA: 'sse9' });
+  assert.equal(a.ok, false);
+  assert.match(a.reason!, /CBDM_ISA='sse9' is not one of avx512, avx2, scalar/);
+  const b = probe({ CBDM_THREADS: 'two' });
+  assert.equal(b.ok, false);
+  assert.match(b.reason!, /CBDM_THREADS='two' is not a positive integer/);
+});

@@ -18,6 +18,7 @@ import { trainingLoss, DEFAULT_LOSS } from './loss.ts';
 import { Adam, emaUpdate, DEFAULT_ADAM } from './optimizer.ts';
 import { defaultSchedule } from '../diffusion/schedule.ts';
 import { Rng } from '../util/rng.ts';
+import { setCpuThreads } from '../engine/cpu/load.ts';
 
 /** One row of the bench JSON schema shared by every `cbdm bench` target. */
 export interface TrainBenchCase {
@@ -38,13 +39,17 @@ function median(xs: number[]): number {
 }
 
 /** Measure ours and (if available) PyTorch on one preset. */
-export function benchTrain(preset: PresetName, opts: { batch?: number; reps?: number; threads: number; noPeer?: boolean; note?: (m: string) => void }): TrainBenchCase[] {
+export function benchTrain(preset: PresetName, opts: { batch?: number; reps?: number; threads: number; noPeer?: boolean; clock?: 'wall' | 'cpu'; note?: (m: string) => void }): TrainBenchCase[] {
+  const cpu = opts.clock === 'cpu';
+  // wall: elapsed seconds; cpu: process CPU seconds of all threads (robust on a shared machine).
+  const now = () => (cpu ? (process.cpuUsage().user + process.cpuUsage().system) / 1e6 : performance.now() / 1000);
   const classes = 10;
   const cfg = presetConfig(preset, classes);
   const B = opts.batch ?? BENCH_BATCH[preset];
   const reps = opts.reps ?? 3;
   const S = cfg.imageSize;
   const be = currentBackend();
+  if (be.name === 'cpu') setCpuThreads(opts.threads);
   const net = new UNet(cfg);
   const ema = new UNet(cfg);
   net.store.materialize(be, 0);
@@ -69,9 +74,9 @@ export function benchTrain(preset: PresetName, opts: { batch?: number; reps?: nu
   step();
   const trainTimes: number[] = [];
   for (let r = 0; r < reps; r++) {
-    const t0 = performance.now();
+    const t0 = now();
     step();
-    trainTimes.push((performance.now() - t0) / 1000);
+    trainTimes.push(now() - t0);
   }
   const xT = tensor(x0, [B, 3, S, S]);
   const t = new Int32Array(B).fill(500);
@@ -79,18 +84,19 @@ export function benchTrain(preset: PresetName, opts: { batch?: number; reps?: nu
   fwd();
   const fwdTimes: number[] = [];
   for (let r = 0; r < reps; r++) {
-    const t0 = performance.now();
+    const t0 = now();
     fwd();
-    fwdTimes.push((performance.now() - t0) / 1000);
+    fwdTimes.push(now() - t0);
   }
   xT.dispose();
   const ours = { train: B / median(trainTimes), sample: B / median(fwdTimes) };
-  const peer = opts.noPeer ? null : torchPeer({ ch: cfg.ch, mult: cfg.chMult, attn: cfg.attn, nres: cfg.numResBlocks, ncls: classes, size: S, batch: B, threads: opts.threads, reps }, opts.note);
+  const peer = opts.noPeer ? null : torchPeer({ ch: cfg.ch, mult: cfg.chMult, attn: cfg.attn, nres: cfg.numResBlocks, ncls: classes, size: S, batch: B, threads: opts.threads, reps, clock: cpu ? 'cpu' : 'wall' }, opts.note);
   const peerName = `pytorch-cpu ${peer?.torch ?? ''}`.trim();
-  const row = (name: string, unit: string, o: number, p: number | null): TrainBenchCase => ({ case: name, unit, ours: o, peer: p, peer_name: peerName, ratio: p ? o / p : null });
+  const per = cpu ? '/cpu-s' : '/s';
+  const row = (name: string, unit: string, o: number, p: number | null): TrainBenchCase => ({ case: name, unit: unit + per, ours: o, peer: p, peer_name: peerName, ratio: p ? o / p : null });
   return [
-    row(`train cbdm step ${preset} B=${B} ${S}px (${be.name})`, 'img/s', ours.train, peer?.train_img_s ?? null),
-    row(`sample ddpm ${preset} B=${B} ${S}px (${be.name})`, 'img·steps/s', ours.sample, peer?.sample_img_steps_s ?? null),
+    row(`train cbdm step ${preset} B=${B} ${S}px (${be.name}, ${opts.threads} threads)`, 'img', ours.train, peer?.train_img_s ?? null),
+    row(`sample ddpm ${preset} B=${B} ${S}px (${be.name}, ${opts.threads} threads)`, 'img·steps', ours.sample, peer?.sample_img_steps_s ?? null),
   ];
 }
 

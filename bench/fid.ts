@@ -2,13 +2,19 @@
  * FID maths at Inception size: featureStats on n×2048 float32 features (default n = 10,000) and
  * frechetDistance on the resulting 2048×2048 covariances, one core, plain TypeScript.
  * Breakdown: symmetric eigendecomposition (values + vectors), the whole Fréchet distance.
+ * Then per-class shapes (DESIGN §1.7): frechetDistanceFromFeatures on two classes of m samples
+ * (the low-rank path, m = 50 and 500) and m samples against the full statistics (the mixed path),
+ * with the full path's time for the same call for comparison; featureStats through the cpu
+ * backend's float32 gemm when the addon is built (its error against float64 is printed).
  * Peer, in the same run when python3 + numpy + scipy are present (BLAS pinned to one thread):
  * np.cov, and pytorch-fid's scipy.linalg.sqrtm formula, on data of the same shape.
  * Reports wall and CPU seconds (on a shared machine CPU time is the comparable figure).
- * Run: node --import tsx bench/fid.ts [--n 10000] [--d 2048]
+ * Run: node --import tsx bench/fid.ts [--n 10000] [--d 2048] [--full 0]  (--full 0 skips the ~40 s full path)
  */
 import { spawnSync } from 'node:child_process';
-import { featureStats, frechetDistance } from '../src/metrics/fid.ts';
+import { backendGemmABt } from '../src/cli/eval.ts';
+import { backendAvailable, getBackend } from '../src/engine/backends.ts';
+import { featureStats, frechetDistance, frechetDistanceFromFeatures, frechetDistanceOf } from '../src/metrics/fid.ts';
 import { symmetricEigen } from '../src/metrics/linalg.ts';
 import { Rng } from '../src/util/rng.ts';
 
@@ -19,6 +25,7 @@ function arg(name: string, def: number): number {
 
 const n = arg('n', 10000);
 const d = arg('d', 2048);
+const runFull = arg('full', 1) !== 0;
 
 /** Inception-like features: non-negative, correlated through a few shared factors. */
 function features(seed: number): Float32Array {
@@ -82,15 +89,63 @@ const x2 = features(2);
 const [s1, wStats, tStats] = time(() => featureStats(x1, n, d));
 const s2 = featureStats(x2, n, d);
 console.log(`featureStats             ${fmt(wStats, tStats)}  (${((n * d * d) / 2 / tStats / 1e9).toFixed(2)} G multiply-adds per cpu-second)`);
-const [, wEig, tEig] = time(() => symmetricEigen(s1.sigma, d, 'rows'));
-console.log(`symmetricEigen + vectors ${fmt(wEig, tEig)}`);
-const [, wVals, tVals] = time(() => symmetricEigen(s1.sigma, d, 'none'));
-console.log(`symmetricEigen values    ${fmt(wVals, tVals)}`);
-const [fid, wFid, tFid] = time(() => frechetDistance(s1.mu, s1.sigma, s2.mu, s2.sigma, d));
-console.log(`frechetDistance          ${fmt(wFid, tFid)}  (FID ${fid.fid.toFixed(4)}, singular ${fid.singular})`);
+let tEig = NaN;
+let tFid = NaN;
+if (runFull) {
+  const [, wEig, tE] = time(() => symmetricEigen(s1.sigma, d, 'rows'));
+  tEig = tE;
+  console.log(`symmetricEigen + vectors ${fmt(wEig, tEig)}`);
+  const [, wVals, tVals] = time(() => symmetricEigen(s1.sigma, d, 'none'));
+  console.log(`symmetricEigen values    ${fmt(wVals, tVals)}`);
+  const [fid, wFid, tF] = time(() => frechetDistance(s1.mu, s1.sigma, s2.mu, s2.sigma, d));
+  tFid = tF;
+  console.log(`frechetDistance          ${fmt(wFid, tFid)}  (FID ${fid.fid.toFixed(4)}, singular ${fid.singular})`);
+}
+
+// per-class shapes: m samples per class, the first m rows of each set
+for (const m of [50, 500].filter((v) => v < n)) {
+  const a = x1.subarray(0, m * d);
+  const b = x2.subarray(0, m * d);
+  const [lr, wl, tl] = time(() => frechetDistanceFromFeatures(a, m, b, m, d));
+  const [mx, wm, tm] = time(() => frechetDistanceOf({ feats: a, n: m }, s2, d));
+  let vs = '';
+  if (runFull) {
+    const [ref, , tf] = time(() => {
+      const sa = featureStats(a, m, d);
+      const sb = featureStats(b, m, d);
+      return frechetDistance(sa.mu, sa.sigma, sb.mu, sb.sigma, d);
+    });
+    vs = `; full path ${tf.toFixed(2)} s cpu, ${(tf / tl).toFixed(0)}× slower, |ΔFID|/FID ${(Math.abs(ref.fid - lr.fid) / ref.fid).toExponential(1)}`;
+  }
+  console.log(`${lr.path} m=${String(m).padEnd(4)}      ${fmt(wl, tl)}  (FID ${lr.fid.toFixed(4)}${vs})`);
+  console.log(`${mx.path} m=${String(m).padEnd(4)} vs stats ${fmt(wm, tm)}  (FID ${mx.fid.toFixed(4)})`);
+}
+
+if (backendAvailable('cpu')) {
+  const gemm = backendGemmABt(getBackend('cpu'));
+  const [g1, wg, tg] = time(() => featureStats(x1, n, d, { gemm }));
+  let err = 0;
+  let scale = 0;
+  for (let i = 0; i < d; i++) scale = Math.max(scale, s1.sigma[i * d + i]!);
+  for (let i = 0; i < d * d; i++) err = Math.max(err, Math.abs(g1.sigma[i]! - s1.sigma[i]!));
+  console.log(`featureStats, cpu gemm   ${fmt(wg, tg)}  (float32 products: max |ΔΣ| / max σᵢᵢ ${(err / scale).toExponential(1)}; wall counts the addon's threads)`);
+  // the effect on a FID: reference stats from float32 products vs float64, against m = 500 samples (mixed path)
+  const m = Math.min(500, n - 1, d - 1);
+  const b = { feats: x2.subarray(0, m * d), n: m };
+  const f64 = frechetDistanceOf(s1, b, d).fid;
+  const f32 = frechetDistanceOf(g1, b, d).fid;
+  console.log(`  FID (mixed, m=${m}) from float32-gemm stats ${f32.toFixed(6)} vs float64 ${f64.toFixed(6)} (rel ${(Math.abs(f32 - f64) / f64).toExponential(1)})`);
+  // the low-rank and mixed paths with their d-sized products on the backend (float32)
+  const a = { feats: x1.subarray(0, m * d), n: m };
+  const [lr32, wl, tl] = time(() => frechetDistanceOf(a, b, d, { gemm }));
+  const lr64 = frechetDistanceOf(a, b, d).fid;
+  console.log(`low-rank m=${m}, cpu gemm ${fmt(wl, tl)}  (FID rel. to float64 ${(Math.abs(lr32.fid - lr64) / lr64).toExponential(1)})`);
+  const [mx32, wm, tm] = time(() => frechetDistanceOf(s1, b, d, { gemm }));
+  console.log(`mixed m=${m}, cpu gemm    ${fmt(wm, tm)}  (FID rel. to float64 ${(Math.abs(mx32.fid - f64) / f64).toExponential(1)})`);
+} else console.log('featureStats, cpu gemm: the cpu addon is not built, skipped');
 const p = peer();
 if (p) {
   const [tc, te, tf] = p as [number, number, number];
   console.log(`NumPy/SciPy, 1 thread (cpu s): np.cov ${tc.toFixed(2)}, eigh ${te.toFixed(2)}, pytorch-fid sqrtm formula ${tf.toFixed(2)}`);
-  console.log(`ratio ours/peer (cpu): stats ${(tStats / tc).toFixed(1)}×, eigen ${(tEig / te).toFixed(1)}×, FID ${(tFid / tf).toFixed(1)}×`);
+  console.log(`ratio ours/peer (cpu): stats ${(tStats / tc).toFixed(1)}×` + (runFull ? `, eigen ${(tEig / te).toFixed(1)}×, FID ${(tFid / tf).toFixed(1)}×` : ''));
 } else console.log('peer: python3 with numpy + scipy not available, skipped');

@@ -9,7 +9,7 @@
  */
 import { CLASS_GROUPS, groupClasses, type ClassGroup } from '../data/groups.ts';
 import { CbdmError } from '../util/errors.ts';
-import { featureStats, frechetDistance, type FeatureStats, type FrechetOptions } from './fid.ts';
+import { featureStats, frechetDistance, frechetDistanceFromFeatures, type FeatureStats, type FrechetOptions } from './fid.ts';
 import { kernelInceptionDistance, type KidOptions } from './kid.ts';
 import { gatherRows } from './linalg.ts';
 import { improvedPrecisionRecall, type PrecisionRecallOptions } from './precision-recall.ts';
@@ -118,10 +118,9 @@ export function perClassFid(
   const overall = { ...frechetDistance(gs.mu, gs.sigma, rs.mu, rs.sigma, d, opts), underdetermined: gs.underdetermined };
   const { perClass, groups } = perClassMetric<ClassFid>(real, gen, d, trainCounts, (r, nr, g, ng) => {
     if (nr < 2 || ng < 2) return `needs ≥ 2 real and generated samples (has ${nr} and ${ng})`;
-    const a = featureStats(r, nr, d);
-    const b = featureStats(g, ng, d);
-    const f = frechetDistance(b.mu, b.sigma, a.mu, a.sigma, d, opts);
-    return { fid: f.fid, underdetermined: a.underdetermined || b.underdetermined ? 1 : 0 };
+    // Per class n < d: the low-rank path (exact, n×n eigenproblems instead of d×d).
+    const f = frechetDistanceFromFeatures(g, ng, r, nr, d, opts);
+    return { fid: f.fid, underdetermined: nr <= d || ng <= d ? 1 : 0 };
   });
   return { overall, perClass, groups };
 }

@@ -1,7 +1,10 @@
 import { test } from 'node:test';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
-import { FeatureStatsAccumulator, featureStats, frechetDistance } from '../../src/metrics/fid.ts';
-import { matmul, matmulABt, symmetricEigen, transpose } from '../../src/metrics/linalg.ts';
+import { FeatureStatsAccumulator, covarianceFactor, featureStats, frechetDistance, frechetDistanceFromFeatures, frechetDistanceOf, type FrechetResult } from '../../src/metrics/fid.ts';
+import { jsGemmABt, matmul, matmulABt, symmetricEigen, transpose, type GemmABt } from '../../src/metrics/linalg.ts';
 import { Rng } from '../../src/util/rng.ts';
 import { CbdmError } from '../../src/util/errors.ts';
 import { fidFeatures, lcgMatrix, maxRelDiff, metricsFixture } from './lcg.ts';
@@ -185,4 +188,234 @@ test('featureStats equals a naive two-pass covariance for odd n and d (kernel ta
     }
     assert.ok(maxRelDiff(st.sigma, cov) < 1e-13, `n=${n} d=${d}`);
   }
+});
+
+/** Non-negative, correlated features (Inception-like): a few shared factors plus noise, ReLU. */
+function reluFeatures(seed: number, n: number, d: number, shift: number): Float64Array {
+  const r = new Rng(seed);
+  const f = 6;
+  const load = new Float64Array(f * d).map(() => r.normal() * 0.4);
+  const x = new Float64Array(n * d);
+  for (let i = 0; i < n; i++) {
+    const z = Array.from({ length: f }, () => r.normal());
+    for (let j = 0; j < d; j++) {
+      let v = r.normal() * 0.5 + shift;
+      for (let t = 0; t < f; t++) v += z[t]! * load[t * d + j]!;
+      x[i * d + j] = Math.max(0, v);
+    }
+  }
+  return x;
+}
+
+function rel(a: number, b: number): number {
+  return Math.abs(a - b) / Math.abs(b);
+}
+
+/** The full path on featureStats of both sets: the reference the faster paths must reproduce. */
+function fullFid(x1: Float64Array, n1: number, x2: Float64Array, n2: number, d: number, regularise: 'auto' | 'always' | 'never' = 'auto'): FrechetResult {
+  const a = featureStats(x1, n1, d);
+  const b = featureStats(x2, n2, d);
+  return frechetDistance(a.mu, a.sigma, b.mu, b.sigma, d, { regularise });
+}
+
+test('frechetDistanceFromFeatures equals the full path to 1e-8 (low-rank, mixed and full paths)', () => {
+  const cases: Array<[number, number, number, string]> = [
+    [20, 30, 64, 'low-rank'], [50, 50, 64, 'low-rank'], [63, 20, 64, 'low-rank'], [200, 40, 128, 'mixed'],
+    [100, 127, 128, 'low-rank'], [20, 200, 64, 'mixed'], [128, 150, 128, 'full'],
+  ];
+  for (const [n1, n2, d, path] of cases) {
+    const x1 = reluFeatures(n1 * 7 + d, n1, d, 0.1);
+    const x2 = reluFeatures(n2 * 11 + d + 1, n2, d, 0.3);
+    const want = fullFid(x1, n1, x2, n2, d);
+    const got = frechetDistanceFromFeatures(x1, n1, x2, n2, d);
+    const what = `n1=${n1} n2=${n2} d=${d}`;
+    assert.equal(got.path, path, what);
+    assert.ok(rel(got.fid, want.fid) < 1e-8, `${what}: ${got.fid} vs ${want.fid}`);
+    assert.ok(rel(got.terms.traceSqrt, want.terms.traceSqrt) < 1e-9, `${what}: traceSqrt`);
+    assert.ok(rel(got.terms.trace1, want.terms.trace1) < 1e-12 && rel(got.terms.trace2, want.terms.trace2) < 1e-12, `${what}: traces`);
+    assert.ok(rel(got.terms.meanTerm, want.terms.meanTerm) < 1e-12, `${what}: mean term`);
+    assert.equal(got.singular, want.singular, `${what}: singular`);
+    assert.equal(got.regularised, false);
+    // symmetric in its arguments
+    assert.ok(rel(frechetDistanceFromFeatures(x2, n2, x1, n1, d).fid, want.fid) < 1e-8, `${what}: swapped`);
+  }
+});
+
+test('frechetDistanceOf: given statistics on one side and few samples on the other (mixed path)', () => {
+  const d = 96;
+  const ref = reluFeatures(5, 400, d, 0.2);
+  const rs = featureStats(ref, 400, d);
+  for (const n of [12, 60, 95]) {
+    const x = reluFeatures(100 + n, n, d, 0.25);
+    const xs = featureStats(x, n, d);
+    const want = frechetDistance(xs.mu, xs.sigma, rs.mu, rs.sigma, d);
+    const got = frechetDistanceOf({ feats: x, n }, rs, d);
+    assert.equal(got.path, 'mixed');
+    assert.ok(rel(got.fid, want.fid) < 1e-8, `n=${n}: ${got.fid} vs ${want.fid}`);
+    assert.equal(got.singular, true);
+    const swapped = frechetDistanceOf(rs, { feats: x, n }, d);
+    assert.ok(rel(swapped.fid, want.fid) < 1e-8);
+    assert.equal(swapped.terms.trace1, want.terms.trace2, 'terms stay in argument order');
+  }
+});
+
+test('low-rank FID matches pytorch-fid (scipy sqrtm) and the full path on the fixture cases with n < d', () => {
+  const cases = fx.fid.filter((c) => c.n1 < c.d || c.n2 < c.d);
+  assert.ok(cases.length >= 2);
+  for (const c of cases) {
+    const x1 = fidFeatures(c.seed1, c.n1, c.d, c.decades, 0);
+    const x2 = fidFeatures(c.seed2, c.n2, c.d, c.decades2, c.shift2);
+    const r = frechetDistanceFromFeatures(x1, c.n1, x2, c.n2, c.d);
+    assert.equal(r.path, c.n1 < c.d && c.n2 < c.d ? 'low-rank' : 'mixed');
+    // scipy's sqrtm (and a plain eigh route) add ~√ε noise per null direction: ~1e-8 off here
+    assert.ok(rel(r.fid, c.fid_scipy) < 1e-6, `${c.name}: ${r.fid} vs scipy ${c.fid_scipy}`);
+    assert.ok(rel(r.fid, fullFid(x1, c.n1, x2, c.n2, c.d).fid) < 1e-10, `${c.name}: vs full path`);
+    assert.equal(r.regularised, c.scipy_regularised);
+  }
+});
+
+interface LowRankCase {
+  name: string; d: number; n1: number; n2: number; decades: number; decades2: number; seed1: number; seed2: number;
+  shift2: number; fid_scipy: number; scipy_regularised: boolean; trace_sqrt_svd: number; fid_svd: number;
+}
+
+test('low-rank FID at per-class shapes (d up to 512) matches LAPACK SVD nuclear norm and scipy sqrtm', () => {
+  const lowrank = JSON.parse(readFileSync(join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'metrics', 'lowrank.json'), 'utf8')) as { cases: LowRankCase[] };
+  for (const c of lowrank.cases) {
+    const x1 = fidFeatures(c.seed1, c.n1, c.d, c.decades, 0);
+    const x2 = fidFeatures(c.seed2, c.n2, c.d, c.decades2, c.shift2);
+    const r = frechetDistanceFromFeatures(x1, c.n1, x2, c.n2, c.d);
+    assert.equal(r.path, c.n2 < c.d ? 'low-rank' : 'mixed', c.name);
+    assert.ok(rel(r.terms.traceSqrt, c.trace_sqrt_svd) < 1e-12, `${c.name}: trace ${r.terms.traceSqrt} vs SVD ${c.trace_sqrt_svd}`);
+    assert.ok(rel(r.fid, c.fid_svd) < 1e-12, `${c.name}: ${r.fid} vs SVD route ${c.fid_svd}`);
+    assert.ok(rel(r.fid, c.fid_scipy) < 1e-6, `${c.name}: ${r.fid} vs scipy ${c.fid_scipy}`);
+    assert.equal(r.regularised, c.scipy_regularised);
+    assert.equal(r.singular, true);
+  }
+});
+
+test('low-rank FID of a set with itself is 0, and the nuclear-norm identity holds', () => {
+  const d = 80;
+  const n = 30;
+  const x = reluFeatures(3, n, d, 0);
+  const r = frechetDistanceFromFeatures(x, n, x, n, d);
+  assert.equal(r.path, 'low-rank');
+  assert.ok(Math.abs(r.fid) < 1e-10 * r.terms.trace1, `${r.fid}`);
+  // tr √(√Σ Σ √Σ) = tr Σ
+  assert.ok(rel(r.terms.traceSqrt, r.terms.trace1) < 1e-12);
+  // the factor reproduces featureStats: AᵀA = Σ and the same mean
+  const f = covarianceFactor(x, n, d);
+  const st = featureStats(x, n, d);
+  assert.ok(maxRelDiff(f.mu, st.mu) === 0);
+  const ata = matmulABt(transpose(f.a, n, d), transpose(f.a, n, d), d, d, n);
+  assert.ok(maxRelDiff(ata, st.sigma) < 1e-13);
+});
+
+test("low-rank regularisation: 'always' equals the full path's eps·I result; 'never' equals 'auto'", () => {
+  for (const [n1, n2, d] of [[20, 30, 64], [40, 25, 96], [50, 60, 96]] as const) {
+    const x1 = reluFeatures(n1, n1, d, 0.1);
+    const x2 = reluFeatures(n2 + 1000, n2, d, 0.2);
+    const want = fullFid(x1, n1, x2, n2, d, 'always');
+    const got = frechetDistanceFromFeatures(x1, n1, x2, n2, d, { regularise: 'always' });
+    assert.equal(got.path, n1 + n2 < d ? 'low-rank' : 'full', `n1=${n1} n2=${n2}`);
+    assert.equal(got.regularised, true);
+    assert.equal(got.eps, 1e-6);
+    assert.ok(rel(got.fid, want.fid) < 1e-8, `n1=${n1} n2=${n2}: ${got.fid} vs ${want.fid}`);
+    assert.ok(rel(got.terms.trace1, want.terms.trace1) < 1e-12);
+    assert.equal(got.singular, want.singular);
+    // eps matters: the regularised value differs from the exact one by more than rounding
+    const exact = frechetDistanceFromFeatures(x1, n1, x2, n2, d, { regularise: 'never' });
+    assert.ok(Math.abs(exact.fid - got.fid) > 1e-9 * exact.fid);
+    assert.equal(exact.fid, frechetDistanceFromFeatures(x1, n1, x2, n2, d).fid);
+  }
+  // a larger eps: still the full path's answer
+  const x1 = reluFeatures(1, 10, 40, 0);
+  const x2 = reluFeatures(2, 12, 40, 0.5);
+  const a = featureStats(x1, 10, 40);
+  const b = featureStats(x2, 12, 40);
+  const want = frechetDistance(a.mu, a.sigma, b.mu, b.sigma, 40, { regularise: 'always', eps: 0.05 });
+  assert.ok(rel(frechetDistanceFromFeatures(x1, 10, x2, 12, 40, { regularise: 'always', eps: 0.05 }).fid, want.fid) < 1e-9);
+});
+
+test("mixed path: an indefinite given covariance makes 'auto' fall back to the full path, which regularises", () => {
+  const d = 48;
+  const ref = reluFeatures(8, 200, d, 0.2);
+  const rs = featureStats(ref, 200, d);
+  const n = 20;
+  const x = reluFeatures(9, n, d, 0.2);
+  // subtract 3·tr Σ · uuᵀ along the first centred sample, clearly negative inside the samples' span
+  const f = covarianceFactor(x, n, d);
+  let norm = 0;
+  for (let j = 0; j < d; j++) norm += f.a[j]! ** 2;
+  const bad = Float64Array.from(rs.sigma);
+  let tr = 0;
+  for (let i = 0; i < d; i++) tr += rs.sigma[i * d + i]!;
+  for (let i = 0; i < d; i++) for (let j = 0; j < d; j++) bad[i * d + j] -= (3 * tr * f.a[i]! * f.a[j]!) / norm;
+  const got = frechetDistanceOf({ mu: rs.mu, sigma: bad }, { feats: x, n }, d);
+  const xs = featureStats(x, n, d);
+  const want = frechetDistance(rs.mu, bad, xs.mu, xs.sigma, d);
+  assert.equal(want.regularised, true);
+  assert.equal(got.path, 'full');
+  assert.equal(got.regularised, true);
+  assert.ok(rel(got.fid, want.fid) < 1e-10);
+  // 'always' with given statistics is the full path too
+  assert.equal(frechetDistanceOf(rs, { feats: x, n }, d, { regularise: 'always' }).path, 'full');
+});
+
+test('frechetDistanceFromFeatures rejects too few samples, bad shapes and corrupt features', () => {
+  const x = reluFeatures(1, 10, 16, 0);
+  assert.throws(() => frechetDistanceFromFeatures(x, 1, x, 10, 16), CbdmError);
+  assert.throws(() => frechetDistanceFromFeatures(x, 11, x, 10, 16), CbdmError);
+  const nan = Float64Array.from(x);
+  nan[37] = NaN;
+  assert.throws(() => frechetDistanceFromFeatures(nan, 10, x, 10, 16), /column 5 holds NaN/);
+  assert.throws(() => frechetDistanceOf({ mu: new Float64Array(16), sigma: new Float64Array(16 * 16).fill(Infinity) }, { feats: x, n: 10 }, 16), /sigma\[0\] is Infinity/);
+});
+
+/** A float32 A·Bᵀ like the engine backend's: inputs rounded to float32, products summed in float32. */
+const float32Gemm: GemmABt = (a, b, m, p, k, out) => {
+  const a32 = Float32Array.from(a.subarray(0, m * k));
+  const b32 = Float32Array.from(b.subarray(0, p * k));
+  for (let i = 0; i < m; i++) {
+    for (let j = 0; j < p; j++) {
+      let s = 0;
+      for (let t = 0; t < k; t++) s = Math.fround(s + Math.fround(a32[i * k + t]! * b32[j * k + t]!));
+      out[i * p + j] = s;
+    }
+  }
+};
+
+test('gemm hook: featureStats and the low-rank path use it; float64 gives the default, float32 ~1e-6', () => {
+  const n = 300;
+  const d = 40;
+  const x = reluFeatures(21, n, d, 0.1);
+  const base = featureStats(x, n, d);
+  let calls = 0;
+  const counting: GemmABt = (...args) => {
+    calls++;
+    jsGemmABt(...args);
+  };
+  const viaHook = featureStats(x, n, d, { gemm: counting });
+  assert.ok(calls >= 1);
+  assert.ok(maxRelDiff(viaHook.sigma, base.sigma) < 1e-13);
+  assert.ok(maxRelDiff(viaHook.mu, base.mu) === 0);
+  // the streaming accumulator too, across more than one 1024-row gemm block
+  const big = reluFeatures(23, 1100, d, 0.2);
+  const acc = new FeatureStatsAccumulator(d, { gemm: counting });
+  calls = 0;
+  for (let r = 0; r < 1100; r += 300) acc.add(big.subarray(r * d, Math.min(1100, r + 300) * d), Math.min(300, 1100 - r));
+  const st = acc.finalize();
+  assert.equal(calls, 2);
+  assert.ok(maxRelDiff(st.sigma, featureStats(big, 1100, d).sigma) < 1e-12);
+  const f32 = featureStats(x, n, d, { gemm: float32Gemm });
+  const err = maxRelDiff(f32.sigma, base.sigma);
+  assert.ok(err < 2e-6 && err > 0, `float32 covariance error ${err}`);
+  // low-rank products through the hook
+  const y = reluFeatures(22, 30, d, 0.3);
+  calls = 0;
+  const lr = frechetDistanceFromFeatures(x, 35, y, 30, d, { gemm: counting });
+  assert.ok(calls >= 1);
+  assert.ok(rel(lr.fid, frechetDistanceFromFeatures(x, 35, y, 30, d).fid) < 1e-12);
+  const lr32 = frechetDistanceFromFeatures(x, 35, y, 30, d, { gemm: float32Gemm });
+  assert.ok(rel(lr32.fid, lr.fid) < 1e-4, `float32 low-rank FID ${lr32.fid} vs ${lr.fid}`);
 });

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { matmul, matmulABt, symmetricEigen, symmetricSqrt, transpose } from '../../src/metrics/linalg.ts';
+import { gramLowerAccumulate, matmul, matmulABt, symmetricEigen, symmetricSqrt, transpose } from '../../src/metrics/linalg.ts';
 import { Rng } from '../../src/util/rng.ts';
 import { eighFixture, lcgMatrix, maxRelDiff } from './lcg.ts';
 
@@ -125,5 +125,24 @@ test('matmulABt lowerOnly fills j ≤ i exactly as the full product and only rea
     for (let i = 0; i < m; i++) for (let j = 0; j <= i; j++) assert.equal(low[i * m + j], full[i * m + j]);
     // symmetricEigen ignores the (NaN) upper triangle
     if (m > 1) assert.ok(maxRelDiff(symmetricEigen(low, m, 'none').values, symmetricEigen(full, m, 'none').values) < 1e-13);
+  }
+});
+
+test('gramLowerAccumulate adds XᵀX into the lower triangle for every block/tail shape', () => {
+  // rows around the 8-sample block, d around the 4-row tile, accumulating onto a non-zero S
+  for (const [rows, d] of [[1, 1], [7, 3], [8, 4], [9, 5], [16, 7], [17, 9], [23, 12], [40, 2]] as const) {
+    const x = lcgMatrix(rows * 100 + d, rows, d);
+    const s0 = lcgMatrix(rows + d, d, d);
+    const s = Float64Array.from(s0);
+    gramLowerAccumulate(x, rows, d, s);
+    for (let i = 0; i < d; i++) {
+      for (let j = 0; j <= i; j++) {
+        let want = s0[i * d + j]!;
+        for (let b = 0; b < rows; b++) want += x[b * d + i]! * x[b * d + j]!;
+        assert.ok(Math.abs(s[i * d + j]! - want) < 1e-14 * Math.max(1, Math.abs(want)), `rows=${rows} d=${d} (${i}, ${j}): ${s[i * d + j]} vs ${want}`);
+      }
+    }
+    // nothing outside the lower triangle and the three diagonals above it changes
+    for (let i = 0; i < d; i++) for (let j = i + 4; j < d; j++) assert.equal(s[i * d + j], s0[i * d + j]);
   }
 });

@@ -61,16 +61,12 @@ export function register(program: Command): void {
       const m: LoadedModel = o.run ? loadRunModel(o.run, backend) : loadWeightsFile(o.ckpt!, backend, { imageSize: o.imageSize });
       // The published schedule (β 1e-4 → 0.02) over the model's own T (1000 for every published model).
       const sched = makeSchedule(linearBetas(m.net.config.T, 1e-4, 0.02));
-      let omega = o.omega;
-      if (omega === undefined && o.run) {
-        const { readFileSync } = await import('node:fs');
-        omega = (JSON.parse(readFileSync(join(o.run, 'config.json'), 'utf8')) as { train: { omegaEval: number } }).train.omegaEval;
-      }
+      const omega = o.omega ?? m.omegaEval ?? 0;
       const labels: LabelMode = o.class !== undefined ? { kind: 'class', cls: o.class } : { kind: o.labels };
       const steps = o.steps ?? (o.sampler === 'ddpm' ? sched.T : 50);
       const bar = new Progress(o.n, { label: `sample ${o.sampler}`, unit: 'image', enabled: o.quiet ? false : undefined });
       const r = await generate(m.net, sched, {
-        n: o.n, labels, sampler: o.sampler, steps, eta: o.eta, omega: omega ?? 0, variance: o.variance, clipX0: o.clip,
+        n: o.n, labels, sampler: o.sampler, steps, eta: o.eta, omega, variance: o.variance, clipX0: o.clip,
         batch: o.batch, seed: o.seed, onBatch: (done) => bar.update(done),
       });
       bar.stop();

@@ -63,20 +63,22 @@ export async function evaluateShapesRun(dir: string, net: UNet, ds: ImageDataset
   const perClass: PerClassEval[] = [];
   let correctAll = 0;
   const nnRatios: number[] = [];
+  const pick = (src: Uint8Array, rows: number[]) => {
+    const out = new Uint8Array(rows.length * D);
+    rows.forEach((r, k) => out.set(src.subarray(r * D, (r + 1) * D), k * D));
+    return out;
+  };
+  const PANEL_K = 3;
   for (let c = 0; c < C; c++) {
     const idx: number[] = [];
     for (let i = 0; i < gen.y.length; i++) if (gen.y[i] === c) idx.push(i);
     const correct = idx.filter((i) => pred[i] === c).length;
     correctAll += correct;
-    const pick = (src: Uint8Array, rows: number[]) => {
-      const out = new Uint8Array(rows.length * D);
-      rows.forEach((r, k) => out.set(src.subarray(r * D, (r + 1) * D), k * D));
-      return out;
-    };
     const gImgs = pick(genU8, idx);
     const refRows: number[] = [];
     for (let i = 0; i < ref.labels.length; i++) if (ref.labels[i] === c) refRows.push(i);
-    const nnGen = nearestTrainingImages(gImgs, ds.images, ds.labels, c, 1);
+    // One search serves both the ratio (nearest distance) and the panel (k nearest images).
+    const nnGen = nearestTrainingImages(gImgs, ds.images, ds.labels, c, PANEL_K);
     const nnRef = nearestTrainingImages(pick(ref.images, refRows), ds.images, ds.labels, c, 1);
     const mean = (nb: typeof nnGen) => nb.reduce((s, n) => s + n.distances[0]!, 0) / Math.max(1, nb.length);
     const ratio = mean(nnGen) / mean(nnRef);
@@ -88,7 +90,7 @@ export async function evaluateShapesRun(dir: string, net: UNet, ds: ImageDataset
     });
     if (classGroup(ds.counts[c]!) === 'few' || c >= C - 3) {
       const show = Math.min(8, idx.length);
-      writeNearestPanel(dir, c, nearestPanelPng(gImgs.subarray(0, show * D), ds.images, nearestTrainingImages(gImgs.subarray(0, show * D), ds.images, ds.labels, c, 3), { c: 3, h: S, w: S }));
+      writeNearestPanel(dir, c, nearestPanelPng(gImgs.subarray(0, show * D), ds.images, nnGen.slice(0, show), { c: 3, h: S, w: S }));
     }
   }
   const groups = {} as Record<ClassGroup, MetricValues>;

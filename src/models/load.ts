@@ -20,13 +20,15 @@ export interface LoadedModel {
   /** Class names and training counts when known (run directories). */
   classNames: string[] | null;
   counts: number[] | null;
+  /** The run's evaluation guidance scale (`--omega-eval`), when loaded from a run directory. */
+  omegaEval: number | null;
 }
 
 /** Load the EMA model of a run directory. */
 export function loadRunModel(runDir: string, backend: Backend): LoadedModel {
   const cfgPath = join(runDir, 'config.json');
   if (!existsSync(cfgPath)) throw new CbdmError(`${runDir} is not a cbdm run directory (no config.json)`);
-  const cfg = JSON.parse(readFileSync(cfgPath, 'utf8')) as { model: UNetConfig };
+  const cfg = JSON.parse(readFileSync(cfgPath, 'utf8')) as { model: UNetConfig; train?: { omegaEval?: number } };
   const net = new UNet(cfg.model);
   net.store.materialize(backend, 0);
   const ckpt = latestCheckpoint(runDir);
@@ -42,7 +44,7 @@ export function loadRunModel(runDir: string, backend: Backend): LoadedModel {
   }
   const dataPath = join(runDir, 'data.json');
   const data = existsSync(dataPath) ? (JSON.parse(readFileSync(dataPath, 'utf8')) as { classNames: string[]; counts: number[] }) : null;
-  return { net, source, classNames: data?.classNames ?? null, counts: data?.counts ?? null };
+  return { net, source, classNames: data?.classNames ?? null, counts: data?.counts ?? null, omegaEval: cfg.train?.omegaEval ?? null };
 }
 
 /** Load a published-format checkpoint (.pt with net_model/ema_model, or safetensors). */
@@ -59,7 +61,7 @@ export function loadWeightsFile(path: string, backend: Backend, opts: { imageSiz
   const net = new UNet(cfg);
   net.store.materialize(backend, 0);
   net.store.loadStateDict(toValues(sd));
-  return { net, source: path, classNames: null, counts: null };
+  return { net, source: path, classNames: null, counts: null, omegaEval: null };
 }
 
 function toValues(sd: Map<string, NdArray>): Map<string, { shape: readonly number[]; data: Float32Array }> {

@@ -42,7 +42,11 @@ function median(xs: number[]): number {
 export function benchTrain(preset: PresetName, opts: { batch?: number; reps?: number; threads: number; noPeer?: boolean; clock?: 'wall' | 'cpu'; note?: (m: string) => void }): TrainBenchCase[] {
   const cpu = opts.clock === 'cpu';
   // wall: elapsed seconds; cpu: process CPU seconds of all threads (robust on a shared machine).
-  const now = () => (cpu ? (process.cpuUsage().user + process.cpuUsage().system) / 1e6 : performance.now() / 1000);
+  const now = () => {
+    if (!cpu) return performance.now() / 1000;
+    const u = process.cpuUsage();
+    return (u.user + u.system) / 1e6;
+  };
   const classes = 10;
   const cfg = presetConfig(preset, classes);
   const B = opts.batch ?? BENCH_BATCH[preset];

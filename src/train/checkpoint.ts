@@ -106,10 +106,10 @@ export function loadCheckpoint(path: string, net: ParamStore, ema: ParamStore | 
 
 /** Write the EMA weights under the published state-dict names (a sampling/export artifact). */
 export function saveEmaWeights(path: string, ema: ParamStore, meta: Record<string, string | number>): void {
+  const arena = ema.readArena();
   const tensors = new Map<string, NdArray>();
-  for (const [name, data] of ema.stateDict()) {
-    const shape = ema.layout.find((l) => l.name === name)!.shape;
-    tensors.set(name, { dtype: 'float32', shape: [...shape], data });
+  for (const l of ema.layout) {
+    tensors.set(l.name, { dtype: 'float32', shape: [...l.shape], data: Float32Array.from(arena.subarray(l.offset, l.offset + l.size)) });
   }
   writeFileAtomic(path, encodeSafetensors(tensors, Object.fromEntries(Object.entries(meta).map(([k, v]) => [k, String(v)]))));
 }

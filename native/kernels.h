@@ -22,6 +22,8 @@ struct Kernels {
   void (*relu_forward)(const float* x, float* out, int64_t n, int nt);
   void (*relu_backward)(const float* x, const float* gy, float* gx, int64_t n, int nt);
   void (*scale_in_place)(float* a, float s, int64_t n, int nt);
+  // counter-based dropout (src/engine/js/dropout.ts): out = x·keep or 0, thr = ⌊p·2³²⌋
+  void (*dropout)(const float* x, float* out, int64_t n, uint32_t thr, double keep, uint32_t s0, uint32_t s1, int nt);
   // reductions in float64, over fixed chunks summed in order (thread-count independent)
   double (*sum_all)(const float* a, int64_t n, int nt);
   double (*sum_squares)(const float* a, int64_t n, int nt);

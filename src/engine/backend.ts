@@ -85,6 +85,12 @@ export interface Kernels {
   /** gx = gy · [x > 0]. */
   reluBackward(x: Storage, gy: Storage, gx: Storage): void;
 
+  /**
+   * Dropout with a counter-based mask (src/engine/js/dropout.ts): out[i] = 0 if element i is
+   * dropped, else x[i]/(1−p); the mask is a function of (i, seed0, seed1) only. p ∈ [0, 1).
+   */
+  dropout(x: Storage, out: Storage, p: number, seed0: number, seed1: number): void;
+
   // ---- reductions ----------------------------------------------------------------------------
   /** Sum of all elements (float64 accumulation). */
   sumAll(a: Storage): number;

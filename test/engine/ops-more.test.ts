@@ -12,6 +12,8 @@ import { readFileSync } from 'node:fs';
 import { gradcheck, parity, fastBackends, assertClose, type InputSpec } from './harness.ts';
 import * as E from '../../src/engine/index.ts';
 import { Rng } from '../../src/util/rng.ts';
+import { dropoutBits } from '../../src/engine/js/dropout.ts';
+import { dropoutMask } from '../../src/engine/ops/dropout.ts';
 
 const backends = fastBackends();
 const positive = (n: number, seed: number) => Array.from({ length: n }, (_, i) => 0.5 + ((i * 7 + seed) % 5) * 0.3);
@@ -207,6 +209,49 @@ test('dropout: inverted scaling, drop rate, identity in eval / p=0, zeros at p=1
     assert.ok(E.dropout(x, 1, rng, true).toArray().every((v) => v === 0));
     assert.throws(() => E.dropout(x, 1.5, rng, true), /dropout: probability must be in \[0, 1\], got 1.5/);
   });
+});
+
+test('dropout mask: the documented hash (values from an independent Python implementation), rate and independence', () => {
+  // fmix32(fmix32(i + s0) ^ s1), computed in Python with explicit 32-bit masking.
+  assert.deepEqual([0, 1, 2, 1_000_000].map((i) => dropoutBits(i, 123456789, 987654321)), [1031738543, 3122686208, 894831789, 2077192692]);
+  assert.deepEqual([0, 1].map((i) => dropoutBits(i, 0xffffffff, 0)), [3807975093, 0], 'i + s0 wraps modulo 2^32');
+  const n = 200_000;
+  for (const p of [0.1, 0.5]) {
+    const m = dropoutMask(n, p, 11, 22);
+    const k = m.map((v) => (v === 0 ? 0 : 1));
+    const rate = 1 - k.reduce((a, v) => a + v, 0) / n;
+    const sd = Math.sqrt((p * (1 - p)) / n);
+    assert.ok(Math.abs(rate - p) < 5 * sd, `p=${p}: drop rate ${rate}`);
+    // neighbours and the next call's mask are uncorrelated (|corr| < 5/√n)
+    const corr = (a: Float64Array, b: Float64Array) => {
+      let sa = 0, sb = 0, sab = 0, saa = 0, sbb = 0;
+      for (let i = 0; i < a.length; i++) { sa += a[i]!; sb += b[i]!; sab += a[i]! * b[i]!; saa += a[i]! * a[i]!; sbb += b[i]! * b[i]!; }
+      const L = a.length;
+      return (sab / L - (sa / L) * (sb / L)) / Math.sqrt((saa / L - (sa / L) ** 2) * (sbb / L - (sb / L) ** 2));
+    };
+    assert.ok(Math.abs(corr(k.subarray(0, n - 1), k.subarray(1))) < 5 / Math.sqrt(n), 'lag-1 correlation');
+    const other = dropoutMask(n, p, 12, 22).map((v) => (v === 0 ? 0 : 1));
+    assert.ok(Math.abs(corr(k, other)) < 5 / Math.sqrt(n), 'masks of consecutive seeds are independent');
+  }
+});
+
+test('dropout on faster backends equals js bit for bit on a large tensor (many chunks and threads)', () => {
+  for (const b of backends) {
+    const x = new Rng(9).fillNormal(new Float32Array(300_001)) as Float32Array;
+    const run = (name: string) => {
+      E.useBackend(name);
+      return E.tidy(() => {
+        const t = E.tensor(x, [x.length], { requiresGrad: true });
+        const y = E.dropout(t, 0.1, new Rng(4), true);
+        E.backward(E.sum(E.mul(y, y)));
+        return [y.toArray(), t.grad!.toArray()];
+      });
+    };
+    const [yj, gj] = run('js');
+    const [yb, gb] = run(b);
+    assert.deepEqual(yb, yj, `${b} forward`);
+    assert.deepEqual(gb, gj, `${b} backward`);
+  }
 });
 
 test('softmax rows sum to one and survive huge logits; crossEntropy equals −mean logSoftmax at the labels', () => {

@@ -81,6 +81,10 @@ export class CpuBackend extends JsBackend {
     const f = f32(x, gy, gx);
     if (f) this.nat.ew(EW.reluBackward, f[0]!, f[1]!, f[2]!, 0, 0); else super.reluBackward(x, gy, gx);
   }
+  override dropout(x: Storage, out: Storage, p: number, seed0: number, seed1: number): void {
+    const f = f32(x, out);
+    if (f) this.nat.dropout(f[0]!, f[1]!, p, seed0, seed1); else super.dropout(x, out, p, seed0, seed1);
+  }
 
   // ---- reductions (float64 accumulation) ------------------------------------------------------
   override sumAll(a: Storage): number {

@@ -18,6 +18,13 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 /** Where node-gyp puts the addon. */
 export const ADDON_PATH = join(root, 'build', 'Release', 'cbdm_native.node');
 
+/** Every function the CpuBackend calls: an addon built from older sources lacks some. */
+const REQUIRED_EXPORTS: readonly (keyof NativeAddon)[] = [
+  'info', 'setThreads', 'setIsa', 'gemm', 'conv2dForward', 'conv2dBackwardData', 'conv2dBackwardWeight',
+  'groupNormForward', 'groupNormBackward', 'ew', 'reduce', 'broadcast', 'adamStep', 'emaUpdate',
+  'attentionForward', 'attentionBackward', 'dropout',
+];
+
 let cached: { addon: NativeAddon } | { reason: string } | null = null;
 
 function why(): string {
@@ -39,6 +46,10 @@ export function loadAddon(): { addon: NativeAddon } | { reason: string } {
   if (!existsSync(ADDON_PATH)) return (cached = { reason: why() });
   try {
     const addon = createRequire(import.meta.url)(ADDON_PATH) as NativeAddon;
+    const missing = REQUIRED_EXPORTS.filter((k) => typeof (addon as unknown as Record<string, unknown>)[k] !== 'function');
+    if (missing.length > 0) {
+      return (cached = { reason: `${ADDON_PATH} is out of date (no ${missing.join(', ')}); rebuild it with \`npm install\` (or \`node scripts/build-native.mjs\`)` });
+    }
     const isaEnv = process.env.CBDM_ISA;
     if (isaEnv !== undefined && isaEnv !== '') {
       if (!(ISAS as readonly string[]).includes(isaEnv)) {

@@ -21,6 +21,7 @@ import * as pl from './pool.ts';
 import * as bn from './batchnorm.ts';
 import * as cc from './concat.ts';
 import * as gnorm from './gradnorm.ts';
+import { dropoutApply } from './dropout.ts';
 
 /** Pooled buffers above this many bytes in total are released to the GC instead. */
 const POOL_LIMIT_BYTES = 1 << 30;
@@ -98,6 +99,7 @@ export class JsBackend implements Backend {
   swishBackward(x: Storage, gy: Storage, gx: Storage): void { ew.swishBackward(h(x), h(gy), h(gx)); }
   reluForward(x: Storage, out: Storage): void { ew.reluForward(h(x), h(out)); }
   reluBackward(x: Storage, gy: Storage, gx: Storage): void { ew.reluBackward(h(x), h(gy), h(gx)); }
+  dropout(x: Storage, out: Storage, p: number, seed0: number, seed1: number): void { dropoutApply(h(x), h(out), p, seed0, seed1); }
   sumAll(a: Storage): number { return ew.sumAll(h(a)); }
   sumSquaredDiff(a: Storage, b: Storage): number { return ew.sumSquaredDiff(h(a), h(b)); }
   weightedSquaredDiff(a: Storage, b: Storage, w: Storage, N: number, D: number): number {

@@ -1,24 +1,24 @@
 /**
  * Inverted dropout, as PyTorch's `F.dropout`: in training each element is kept with probability
  * 1 − p and scaled by 1/(1 − p), so the expectation is unchanged; in eval it is the identity.
- *   x any shape → y same shape,  y = x ⊙ mask,  mask_i ∈ {0, 1/(1−p)}.  Saves the mask.
- * The mask is drawn on the host from the caller's `Rng` in a fixed order (one `nextU32()` per
- * element in flat index order; element i is dropped iff u_i < p·2³²), so every backend applies the
- * same mask and a resumed run (RNG state in the checkpoint) draws the same masks.
+ *   x any shape → y same shape,  y = x ⊙ mask,  mask_i ∈ {0, 1/(1−p)}.
+ * The mask is counter-based (src/engine/js/dropout.ts): two `nextU32()` draws from the caller's
+ * `Rng` seed it, element i's fate is a hash of (i, seeds). Every backend applies the same mask,
+ * nothing is stored for the backward (it recomputes the mask), and a resumed run (RNG state in
+ * the checkpoint) draws the same masks.
  */
 import type { Rng } from '../../util/rng.ts';
 import { Tensor } from '../tensor.ts';
 import { record } from '../autograd.ts';
-import { tensor } from './create.ts';
+import { dropoutBits, dropoutThreshold } from '../js/dropout.ts';
 import { newLike, st } from './util.ts';
 
-/** The dropout mask for n elements: 0 for dropped, 1/(1−p) for kept (all 0 when p = 1). */
-export function dropoutMask(n: number, p: number, rng: Rng, dtype: 'float32' | 'float64'): Float32Array | Float64Array {
-  const mask = dtype === 'float32' ? new Float32Array(n) : new Float64Array(n);
+/** The dropout mask for n elements and seeds (s0, s1): 0 for dropped, 1/(1−p) for kept. */
+export function dropoutMask(n: number, p: number, s0: number, s1: number): Float64Array {
+  const mask = new Float64Array(n);
   if (p >= 1) return mask;
-  const threshold = p * 0x100000000;
-  const keep = 1 / (1 - p);
-  for (let i = 0; i < n; i++) mask[i] = rng.nextU32() < threshold ? 0 : keep;
+  const thr = dropoutThreshold(p);
+  for (let i = 0; i < n; i++) mask[i] = dropoutBits(i, s0, s1) < thr ? 0 : 1 / (1 - p);
   return mask;
 }
 
@@ -30,14 +30,15 @@ export function dropout(x: Tensor, p: number, rng: Rng, training: boolean): Tens
   if (!(p >= 0 && p <= 1)) throw new Error(`dropout: probability must be in [0, 1], got ${p}`);
   if (!training || p === 0) return x;
   const be = x.backend;
-  const mask = tensor(dropoutMask(x.size, p, rng, x.dtype), x.shape, { dtype: x.dtype, backend: be });
+  const s0 = rng.nextU32();
+  const s1 = rng.nextU32();
   const y = newLike(x);
-  be.mul(st(x, 'dropout'), st(mask, 'dropout'), st(y, 'dropout'));
-  const out = record('dropout', [x], y, (gy) => {
+  if (p >= 1) be.fill(st(y, 'dropout'), 0);
+  else be.dropout(st(x, 'dropout'), st(y, 'dropout'), p, s0, s1);
+  return record('dropout', [x], y, (gy) => {
     const gx = newLike(x);
-    be.mul(st(gy, 'dropout.backward'), st(mask, 'dropout.backward'), st(gx, 'dropout.backward'));
+    if (p >= 1) be.fill(st(gx, 'dropout.backward'), 0);
+    else be.dropout(st(gy, 'dropout.backward'), st(gx, 'dropout.backward'), p, s0, s1);
     return [gx];
   });
-  if (out.node === null) mask.dispose();
-  return out;
 }

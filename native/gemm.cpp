@@ -175,10 +175,22 @@ bool a_blocks(const GemmKernel& kr, int M, int nc, int kc, float alpha, const AS
   return true;
 }
 
+// Columns per packed B block. BLIS sizes it (NC) for an L3-resident block that many A blocks
+// reuse. With few rows (M within one A block: conv layers of 32–64 channels) the block is used by
+// one A block only, so an NC-wide block (KC·NC floats, megabytes) just round-trips through memory:
+// then keep it at ≈ 256 KB, which stays in L2 between packing and use. The k order of every C
+// element is unchanged (only the column blocking differs), so results stay bit-identical.
+int serial_nc(const GemmKernel& kr, int M, int K) {
+  if (M > m_step(kr, M)) return kr.nc;
+  const int kc = std::min(kr.kc, K);
+  const int cols = (65536 / kc) / kr.nr * kr.nr;
+  return std::max(kr.nr, std::min(kr.nc, cols));
+}
+
 // One thread's blocked gemm over the full K range for an M×N block of C.
 bool gemm_serial(const GemmKernel& kr, int M, int N, int K, float alpha,
                  const ASource& A, int i_off, const BSource& B, int j_off, float beta, float* C, ptrdiff_t ldc) {
-  const int NR = kr.nr, KC = kr.kc, NC = kr.nc;
+  const int NR = kr.nr, KC = kr.kc, NC = serial_nc(kr, M, K);
   const int ncap = std::min(NC, ((N + NR - 1) / NR) * NR);
   if (!ensure(tls.b, tls.nb, static_cast<size_t>(ncap) * std::min(KC, K))) return false;
   for (int jc = 0; jc < N; jc += NC) {

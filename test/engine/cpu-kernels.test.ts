@@ -115,6 +115,10 @@ test('cpu conv2d vs js at UNet shapes (8×64×16×16 → 64 3×3 s1 p1, s2 p1, 1
     // small maps: several images per gemm (batched columns), plain and 1×1
     checkConv(convGeom(5, 8, 4, 16, 3, 1, 1), true, `${isa} 4×4 batched`);
     checkConv(convGeom(5, 8, 4, 16, 1, 1, 0), true, `${isa} 1×1 4×4 batched`);
+    // the direct backward-weight kernel (3×3 s1 p1, Co a multiple of the vector width, ≤ 64):
+    // channel counts that leave partial channel tiles, one- and two-vector output tiles
+    checkConv(convGeom(3, 17, 5, 48, 3, 1, 1), true, `${isa} direct wgrad Ci 17 Co 48 5×5`);
+    checkConv(convGeom(2, 30, 12, 32, 3, 1, 1), false, `${isa} direct wgrad Ci 30 Co 32 12×12`);
   });
 });
 
@@ -224,6 +228,27 @@ test('cpu attention (GEMM + row softmax) vs js at 16×16, every ISA', { skip }, 
     checkAttention(2, 64, 256, `${isa} N2 C64 L256`);
     checkAttention(3, 5, 7, `${isa} odd N3 C5 L7`);
   });
+});
+
+test('cpu conv2d backward-weight, direct kernel (Co 32) and gemm (Co 24): bit-identical across thread counts', { skip }, () => {
+  const threads = cpuInfo()!.threads;
+  try {
+    for (const Co of [32, 24]) {
+      const g = convGeom(6, 20, 10, Co, 3, 1, 1);
+      const xs = g.N * g.Ci * g.H * g.W, ys = g.N * g.Co * g.Ho * g.Wo;
+      const x = cpu.alloc('float32', xs), gy = cpu.alloc('float32', ys), gw = cpu.alloc('float32', Co * 20 * 9);
+      cpu.write(x, normal(xs, 11)); cpu.write(gy, normal(ys, 12));
+      const run = (t: number) => {
+        setCpuThreads(t);
+        cpu.conv2dBackwardWeight(x, gy, gw, null, g);
+        return Buffer.from((cpu.read(gw) as Float32Array).buffer).toString('base64');
+      };
+      const ref = run(1);
+      for (const t of [2, 3, 5]) assert.equal(run(t), ref, `Co ${Co}: ${t} threads differ from 1`);
+    }
+  } finally {
+    setCpuThreads(threads);
+  }
 });
 
 test('cpu conv2d and groupNorm are bit-identical across runs and thread counts', { skip }, () => {

@@ -119,6 +119,10 @@ test('cpu conv2d vs js at UNet shapes (8×64×16×16 → 64 3×3 s1 p1, s2 p1, 1
     // channel counts that leave partial channel tiles, one- and two-vector output tiles
     checkConv(convGeom(3, 17, 5, 48, 3, 1, 1), true, `${isa} direct wgrad Ci 17 Co 48 5×5`);
     checkConv(convGeom(2, 30, 12, 32, 3, 1, 1), false, `${isa} direct wgrad Ci 30 Co 32 12×12`);
+    // the direct 3×3 forward / backward-data kernel (W a multiple of the vector width)
+    checkConv(convGeom(2, 5, 16, 19, 3, 1, 1), true, `${isa} direct conv 16×16 Ci 5 Co 19`);
+    checkConv(convGeom(1, 9, 32, 3, 3, 1, 1), true, `${isa} direct conv 32×32 Ci 9 Co 3 (and direct backward-data)`);
+    checkConv(convGeom(2, 7, 8, 13, 3, 1, 1), false, `${isa} direct conv 8×8 (avx2) Ci 7 Co 13`);
   });
 });
 
@@ -230,21 +234,24 @@ test('cpu attention (GEMM + row softmax) vs js at 16×16, every ISA', { skip }, 
   });
 });
 
-test('cpu conv2d backward-weight, direct kernel (Co 32) and gemm (Co 24): bit-identical across thread counts', { skip }, () => {
+test('cpu conv2d, direct kernels (16×16, Co 32) and gemm (10×10, Co 24): bit-identical across thread counts', { skip }, () => {
   const threads = cpuInfo()!.threads;
   try {
-    for (const Co of [32, 24]) {
-      const g = convGeom(6, 20, 10, Co, 3, 1, 1);
-      const xs = g.N * g.Ci * g.H * g.W, ys = g.N * g.Co * g.Ho * g.Wo;
-      const x = cpu.alloc('float32', xs), gy = cpu.alloc('float32', ys), gw = cpu.alloc('float32', Co * 20 * 9);
-      cpu.write(x, normal(xs, 11)); cpu.write(gy, normal(ys, 12));
+    for (const [H, Co] of [[16, 32], [10, 24]] as const) {
+      const g = convGeom(6, 20, H, Co, 3, 1, 1);
+      const xs = g.N * g.Ci * g.H * g.W, ys = g.N * g.Co * g.Ho * g.Wo, ws = Co * 20 * 9;
+      const x = cpu.alloc('float32', xs), w = cpu.alloc('float32', ws), gy = cpu.alloc('float32', ys);
+      const y = cpu.alloc('float32', ys), gx = cpu.alloc('float32', xs), gw = cpu.alloc('float32', ws);
+      cpu.write(x, normal(xs, 11)); cpu.write(gy, normal(ys, 12)); cpu.write(w, normal(ws, 13));
       const run = (t: number) => {
         setCpuThreads(t);
+        cpu.conv2dForward(x, w, null, y, g);
+        cpu.conv2dBackwardData(gy, w, gx, g);
         cpu.conv2dBackwardWeight(x, gy, gw, null, g);
-        return Buffer.from((cpu.read(gw) as Float32Array).buffer).toString('base64');
+        return [y, gx, gw].map((s) => Buffer.from((cpu.read(s) as Float32Array).buffer).toString('base64')).join('|');
       };
       const ref = run(1);
-      for (const t of [2, 3, 5]) assert.equal(run(t), ref, `Co ${Co}: ${t} threads differ from 1`);
+      for (const t of [2, 3, 5]) assert.equal(run(t), ref, `${H}×${H} Co ${Co}: ${t} threads differ from 1`);
     }
   } finally {
     setCpuThreads(threads);

@@ -14,7 +14,8 @@
 import { spawnSync } from 'node:child_process';
 import { backendGemmABt } from '../src/cli/eval.ts';
 import { backendAvailable, getBackend } from '../src/engine/backends.ts';
-import { featureStats, frechetDistance, frechetDistanceFromFeatures, frechetDistanceOf } from '../src/metrics/fid.ts';
+import { featureStats, frechetDistance } from '../src/metrics/fid.ts';
+import { frechetDistanceFromFeatures, frechetDistanceOf } from '../src/metrics/fid-lowrank.ts';
 import { symmetricEigen } from '../src/metrics/linalg.ts';
 import { Rng } from '../src/util/rng.ts';
 

@@ -9,7 +9,8 @@
  */
 import { CLASS_GROUPS, groupClasses, type ClassGroup } from '../data/groups.ts';
 import { CbdmError } from '../util/errors.ts';
-import { featureStats, frechetDistance, frechetDistanceFromFeatures, type FeatureStats, type FrechetOptions } from './fid.ts';
+import { featureStats, frechetDistance, type FeatureStats, type FrechetOptions } from './fid.ts';
+import { frechetDistanceFromFeatures } from './fid-lowrank.ts';
 import { kernelInceptionDistance, type KidOptions } from './kid.ts';
 import { gatherRows } from './linalg.ts';
 import { improvedPrecisionRecall, type PrecisionRecallOptions } from './precision-recall.ts';

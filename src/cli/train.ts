@@ -62,7 +62,7 @@ export function register(program: Command): void {
   const t = program.command('train').description('train a class-conditional DDPM or CBDM model into a run directory');
   t.option('--config <file>', 'JSON or YAML file of settings (flags override it)')
     .requiredOption('--out <dir>', 'run directory (config.json, metrics.jsonl, checkpoints/, ema.safetensors)')
-    .option('--resume', 'continue the run in --out exactly from its latest checkpoint')
+    .option('--resume', 'continue the run in --out exactly from its latest checkpoint (with --steps N: extend it to N steps)')
     .option('--quiet', 'no progress bar')
     .addOption(new Option('--method <m>', TRAIN_HELP.method).choices(['ddpm', 'cbdm']))
     .addOption(new Option('--preset <p>', TRAIN_HELP.preset).choices([...PRESET_NAMES]))
@@ -101,7 +101,12 @@ export function register(program: Command): void {
         dropout: o.dropout, seed: o.seed, logEvery: o.logEvery, ckptEvery: o.ckptEvery, keepCkpts: o.keepCkpts,
         omegaEval: o.omegaEval, finetuneFrom: o.finetuneFrom,
       });
-      const r = await train(cfg, { out: o.out!, resume: o.resume, progress: o.quiet ? false : undefined });
+      if (o.resume) {
+        // A resumed run keeps its saved config; only --steps (extend it) may be given with it.
+        const given = Object.entries(o).filter(([k, v]) => v !== undefined && !['out', 'resume', 'quiet', 'steps', 'cfg'].includes(k)).map(([k]) => k);
+        if (given.length > 0) throw new CbdmError(`--resume continues the run with its saved config; drop ${given.map((k) => '--' + k.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())).join(', ')} (only --steps, to extend it, may be given)`);
+      }
+      const r = await train(cfg, { out: o.out!, resume: o.resume, progress: o.quiet ? false : undefined, extendTo: o.resume ? o.steps : undefined });
       console.log(`trained ${r.step} steps → ${r.dir} (EMA weights: ${r.dir}/ema.safetensors)`);
     });
 

@@ -4,8 +4,9 @@
  * the domain metrics per class and per Many/Medium/Few group, and write one HTML report.
  * Whatever is measured is what is reported — including when CBDM does not win.
  */
-import { join } from 'node:path';
-import { mkdirSync, existsSync, rmSync } from 'node:fs';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { mkdirSync, existsSync, rmSync, copyFileSync, readFileSync } from 'node:fs';
 import { train } from '../train/trainer.ts';
 import { resolveTrainConfig, type TrainConfig } from '../train/config.ts';
 import { makeSchedule, linearBetas } from '../diffusion/schedule.ts';
@@ -16,6 +17,11 @@ import { writeFileAtomic } from '../io/atomic.ts';
 import { CLASS_GROUPS, type ClassGroup } from '../data/groups.ts';
 import type { EvalResult } from '../report/run-dir.ts';
 import { CbdmError } from '../util/errors.ts';
+import { loadRunModel } from '../models/load.ts';
+import { loadDataset } from '../data/registry.ts';
+import { currentBackend } from '../engine/context.ts';
+import type { UNet } from '../models/unet.ts';
+import type { ImageDataset } from '../data/dataset.ts';
 
 export interface DemoOptions {
   out: string;
@@ -29,12 +35,37 @@ export interface DemoOptions {
   imageSize: 16 | 32;
   perClass: number;
   samplerSteps: number;
+  /** DDIM η of the evaluation sampler (1: stochastic, DDPM-like). */
+  samplerEta: number;
+  /** x̂0 clipping of the evaluation sampler. */
+  clipX0: 'none' | 'clip';
   omegaDdpm: number;
   omegaCbdm: number;
   seed: number;
   progress?: boolean;
   /** Replace an existing demo directory. */
   fresh?: boolean;
+  /**
+   * Start from the shipped pretrained runs (`assets/demo/`, trained with exactly this recipe by
+   * `cbdm demo --train`) instead of training: sampling and evaluation only.
+   */
+  pretrained?: boolean;
+}
+
+/** The files of a run directory that the report needs, as shipped in assets/demo/<name>/<method>/. */
+export const DEMO_RUN_FILES = ['config.json', 'data.json', 'metrics.jsonl', 'ema.safetensors'] as const;
+
+const ASSETS = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'assets', 'demo');
+
+/** Folder of the shipped pretrained demo runs for a dataset/size/seed, or null if none is shipped. */
+export function pretrainedDemoDir(dataset: string, imageSize: number, seed: number): string | null {
+  const dir = join(ASSETS, `${dataset}-${imageSize}px-s${seed}`);
+  return ['ddpm', 'cbdm'].every((m) => DEMO_RUN_FILES.every((f) => existsSync(join(dir, m, f)))) ? dir : null;
+}
+
+/** Training steps of a shipped pretrained run (from its config.json). */
+export function pretrainedSteps(dir: string): number {
+  return (JSON.parse(readFileSync(join(dir, 'ddpm', 'config.json'), 'utf8')) as { train: { steps: number } }).train.steps;
 }
 
 /**
@@ -44,8 +75,8 @@ export interface DemoOptions {
  */
 export function demoPreset(quick: boolean): Omit<DemoOptions, 'out' | 'dataset'> {
   return quick
-    ? { steps: 40, batch: 32, lr: 1e-3, warmup: 10, emaDecay: 0.9, imageSize: 16, perClass: 12, samplerSteps: 10, omegaDdpm: 0.8, omegaCbdm: 1.6, seed: 0 }
-    : { steps: 1000, batch: 32, lr: 1e-3, warmup: 100, emaDecay: 0.995, imageSize: 16, perClass: 50, samplerSteps: 25, omegaDdpm: 0.8, omegaCbdm: 1.6, seed: 0 };
+    ? { steps: 40, batch: 32, lr: 1e-3, warmup: 10, emaDecay: 0.9, imageSize: 16, perClass: 12, samplerSteps: 10, samplerEta: 1, clipX0: 'clip', omegaDdpm: 0.8, omegaCbdm: 1.6, seed: 0 }
+    : { steps: 1000, batch: 32, lr: 1e-3, warmup: 100, emaDecay: 0.995, imageSize: 16, perClass: 50, samplerSteps: 25, samplerEta: 1, clipX0: 'clip', omegaDdpm: 0.8, omegaCbdm: 1.6, seed: 0 };
 }
 
 export interface DemoResult {
@@ -63,24 +94,45 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
   mkdirSync(o.out, { recursive: true });
   const sched = makeSchedule(linearBetas(1000, 1e-4, 0.02));
   const runs = {} as DemoResult['runs'];
+  const shipped = o.pretrained ? pretrainedDemoDir(o.dataset, o.imageSize, o.seed) : null;
+  if (o.pretrained && !shipped) throw new CbdmError(`no pretrained demo runs are shipped for ${o.dataset} at ${o.imageSize}px, seed ${o.seed}; train them with cbdm demo --train`);
   for (const method of ['ddpm', 'cbdm'] as const) {
-    const cfg: TrainConfig = resolveTrainConfig({
-      method, preset: 'tiny', dataset: o.dataset, imageSize: o.imageSize, steps: o.steps, batch: o.batch, lr: o.lr,
-      warmup: o.warmup, emaDecay: o.emaDecay, seed: o.seed, logEvery: Math.max(1, Math.floor(o.steps / 100)),
-      ckptEvery: o.steps, keepCkpts: 1, omegaEval: method === 'cbdm' ? o.omegaCbdm : o.omegaDdpm,
-    });
     const dir = join(o.out, method);
-    log(`training ${method.toUpperCase()} (tiny UNet, ${o.steps} steps of ${o.batch} on ${o.dataset} ${o.imageSize}px)…`);
-    const r = await train(cfg, { out: dir, progress: o.progress });
-    log(`sampling and evaluating ${method.toUpperCase()} (${o.perClass}/class, DDIM ${o.samplerSteps}, ω = ${cfg.omegaEval})…`);
-    const ev = await evaluateShapesRun(dir, r.ema, r.dataset, sched, {
-      perClass: o.perClass, samplerSteps: o.samplerSteps, omega: cfg.omegaEval, seed: o.seed + 1, batch: 100,
+    let net: UNet;
+    let ds: ImageDataset;
+    let omega: number;
+    if (shipped) {
+      mkdirSync(dir, { recursive: true });
+      for (const f of DEMO_RUN_FILES) copyFileSync(join(shipped, method, f), join(dir, f));
+      const m = loadRunModel(dir, currentBackend());
+      const cfg = (JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as { train: TrainConfig }).train;
+      log(`${method.toUpperCase()}: pretrained tiny UNet (${cfg.steps} steps of ${cfg.batch}, seed ${cfg.seed}) from ${join(shipped, method)}`);
+      ds = await loadDataset({ name: cfg.dataset, imb: cfg.imb, size: m.net.config.imageSize, seed: 0 });
+      net = m.net;
+      omega = m.omegaEval ?? (method === 'cbdm' ? o.omegaCbdm : o.omegaDdpm);
+    } else {
+      const cfg: TrainConfig = resolveTrainConfig({
+        method, preset: 'tiny', dataset: o.dataset, imageSize: o.imageSize, steps: o.steps, batch: o.batch, lr: o.lr,
+        warmup: o.warmup, emaDecay: o.emaDecay, seed: o.seed, logEvery: Math.max(1, Math.floor(o.steps / 100)),
+        ckptEvery: o.steps, keepCkpts: 1, omegaEval: method === 'cbdm' ? o.omegaCbdm : o.omegaDdpm,
+      });
+      log(`training ${method.toUpperCase()} (tiny UNet, ${o.steps} steps of ${o.batch} on ${o.dataset} ${o.imageSize}px)…`);
+      const r = await train(cfg, { out: dir, progress: o.progress });
+      net = r.ema;
+      ds = r.dataset;
+      omega = cfg.omegaEval;
+    }
+    log(`sampling and evaluating ${method.toUpperCase()} (${o.perClass}/class, DDIM ${o.samplerSteps} η ${o.samplerEta}${o.clipX0 === 'clip' ? ' clipped' : ''}, ω = ${omega})…`);
+    const ev = await evaluateShapesRun(dir, net, ds, sched, {
+      perClass: o.perClass, samplerSteps: o.samplerSteps, omega, seed: o.seed + 1, batch: 100, eta: o.samplerEta, clipX0: o.clipX0,
     });
     runs[method] = { dir, eval: ev };
   }
   const summary = summarize(runs.ddpm.eval, runs.cbdm.eval);
+  const steps = shipped ? pretrainedSteps(shipped) : o.steps;
   const note = [
-    `Demo budget: ${o.steps} steps × batch ${o.batch} per model, tiny UNet at ${o.imageSize}px, seed ${o.seed}; evaluation with ${o.perClass} samples per class (DDIM ${o.samplerSteps} steps, ω DDPM ${o.omegaDdpm} / CBDM ${o.omegaCbdm}) against fresh generator samples, in the domain classifier's feature space.`,
+    ...(shipped ? [`Models: the shipped pretrained runs (${shipped.split('/').slice(-3).join('/')}), trained with this recipe by \`cbdm demo --train\`; the training curves below are theirs.`] : []),
+    `Demo budget: ${steps} steps × batch ${o.batch} per model, tiny UNet at ${o.imageSize}px, seed ${o.seed}; evaluation with ${o.perClass} samples per class (DDIM ${o.samplerSteps} steps, η = ${o.samplerEta}${o.clipX0 === 'clip' ? ', x̂0 clipped to [−1, 1] each step' : ''}, ω DDPM ${o.omegaDdpm} / CBDM ${o.omegaCbdm}) against fresh generator samples, in the domain classifier's feature space.`,
     ...summary,
     'These numbers are exactly what this run measured; at small budgets both models are under-trained and CBDM need not win (see docs/RESULTS.md for the budget study).',
   ].join('\n\n');

@@ -34,6 +34,10 @@ export interface DomainEvalOptions {
   omega: number;
   seed: number;
   batch: number;
+  /** x̂0 clipping in the sampler (default 'none', as the published sampler behaves). */
+  clipX0?: 'none' | 'clip';
+  /** DDIM η (default 0: deterministic). */
+  eta?: number;
   onBatch?: (done: number, total: number) => void;
 }
 
@@ -43,8 +47,8 @@ export async function evaluateShapesRun(dir: string, net: UNet, ds: ImageDataset
   const S = ds.size as 16 | 32;
   const D = 3 * S * S;
   const gen = await generate(net, sched, {
-    n: o.perClass * C, labels: { kind: 'balanced' }, sampler: 'ddim', steps: o.samplerSteps, eta: 0, omega: o.omega,
-    variance: 'fixedlarge', clipX0: 'none', batch: o.batch, seed: o.seed, onBatch: o.onBatch,
+    n: o.perClass * C, labels: { kind: 'balanced' }, sampler: 'ddim', steps: o.samplerSteps, eta: o.eta ?? 0, omega: o.omega,
+    variance: 'fixedlarge', clipX0: o.clipX0 ?? 'none', batch: o.batch, seed: o.seed, onBatch: o.onBatch,
   });
   writeSamplesNpz(join(dir, 'samples.npz'), gen.x, gen.y, S, gen.protocol);
   writeClassGrids(join(dir, 'samples'), gen.x, gen.y, S, C, 32);
@@ -100,7 +104,7 @@ export async function evaluateShapesRun(dir: string, net: UNet, ds: ImageDataset
     groups[g] = { fid: avg('fid'), precision: avg('precision'), recall: avg('recall'), accuracy: avg('accuracy'), nn_ratio: avg('nn_ratio') };
   }
   const result: EvalResult = {
-    protocol: protocolOf(gen.protocol, o.perClass, ex.name),
+    protocol: { ...protocolOf(gen.protocol, o.perClass, ex.name), clipX0: o.clipX0 ?? 'none' },
     overall: {
       fid: fid.overall.fid, precision: pr.overall?.precision ?? null, recall: pr.overall?.recall ?? null,
       accuracy: correctAll / gen.y.length, nn_ratio: nnRatios.reduce((a, b) => a + b, 0) / nnRatios.length,

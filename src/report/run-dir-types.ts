@@ -75,6 +75,8 @@ export interface EvalProtocol {
   omega: number;
   /** DDIM η (DDIM only). */
   eta?: number;
+  /** x̂0 clipping to [−1, 1] at every step ('clip'), or none (the published sampler); absent = none. */
+  clipX0?: 'none' | 'clip';
   /** Generated samples per class. */
   nPerClass: number;
   /** Feature network of FID / precision / recall, e.g. `inception-v3-fid` or `shapes-classifier`. */

@@ -8,7 +8,9 @@
  *   ema.safetensors  the EMA weights under the published state-dict names (what `sample` uses)
  */
 import { existsSync, readFileSync, appendFileSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { spawnSync } from 'node:child_process';
 import { tidy } from '../engine/context.ts';
 import { backward } from '../engine/autograd.ts';
 import { useBackend } from '../engine/backends.ts';
@@ -51,6 +53,12 @@ export interface TrainOptions {
   progress?: boolean;
   /** Stop early after this many steps in this call (tests: interrupt and resume). */
   stopAfter?: number;
+  /**
+   * With `resume`: train on to this total step count instead of the run's own (extend a finished
+   * run). Nothing before the old end changes: the schedule, data order and noise draws do not
+   * depend on the total.
+   */
+  extendTo?: number;
   /** Called after every optimiser step. */
   onStep?: (step: number, rec: { loss: number }) => void;
 }
@@ -80,8 +88,16 @@ export async function train(cfgIn: TrainConfig, opts: TrainOptions): Promise<Tra
   if (opts.resume) {
     const cfgPath = join(dir, 'config.json');
     if (!existsSync(cfgPath)) throw new CbdmError(`--resume: ${dir} has no config.json; is it a cbdm run directory?`);
-    cfg = (JSON.parse(readFileSync(cfgPath, 'utf8')) as { train: TrainConfig }).train;
+    const saved = JSON.parse(readFileSync(cfgPath, 'utf8')) as { train: TrainConfig } & Record<string, unknown>;
+    cfg = saved.train;
     resumeFrom = latestCheckpoint(dir);
+    if (opts.extendTo !== undefined && opts.extendTo !== cfg.steps) {
+      if (!(Number.isInteger(opts.extendTo) && opts.extendTo > cfg.steps)) {
+        throw new CbdmError(`--resume --steps ${opts.extendTo}: a run can only be extended (it is set to ${cfg.steps} steps)`);
+      }
+      cfg = { ...cfg, steps: opts.extendTo };
+      writeFileAtomic(cfgPath, JSON.stringify({ ...saved, train: cfg }, null, 2) + '\n');
+    }
     if (resumeFrom === null) throw new CbdmError(`--resume: ${dir} has no checkpoint yet (checkpoints/latest.json missing); start it again without --resume`);
   } else if (existsSync(join(dir, 'checkpoints', 'latest.json'))) {
     throw new CbdmError(`${dir} already holds a run; use --resume to continue it or choose another --out`);
@@ -116,7 +132,7 @@ export async function train(cfgIn: TrainConfig, opts: TrainOptions): Promise<Tra
       loadCheckpoint(src, ema.store, null, null, { emaInto: true });
       net.store.writeArena(ema.store.readArena());
     }
-    writeFileAtomic(join(dir, 'config.json'), JSON.stringify({ train: cfg, model: mcfg, backend: backend.name, created: new Date().toISOString() }, null, 2) + '\n');
+    writeFileAtomic(join(dir, 'config.json'), JSON.stringify({ train: cfg, model: mcfg, backend: backend.name, commit: sourceCommit(), created: new Date().toISOString() }, null, 2) + '\n');
     writeFileAtomic(join(dir, 'data.json'), JSON.stringify({ name: ds.name, classNames: ds.classNames, counts: ds.counts, size: ds.size }, null, 2) + '\n');
   }
   const sched = makeSchedule(linearBetas(1000, 1e-4, 0.02));
@@ -181,4 +197,15 @@ export async function train(cfgIn: TrainConfig, opts: TrainOptions): Promise<Tra
   }
   if (interrupted) console.error(`cbdm: interrupted at step ${step}; checkpoint written. Continue with: cbdm train --resume --out ${dir}`);
   return { dir, step, net, ema, dataset: ds, modelConfig: mcfg };
+}
+
+/** The git commit of the cbdm sources (provenance in config.json), or null outside a checkout. */
+function sourceCommit(): string | null {
+  try {
+    const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+    const r = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8', timeout: 5000 });
+    return r.status === 0 ? r.stdout.trim() : null;
+  } catch {
+    return null;
+  }
 }

@@ -35,6 +35,17 @@ test('N steps + resume + N steps is bit-identical to 2N steps in one go', async 
   assert.ok(existsSync(join(a, 'ema.safetensors')));
 });
 
+test('a finished run extended with resume (extendTo) equals the longer run in one go; it cannot shrink', async () => {
+  const a = mkdtempSync(join(tmpdir(), 'cbdm-extend-a-'));
+  const b = mkdtempSync(join(tmpdir(), 'cbdm-extend-b-'));
+  await train(cfg, { out: a, progress: false });  // 4 steps
+  await train({ ...cfg, steps: 2 }, { out: b, progress: false });
+  await train(cfg, { out: b, progress: false, resume: true, extendTo: 4 });
+  assert.ok(weights(a).equals(weights(b)), 'extending 2 → 4 steps differs from 4 steps in one go');
+  assert.equal(JSON.parse(readFileSync(join(b, 'config.json'), 'utf8')).train.steps, 4, 'config.json records the new total');
+  await assert.rejects(train(cfg, { out: b, progress: false, resume: true, extendTo: 3 }), /can only be extended \(it is set to 4 steps\)/);
+});
+
 test('a run directory is not overwritten, and --resume needs a run', async () => {
   const a = mkdtempSync(join(tmpdir(), 'cbdm-resume-c-'));
   await assert.rejects(train(cfg, { out: a, resume: true, progress: false }), /no config\.json/);

@@ -76,6 +76,12 @@ export function latestCheckpoint(runOrFile: string): string | null {
   return p;
 }
 
+/** Is this file a cbdm training checkpoint (safetensors with cbdm_state), rather than plain weights? */
+export function isTrainingCheckpoint(path: string): boolean {
+  if (!path.endsWith('.safetensors') || !existsSync(path)) return false;
+  return readSafetensors(readFileSync(path)).metadata?.cbdm_state !== undefined;
+}
+
 /**
  * Restore a checkpoint into the network/EMA stores and the optimiser. With `emaInto`, the
  * checkpoint's EMA weights are loaded into `net` (fine-tuning from a DDPM run).

@@ -27,7 +27,8 @@ import { Adam, emaUpdate } from './optimizer.ts';
 import { trainingLoss, type LossConfig } from './loss.ts';
 import type { TrainConfig } from './config.ts';
 import { makeSchedule, linearBetas } from '../diffusion/schedule.ts';
-import { saveCheckpoint, loadCheckpoint, latestCheckpoint, saveEmaWeights, type CheckpointState } from './checkpoint.ts';
+import { saveCheckpoint, loadCheckpoint, latestCheckpoint, saveEmaWeights, isTrainingCheckpoint, type CheckpointState } from './checkpoint.ts';
+import { loadWeightsFile } from '../models/load.ts';
 import { Progress } from '../util/progress.ts';
 import { TensorBoardWriter } from '../io/tfevents.ts';
 
@@ -129,7 +130,18 @@ export async function train(cfgIn: TrainConfig, opts: TrainOptions): Promise<Tra
     mkdirSync(dir, { recursive: true });
     if (cfg.finetuneFrom) {
       const src = latestCheckpoint(cfg.finetuneFrom) ?? cfg.finetuneFrom;
-      loadCheckpoint(src, ema.store, null, null, { emaInto: true });
+      if (isTrainingCheckpoint(src)) {
+        loadCheckpoint(src, ema.store, null, null, { emaInto: true });
+      } else {
+        // A weights file under the published names (ema.safetensors of a run, a shipped model,
+        // or the published code's ckpt.pt, whose ema_model entry is used).
+        const w = loadWeightsFile(src, backend, { imageSize: mcfg.imageSize });
+        const a = w.net.store.layout, b = ema.store.layout;
+        if (a.length !== b.length || a.some((l, i) => l.name !== b[i]!.name || l.shape.join('x') !== b[i]!.shape.join('x'))) {
+          throw new CbdmError(`--finetune-from ${src}: its UNet (ch ${w.net.config.ch}, ${w.net.config.numClasses} classes) differs from this run's (ch ${mcfg.ch}, ${mcfg.numClasses} classes); use the same --preset and dataset`);
+        }
+        ema.store.writeArena(w.net.store.readArena());
+      }
       net.store.writeArena(ema.store.readArena());
     }
     writeFileAtomic(join(dir, 'config.json'), JSON.stringify({ train: cfg, model: mcfg, backend: backend.name, commit: sourceCommit(), created: new Date().toISOString() }, null, 2) + '\n');
@@ -189,7 +201,9 @@ export async function train(cfgIn: TrainConfig, opts: TrainOptions): Promise<Tra
       }
       if (step % cfg.ckptEvery === 0) checkpoint(true);
     }
-    checkpoint(false);
+    // The final checkpoint stays a kept periodic one when it falls on one: marking it non-kept
+    // would let the next save of a resumed or extended run delete it.
+    checkpoint(step % cfg.ckptEvery === 0);
     saveEmaWeights(join(dir, 'ema.safetensors'), ema.store, { step, config: JSON.stringify(mcfg) });
   } finally {
     bar.stop();

@@ -44,6 +44,20 @@ test('a finished run extended with resume (extendTo) equals the longer run in on
   assert.ok(weights(a).equals(weights(b)), 'extending 2 → 4 steps differs from 4 steps in one go');
   assert.equal(JSON.parse(readFileSync(join(b, 'config.json'), 'utf8')).train.steps, 4, 'config.json records the new total');
   await assert.rejects(train(cfg, { out: b, progress: false, resume: true, extendTo: 3 }), /can only be extended \(it is set to 4 steps\)/);
+  // the periodic checkpoint at the old end (step 2) survives the extension
+  assert.ok(existsSync(join(b, 'checkpoints', 'step-00000002.safetensors')), 'checkpoint of the old end was deleted');
+  assert.ok(existsSync(join(b, 'checkpoints', 'step-00000004.safetensors')));
+});
+
+test('CBDM fine-tune starts from the same weights given a run directory or its ema.safetensors', async () => {
+  const base = mkdtempSync(join(tmpdir(), 'cbdm-ft-base-'));
+  await train({ ...cfg, method: 'ddpm' }, { out: base, progress: false });
+  const ft = { ...cfg, steps: 2, finetuneFrom: base };
+  const a = mkdtempSync(join(tmpdir(), 'cbdm-ft-a-'));
+  const b = mkdtempSync(join(tmpdir(), 'cbdm-ft-b-'));
+  await train(ft, { out: a, progress: false });
+  await train({ ...ft, finetuneFrom: join(base, 'ema.safetensors') }, { out: b, progress: false });
+  assert.ok(weights(a).equals(weights(b)), 'fine-tuning from the run and from its ema.safetensors differ');
 });
 
 test('a run directory is not overwritten, and --resume needs a run', async () => {

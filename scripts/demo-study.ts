@@ -55,9 +55,15 @@ const studyPath = join(values.out!, 'study.json');
 for (const run of positionals) {
   const cfg = JSON.parse(readFileSync(join(run, 'config.json'), 'utf8')) as { model: UNetConfig; train: { method: string; dataset: string; imb: number; seed: number; omegaEval: number } };
   const ds = await loadDataset({ name: cfg.train.dataset, imb: cfg.train.imb, size: cfg.model.imageSize, seed: 0 });
-  const files = readdirSync(join(run, 'checkpoints')).filter((f) => /^step-\d+\.safetensors$/.test(f)).sort();
-  for (const f of files) {
-    const step = Number(/step-(\d+)/.exec(f)![1]);
+  // Budgets: the run's kept checkpoints, plus any evaluated before whose checkpoint is gone.
+  const steps = new Set(readdirSync(join(run, 'checkpoints')).filter((f) => /^step-\d+\.safetensors$/.test(f)).map((f) => Number(/step-(\d+)/.exec(f)![1])));
+  const prefix = `${basename(run)}-`;
+  for (const d of existsSync(values.out!) ? readdirSync(values.out!) : []) {
+    const m = new RegExp(`^${prefix.replace(/[-.]/g, '\\$&')}(\\d+)${(values.tag ?? '').replace(/[-.]/g, '\\$&')}$`).exec(d);
+    if (m && existsSync(join(values.out!, d, 'eval.json'))) steps.add(Number(m[1]));
+  }
+  for (const step of [...steps].sort((a, b) => a - b)) {
+    const f = `step-${String(step).padStart(8, '0')}.safetensors`;
     if (only && !only.has(step)) continue;
     const name = `${basename(run)}-${step}${values.tag}`;
     const dir = join(values.out!, name);

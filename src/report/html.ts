@@ -101,19 +101,24 @@ function summarySection(runs: readonly RunData[], labels: readonly string[]): st
     return `<tr>${cells.join('')}</tr>`;
   });
   const warnings: string[] = [];
+  const notes: string[] = [];
   const d0 = runs[0]!.data;
   runs.forEach((r, i) => {
     if (r.data.name !== d0.name || JSON.stringify(r.data.counts) !== JSON.stringify(d0.counts)) warnings.push(`${labels[i]} was trained on ${r.data.name} with different class counts than ${labels[0]} (${d0.name}); the comparison is not like for like.`);
     for (const w of r.warnings) warnings.push(`${labels[i]}: ${w}`);
   });
-  const protos = new Set(runs.filter((r) => r.eval).map((r) => JSON.stringify(r.eval!.protocol)));
+  // ω is a per-method setting (published: DDPM 0.8, CBDM 1.6), so a difference in ω alone is a
+  // note; any other protocol difference makes the numbers incomparable.
+  const evals = runs.filter((r) => r.eval).map((r) => r.eval!.protocol);
+  const protos = new Set(evals.map((p) => JSON.stringify({ ...p, omega: undefined })));
   if (protos.size > 1) warnings.push('The runs were evaluated with different protocols: their metrics are not directly comparable (see the protocols below).');
+  else if (new Set(evals.map((p) => p.omega)).size > 1) notes.push(`Each run is sampled with its own guidance scale (ω ${runs.filter((r) => r.eval).map((r) => r.eval!.protocol.omega).join(' / ')}, the runs' --omega-eval: the published choice per method); everything else in the protocol is the same.`);
   const head = '<tr><th class="txt">Run</th><th class="txt">Method</th><th>Steps</th><th>Batch</th><th>LR</th><th>Last loss</th><th>img/s</th><th>Train time</th><th class="txt">Evaluation</th></tr>';
   const C = d0.classNames.length;
   const n = d0.counts.reduce((a, b) => a + b, 0);
   const nz = d0.counts.filter((c) => c > 0);
   const lead = `Dataset <b>${esc(d0.name)}</b>: ${C} classes, ${n.toLocaleString('en-US')} training images, ${Math.max(...d0.counts)} → ${nz.length ? Math.min(...nz) : 0} per class${d0.size ? `, ${d0.size}×${d0.size} px` : ''}.`;
-  return section('summary', 'Runs', lead, `<table><thead>${head}</thead><tbody>${rows.join('')}</tbody></table>${warnings.map((w) => `<div class="warn">${esc(w)}</div>`).join('')}`);
+  return section('summary', 'Runs', lead, `<table><thead>${head}</thead><tbody>${rows.join('')}</tbody></table>${warnings.map((w) => `<div class="warn">${esc(w)}</div>`).join('')}${notes.map((n) => `<p class="muted">${esc(n)}</p>`).join('')}`);
 }
 
 function noteSection(note: string | undefined): string {

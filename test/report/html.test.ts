@@ -107,3 +107,13 @@ test('cbdm report (runReport) writes the file atomically and checks --labels', a
   await assert.rejects(runReport({ runs: dirs, out, labels: 'one' }), (e: unknown) => e instanceof CbdmError && /1 names for 2 runs/.test(e.message));
   await assert.rejects(runReport({ runs: [join(root, 'missing')], out }), CbdmError);
 });
+
+test('runs that differ only in ω get a note; any other protocol difference gets the not-comparable warning', async () => {
+  const runs = await loaded;
+  const withProto = (r: RunData, p: Record<string, unknown>): RunData => ({ ...r, eval: { ...r.eval!, protocol: { ...r.eval!.protocol, ...p } } });
+  const omegaOnly = renderReport([withProto(runs[0]!, { omega: 0.8 }), withProto(runs[1]!, { ...runs[0]!.eval!.protocol, omega: 1.6 })], {});
+  assert.doesNotMatch(omegaOnly, /not directly comparable/);
+  assert.match(omegaOnly, /its own guidance scale \(ω 0\.8 \/ 1\.6/);
+  const steps = renderReport([withProto(runs[0]!, { omega: 0.8 }), withProto(runs[1]!, { ...runs[0]!.eval!.protocol, omega: 0.8, steps: 7 })], {});
+  assert.match(steps, /not directly comparable/);
+});

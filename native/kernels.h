@@ -40,6 +40,12 @@ struct Kernels {
   void (*adam_step)(float* p, const float* g, float* m, float* v, int64_t n, double lr, double beta1, double beta2,
                     double eps, double weight_decay, double step, int nt);
   void (*ema_update)(float* ema, const float* p, int64_t n, double decay, int nt);
+  // pooling forward over P = N·C planes (src/engine/js/pool.ts): avg (count_include_pad or the
+  // in-image count) and max (NaN wins, first max on ties); window k, stride s, padding pad
+  void (*avg_pool_forward)(const float* x, float* y, int64_t P, int64_t H, int64_t W, int64_t k, int64_t s, int64_t pad,
+                           int64_t Ho, int64_t Wo, bool count_include_pad, int nt);
+  void (*max_pool_forward)(const float* x, float* y, int64_t P, int64_t H, int64_t W, int64_t k, int64_t s, int64_t pad,
+                           int64_t Ho, int64_t Wo, int nt);
   // row softmax in place over rows of length K (used by attention)
   void (*softmax_rows)(float* x, int64_t rows, int64_t K, int nt);
   // its backward with a scale folded in: g ← scale·P⊙(g − Σ_k P⊙g) per row (g holds gP on entry)

@@ -298,3 +298,23 @@ test('cpu backend falls back to js for float64 storages', { skip }, () => {
   assert.deepEqual(Array.from(cpu.read(o)), [1.5, 2.25, 3 + 1e-17]);
   assert.equal(cpu.sumAll(o), 1.5 + 2.25 + 3);
 });
+
+test('cpu avg/max pool forward equal js bit for bit (count_include_pad both ways, NaN, ties), every ISA', { skip }, () => {
+  forEachIsa((isa) => {
+    for (const [k, stride, pad, H, W] of [[3, 1, 1, 9, 7], [3, 2, 0, 35, 35], [2, 2, 0, 8, 8], [3, 2, 1, 10, 11]] as const) {
+      const N = 2, C = 3;
+      const Ho = Math.floor((H + 2 * pad - k) / stride) + 1, Wo = Math.floor((W + 2 * pad - k) / stride) + 1;
+      const g = { N, C, H, W, k, stride, pad, Ho, Wo };
+      const v = normal(N * C * H * W, 21);
+      for (let i = 0; i < v.length; i += 17) v[i] = v[i + 1] ?? 0;  // ties
+      v[5] = NaN;
+      const [xj, xc] = pair(v);
+      for (const mode of ['avg-cip', 'avg-nocip', 'max'] as const) {
+        const yj = js.alloc('float32', N * C * Ho * Wo), yc = cpu.alloc('float32', N * C * Ho * Wo);
+        if (mode === 'max') { js.maxPool2dForward(xj, yj, g); cpu.maxPool2dForward(xc, yc, g); }
+        else { js.avgPool2dForward(xj, yj, g, mode === 'avg-cip'); cpu.avgPool2dForward(xc, yc, g, mode === 'avg-cip'); }
+        assert.deepEqual(Array.from(cpu.read(yc)), Array.from(js.read(yj)), `${isa} ${mode} k${k} s${stride} p${pad} ${H}×${W}`);
+      }
+    }
+  });
+});

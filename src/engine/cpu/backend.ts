@@ -7,7 +7,7 @@
  * kernel the addon does not have is never a stub. Kernels not overridden here (embedding,
  * pooling, upsampling, …) are inherited from the js backend unchanged.
  */
-import type { AdamParams, BackendName, ConvGeom, GroupNormGeom, Storage } from '../backend.ts';
+import type { AdamParams, BackendName, ConvGeom, GroupNormGeom, PoolGeom, Storage } from '../backend.ts';
 import { JsBackend } from '../js/backend.ts';
 import { h } from '../js/host.ts';
 import { BC, EW, RD, type NativeAddon } from './native.ts';
@@ -80,6 +80,16 @@ export class CpuBackend extends JsBackend {
   override reluBackward(x: Storage, gy: Storage, gx: Storage): void {
     const f = f32(x, gy, gx);
     if (f) this.nat.ew(EW.reluBackward, f[0]!, f[1]!, f[2]!, 0, 0); else super.reluBackward(x, gy, gx);
+  }
+  override avgPool2dForward(x: Storage, y: Storage, g: PoolGeom, countIncludePad: boolean): void {
+    const f = f32(x, y);
+    if (f) this.nat.pool2dForward(false, f[0]!, f[1]!, g.N, g.C, g.H, g.W, g.k, g.stride, g.pad, g.Ho, g.Wo, countIncludePad);
+    else super.avgPool2dForward(x, y, g, countIncludePad);
+  }
+  override maxPool2dForward(x: Storage, y: Storage, g: PoolGeom): void {
+    const f = f32(x, y);
+    if (f) this.nat.pool2dForward(true, f[0]!, f[1]!, g.N, g.C, g.H, g.W, g.k, g.stride, g.pad, g.Ho, g.Wo, false);
+    else super.maxPool2dForward(x, y, g);
   }
   override dropout(x: Storage, out: Storage, p: number, seed0: number, seed1: number): void {
     const f = f32(x, out);

@@ -22,7 +22,7 @@ export const ADDON_PATH = join(root, 'build', 'Release', 'cbdm_native.node');
 const REQUIRED_EXPORTS: readonly (keyof NativeAddon)[] = [
   'info', 'setThreads', 'setIsa', 'gemm', 'conv2dForward', 'conv2dBackwardData', 'conv2dBackwardWeight',
   'groupNormForward', 'groupNormBackward', 'ew', 'reduce', 'broadcast', 'adamStep', 'emaUpdate',
-  'attentionForward', 'attentionBackward', 'dropout',
+  'attentionForward', 'attentionBackward', 'dropout', 'pool2dForward',
 ];
 
 let cached: { addon: NativeAddon } | { reason: string } | null = null;

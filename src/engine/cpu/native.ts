@@ -44,6 +44,9 @@ export interface NativeAddon {
   broadcast(op: number, a: F, v: F | null, out: F, O: number, C: number, I: number): void;
   adamStep(p: F, g: F, m: F, v: F, lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, step: number): void;
   emaUpdate(ema: F, p: F, decay: number): void;
+  /** avg (max = false) or max pooling forward, NCHW, as src/engine/js/pool.ts. */
+  pool2dForward(max: boolean, x: F, y: F, N: number, C: number, H: number, W: number, k: number, stride: number, pad: number,
+    Ho: number, Wo: number, countIncludePad: boolean): void;
   /** Counter-based dropout (src/engine/js/dropout.ts); p ∈ [0, 1), seeds uint32. */
   dropout(x: F, out: F, p: number, seed0: number, seed1: number): void;
   attentionForward(q: F, k: F, v: F, y: F, P: F, N: number, C: number, L: number): void;

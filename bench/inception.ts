@@ -7,6 +7,8 @@
  *
  * Run: node --import tsx bench/inception.ts [--batch 2] [--width 1] [--seconds 5] [--threads 2] [--parity]
  *   --width D divides every channel count (1 = the published network).
+ *   --profile N times N batches through the kernel profiler and prints the per-kernel breakdown
+ *   (convolutions keyed by shape) instead of benchmarking.
  *   --parity first checks the full-width network against the PyTorch reference on random weights
  *   loaded from a PyTorch .pth (the committed test does this at width/16), printing the relative
  *   errors of pool3 and logits.
@@ -23,6 +25,8 @@ import { writeSafetensors } from '../src/io/safetensors.ts';
 import { fromNumbers, toFloat32, type NdArray } from '../src/io/ndarray.ts';
 import { readNpz } from '../src/io/npz.ts';
 import { loadFidInception } from '../src/metrics/inception-weights.ts';
+import { profileBackend, formatProfile } from '../src/engine/profile.ts';
+import { setCurrentBackend } from '../src/engine/context.ts';
 
 function arg(name: string, dflt: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -73,6 +77,19 @@ const extractor = inceptionExtractor(net);
 const images = new Float32Array(batch * 3 * SIZE * SIZE).map((_, i) => ((i * 2654435761) % 1000) / 1000);
 
 extractor.extract(images, batch, SIZE); // warm-up
+const profileBatches = arg('profile', 0);
+if (profileBatches > 0) {
+  const prof = profileBackend(backend, { byShape: true });
+  setCurrentBackend(prof.backend);
+  const pnet = new FidInceptionV3({ widthDivisor: width }).materialize(prof.backend, 1);
+  const pext = inceptionExtractor(pnet);
+  pext.extract(images, batch, SIZE);
+  prof.reset();
+  const t = performance.now();
+  for (let i = 0; i < profileBatches; i++) pext.extract(images, batch, SIZE);
+  console.log(formatProfile(prof.rows(), performance.now() - t, `fid-inception-v3 ${profileBatches} × batch ${batch} (${backend.name})`));
+  process.exit(0);
+}
 let n = 0;
 const t0 = performance.now();
 do {

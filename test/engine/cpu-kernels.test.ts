@@ -123,6 +123,18 @@ test('cpu conv2d vs js at UNet shapes (8×64×16×16 → 64 3×3 s1 p1, s2 p1, 1
     checkConv(convGeom(2, 5, 16, 19, 3, 1, 1), true, `${isa} direct conv 16×16 Ci 5 Co 19`);
     checkConv(convGeom(1, 9, 32, 3, 3, 1, 1), true, `${isa} direct conv 32×32 Ci 9 Co 3 (and direct backward-data)`);
     checkConv(convGeom(2, 7, 8, 13, 3, 1, 1), false, `${isa} direct conv 8×8 (avx2) Ci 7 Co 13`);
+    // the small-map kernel (maps ≤ 64 outputs, Co a multiple of the vector width; backward-data
+    // too when stride 1 and Ci is a multiple): 1–4-vector output tiles (Co 16 … 80 = 4 + 1
+    // vectors), position tiles spanning images and a short last tile, stride 2, pad 2, k 1×3
+    checkConv(convGeom(3, 64, 8, 64, 3, 1, 1), true, `${isa} small map 8×8 Ci 64 Co 64`);
+    checkConv(convGeom(5, 48, 4, 80, 3, 1, 1), true, `${isa} small map 4×4 Ci 48 Co 80`);
+    checkConv(convGeom(3, 32, 6, 32, 3, 1, 2), false, `${isa} small map 6×6 pad 2 Ci 32 Co 32`);
+    checkConv(convGeom(3, 16, 9, 48, 3, 2, 1), true, `${isa} small map stride 2 9×9 → 5×5`);
+    checkConv(convGeom(2, 5, 3, 16, 3, 1, 1), true, `${isa} small map 3×3 Ci 5 Co 16`);
+    {
+      const g: ConvGeom = { N: 3, Ci: 16, H: 5, W: 7, Co: 32, KH: 1, KW: 3, stride: 1, pad: 0, Ho: 5, Wo: 5 };
+      checkConv(g, true, `${isa} small map k 1×3, 5×7 → 5×5`);
+    }
   });
 });
 
@@ -234,10 +246,10 @@ test('cpu attention (GEMM + row softmax) vs js at 16×16, every ISA', { skip }, 
   });
 });
 
-test('cpu conv2d, direct kernels (16×16, Co 32) and gemm (10×10, Co 24): bit-identical across thread counts', { skip }, () => {
+test('cpu conv2d, direct kernels (16×16, Co 32), small-map kernel (8×8, Co 64) and gemm (10×10, Co 24): bit-identical across thread counts', { skip }, () => {
   const threads = cpuInfo()!.threads;
   try {
-    for (const [H, Co] of [[16, 32], [10, 24]] as const) {
+    for (const [H, Co] of [[16, 32], [8, 64], [10, 24]] as const) {
       const g = convGeom(6, 20, H, Co, 3, 1, 1);
       const xs = g.N * g.Ci * g.H * g.W, ys = g.N * g.Co * g.Ho * g.Wo, ws = Co * 20 * 9;
       const x = cpu.alloc('float32', xs), w = cpu.alloc('float32', ws), gy = cpu.alloc('float32', ys);

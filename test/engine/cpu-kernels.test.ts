@@ -123,17 +123,21 @@ test('cpu conv2d vs js at UNet shapes (8×64×16×16 → 64 3×3 s1 p1, s2 p1, 1
     checkConv(convGeom(2, 5, 16, 19, 3, 1, 1), true, `${isa} direct conv 16×16 Ci 5 Co 19`);
     checkConv(convGeom(1, 9, 32, 3, 3, 1, 1), true, `${isa} direct conv 32×32 Ci 9 Co 3 (and direct backward-data)`);
     checkConv(convGeom(2, 7, 8, 13, 3, 1, 1), false, `${isa} direct conv 8×8 (avx2) Ci 7 Co 13`);
-    // the small-map kernel (maps ≤ 64 outputs, Co a multiple of the vector width; backward-data
-    // too when stride 1 and Ci is a multiple): 1–4-vector output tiles (Co 16 … 80 = 4 + 1
-    // vectors), position tiles spanning images and a short last tile, stride 2, pad 2, k 1×3
-    checkConv(convGeom(3, 64, 8, 64, 3, 1, 1), true, `${isa} small map 8×8 Ci 64 Co 64`);
-    checkConv(convGeom(5, 48, 4, 80, 3, 1, 1), true, `${isa} small map 4×4 Ci 48 Co 80`);
-    checkConv(convGeom(3, 32, 6, 32, 3, 1, 2), false, `${isa} small map 6×6 pad 2 Ci 32 Co 32`);
-    checkConv(convGeom(3, 16, 9, 48, 3, 2, 1), true, `${isa} small map stride 2 9×9 → 5×5`);
-    checkConv(convGeom(2, 5, 3, 16, 3, 1, 1), true, `${isa} small map 3×3 Ci 5 Co 16`);
+    // the channel-vector kernel (Co a multiple of the vector width, 64 ≤ Ci·KH·KW ≤ 2048; backward-
+    // data too on small maps when stride 1 and Ci is a multiple): 1–4-vector output tiles (Co 16 …
+    // 80 = 4 + 1 vectors), position tiles spanning images and a short last tile, stride 2, pad 2,
+    // k 1×3, 5×5 and 7×1 on odd maps
+    checkConv(convGeom(3, 64, 8, 64, 3, 1, 1), true, `${isa} cv 8×8 Ci 64 Co 64`);
+    checkConv(convGeom(5, 48, 4, 80, 3, 1, 1), true, `${isa} cv 4×4 Ci 48 Co 80`);
+    checkConv(convGeom(3, 32, 6, 32, 3, 1, 2), false, `${isa} cv 6×6 pad 2 Ci 32 Co 32`);
+    checkConv(convGeom(3, 16, 9, 48, 3, 2, 1), true, `${isa} cv stride 2 9×9 → 5×5`);
+    checkConv(convGeom(2, 8, 3, 16, 3, 1, 1), true, `${isa} cv 3×3 Ci 8 Co 16`);
     {
-      const g: ConvGeom = { N: 3, Ci: 16, H: 5, W: 7, Co: 32, KH: 1, KW: 3, stride: 1, pad: 0, Ho: 5, Wo: 5 };
-      checkConv(g, true, `${isa} small map k 1×3, 5×7 → 5×5`);
+      const g: ConvGeom = { N: 3, Ci: 32, H: 5, W: 7, Co: 32, KH: 1, KW: 3, stride: 1, pad: 0, Ho: 5, Wo: 5 };
+      checkConv(g, true, `${isa} cv k 1×3, 5×7 → 5×5`);
+      checkConv(convGeom(2, 16, 11, 32, 5, 1, 2), true, `${isa} cv 5×5 pad 2 on 11×11`);
+      const g7: ConvGeom = { N: 2, Ci: 24, H: 13, W: 7, Co: 48, KH: 7, KW: 1, stride: 1, pad: 0, Ho: 7, Wo: 7 };
+      checkConv(g7, false, `${isa} cv k 7×1, 13×7 → 7×7`);
     }
   });
 });
@@ -313,13 +317,15 @@ test('cpu backend falls back to js for float64 storages', { skip }, () => {
 
 test('cpu avg/max pool forward equal js bit for bit (count_include_pad both ways, NaN, ties), every ISA', { skip }, () => {
   forEachIsa((isa) => {
-    for (const [k, stride, pad, H, W] of [[3, 1, 1, 9, 7], [3, 2, 0, 35, 35], [2, 2, 0, 8, 8], [3, 2, 1, 10, 11]] as const) {
+    // W 300: interior runs longer than the kernel's 256-column chunks
+    for (const [k, stride, pad, H, W] of [[3, 1, 1, 9, 7], [3, 2, 0, 35, 35], [2, 2, 0, 8, 8], [3, 2, 1, 10, 11], [3, 1, 1, 4, 300]] as const) {
       const N = 2, C = 3;
       const Ho = Math.floor((H + 2 * pad - k) / stride) + 1, Wo = Math.floor((W + 2 * pad - k) / stride) + 1;
       const g = { N, C, H, W, k, stride, pad, Ho, Wo };
       const v = normal(N * C * H * W, 21);
       for (let i = 0; i < v.length; i += 17) v[i] = v[i + 1] ?? 0;  // ties
-      v[5] = NaN;
+      v[5] = NaN;  // in a border window
+      v[2 * W + 4] = NaN;  // in interior windows (the column-vectorised path)
       const [xj, xc] = pair(v);
       for (const mode of ['avg-cip', 'avg-nocip', 'max'] as const) {
         const yj = js.alloc('float32', N * C * Ho * Wo), yc = cpu.alloc('float32', N * C * Ho * Wo);

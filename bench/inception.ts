@@ -5,7 +5,7 @@
  * Peer: the plain-torch reference network of test/fixtures/inception/make_inception.py.
  * Prints one JSON line per case: {"case","unit","ours","peer","peer_name","ratio"} (ratio = ours/peer).
  *
- * Run: node --import tsx bench/inception.ts [--batch 2] [--width 1] [--seconds 5] [--threads 2] [--parity]
+ * Run: node --import tsx bench/inception.ts [--batch 2] [--width 1] [--seconds 5] [--threads 2] [--no-peer] [--parity]
  *   --width D divides every channel count (1 = the published network).
  *   --profile N times N batches through the kernel profiler and prints the per-kernel breakdown
  *   (convolutions keyed by shape) instead of benchmarking.
@@ -27,6 +27,7 @@ import { readNpz } from '../src/io/npz.ts';
 import { loadFidInception } from '../src/metrics/inception-weights.ts';
 import { profileBackend, formatProfile } from '../src/engine/profile.ts';
 import { setCurrentBackend } from '../src/engine/context.ts';
+import { setCpuThreads } from '../src/engine/cpu/load.ts';
 
 function arg(name: string, dflt: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -37,9 +38,11 @@ const batch = arg('batch', 2);
 const width = arg('width', 1);
 const seconds = arg('seconds', 5);
 const threads = arg('threads', Math.min(2, cpus().length));
+const noPeer = process.argv.includes('--no-peer');
 const SIZE = 32;
 
 const backend = useBackend();
+if (backend.name === 'cpu') setCpuThreads(threads);  // ours and the peer at the same thread count
 const script = join(dirname(fileURLToPath(import.meta.url)), '..', 'test', 'fixtures', 'inception', 'make_inception.py');
 
 /** max |a − b| / max |b|. */
@@ -106,8 +109,10 @@ try {
   const sd = new Map<string, NdArray>();
   for (const [k, v] of net.store.stateDict()) sd.set(k, fromNumbers('float32', [...net.store.get(k).shape], v));
   writeSafetensors(weights, sd);
-  const r = spawnSync('/usr/bin/python3', [script, 'bench', weights, String(batch), String(SIZE), String(seconds), String(threads)], { encoding: 'utf8' });
-  if (r.status === 0) {
+  const r = noPeer ? null : spawnSync('/usr/bin/python3', [script, 'bench', weights, String(batch), String(SIZE), String(seconds), String(threads)], { encoding: 'utf8' });
+  if (r === null) {
+    peerName = 'none (--no-peer)';
+  } else if (r.status === 0) {
     const j = JSON.parse(r.stdout.trim().split('\n').pop()!) as { img_per_s: number; threads: number; torch: string };
     peer = j.img_per_s;
     peerName = `pytorch-${j.torch}-cpu-eager-${j.threads}threads`;
@@ -123,6 +128,7 @@ console.log(JSON.stringify({
   case: `fid-inception-v3${width === 1 ? '' : `-width÷${width}`} 32→299 batch ${batch} (${backend.name} backend)`,
   unit: 'img/s',
   ours: Number(ours.toPrecision(4)),
+  threads,
   peer: peer === null ? null : Number(peer.toPrecision(4)),
   peer_name: peerName,
   ratio: peer === null ? null : Number((ours / peer).toPrecision(3)),

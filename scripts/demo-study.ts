@@ -7,7 +7,7 @@
  * Each run directory must have been trained with `--ckpt-every N --keep-ckpts 0` so that its
  * checkpoints/ holds one file per budget. Evaluation is the demo's (src/demo/evaluate.ts, defaults
  * from demoPreset: 50 samples per class, DDIM 25 with η = 1 and x̂0 clipping, the run's ω, seed 1)
- * against fresh generator samples; --per-class, --sampler-steps, --eta, --clip none|clip and
+ * against fresh generator samples (--by-seed prints seeds side by side with their mean); --per-class, --sampler-steps, --eta, --clip none|clip and
  * --omega change the protocol. Results go to
  * <out>/<run>-<step><tag>/ (samples, eval.json; --omega overrides the run's ω, --tag names the variant) and <out>/study.json; the table goes to stdout.
  */
@@ -40,6 +40,7 @@ const { values, positionals } = parseArgs({
     eta: { type: 'string', default: String(P.samplerEta) },
     tag: { type: 'string', default: '' },
     compact: { type: 'boolean', default: false },
+    'by-seed': { type: 'boolean', default: false },
   },
 });
 if (positionals.length === 0) throw new Error('give one or more run directories');
@@ -86,7 +87,31 @@ for (const run of positionals) {
 writeFileAtomic(studyPath, JSON.stringify(rows, null, 1));
 const f = (v: number | null | undefined) => (v == null ? 'n/a' : v.toFixed(2));
 rows.sort((a, b) => a.step - b.step || a.run.localeCompare(b.run));
-if (values.compact) {
+if (values['by-seed']) {
+  // Seeds side by side: per budget and method, each seed's value and the mean over seeds.
+  const keys = [...new Set(rows.map((r) => `${r.step}|${r.method}${r.tag ?? ''}`))];
+  const seeds = [...new Set(rows.map((r) => r.seed))].sort((a, b) => a - b);
+  const stat = (xs: number[]) => {
+    const m = xs.reduce((a, b) => a + b, 0) / xs.length;
+    const sd = xs.length > 1 ? Math.sqrt(xs.reduce((a, b) => a + (b - m) ** 2, 0) / (xs.length - 1)) : NaN;
+    return `${f(m)}${xs.length > 1 ? ` ± ${f(sd)}` : ''}`;
+  };
+  const metrics: Array<[string, (e: EvalResult) => number | null | undefined]> = [
+    ['Few domain-FID', (e) => e.groups.few?.fid], ['Few accuracy', (e) => e.groups.few?.accuracy],
+    ['Few recall', (e) => e.groups.few?.recall], ['all accuracy', (e) => e.overall.accuracy],
+  ];
+  console.log(`| steps | method | ${metrics.map(([n]) => `${n}: seeds ${seeds.join(', ')} (mean ± sd)`).join(' | ')} |`);
+  console.log(`|---:|---|${metrics.map(() => '---').join('|')}|`);
+  for (const k of keys) {
+    const [st, m] = k.split('|');
+    const rs = rows.filter((r) => `${r.step}|${r.method}${r.tag ?? ''}` === k).sort((a, b) => a.seed - b.seed);
+    const cells = metrics.map(([, get]) => {
+      const xs = rs.map((r) => get(r.eval)).filter((v): v is number => v != null);
+      return `${xs.map(f).join(' / ')} (${stat(xs)})`;
+    });
+    console.log(`| ${st} | ${m!.toUpperCase()} | ${cells.join(' | ')} |`);
+  }
+} else if (values.compact) {
   // One line per budget: the methods side by side on the Few group and overall.
   const steps = [...new Set(rows.map((r) => r.step))];
   const methods = [...new Set(rows.map((r) => `${r.method}${r.tag ?? ''}`))].sort((a, b) => Number(a.startsWith('cbdm')) - Number(b.startsWith('cbdm')) || a.localeCompare(b));

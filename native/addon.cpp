@@ -120,14 +120,17 @@ void check_ok(Args& a, bool ok, const char* what) {
 
 // ---- runtime ------------------------------------------------------------------------------
 napi_value Info(napi_env env, napi_callback_info info) {
-  napi_value o, isa, best, th;
+  napi_value o, isa, best, th, bf;
   if (napi_create_object(env, &o) != napi_ok) return undefined(env);
+  __builtin_cpu_init();
   if (napi_create_string_utf8(env, isa_name(current_isa()), NAPI_AUTO_LENGTH, &isa) != napi_ok ||
       napi_create_string_utf8(env, isa_name(detect_isa()), NAPI_AUTO_LENGTH, &best) != napi_ok ||
       napi_create_int32(env, threads(), &th) != napi_ok ||
       napi_set_named_property(env, o, "isa", isa) != napi_ok ||
       napi_set_named_property(env, o, "bestIsa", best) != napi_ok ||
-      napi_set_named_property(env, o, "threads", th) != napi_ok) {
+      napi_set_named_property(env, o, "threads", th) != napi_ok ||
+      napi_get_boolean(env, current_isa() == Isa::avx512 && __builtin_cpu_supports("avx512bf16"), &bf) != napi_ok ||
+      napi_set_named_property(env, o, "bf16", bf) != napi_ok) {
     napi_throw_error(env, "CBDM_NATIVE", "info: could not build the result object");
     return undefined(env);
   }

@@ -336,3 +336,51 @@ test('cpu avg/max pool forward equal js bit for bit (count_include_pad both ways
     }
   });
 });
+
+/** Round float32 values to bfloat16 (nearest, ties to even), kept as float32. */
+function bf16Round(v: Float32Array): Float32Array {
+  const out = new Float32Array(v);
+  const u = new Uint32Array(out.buffer);
+  for (let i = 0; i < u.length; i++) {
+    if ((u[i]! & 0x7fffffff) > 0x7f800000) continue;
+    u[i] = (((u[i]! + 0x7fff + ((u[i]! >>> 16) & 1)) >>> 16) << 16) >>> 0;
+  }
+  return out;
+}
+
+const bf16Skip = skip || (cpuInfo()?.bf16 ? false : 'this CPU has no AVX512-BF16 (bf16 compute unavailable)');
+
+test('cpu conv2d with CBDM_PRECISION=bf16: exact bf16 products, fp32 sums (equals js on bf16-rounded operands)', { skip: bf16Skip }, () => {
+  const before = process.env.CBDM_PRECISION;
+  process.env.CBDM_PRECISION = 'bf16';
+  try {
+    // 8×8 (cv in fp32 too), 16×16 Ci 33 (odd channel count: the last pair is half zero), 32×32
+    // Co 32 (the fp32 row kernel's shape, cv in bf16), stride 2 (forward only: backward-data is
+    // bf16 for stride 1)
+    for (const g of [convGeom(3, 64, 8, 64, 3, 1, 1), convGeom(2, 33, 16, 32, 3, 1, 1), convGeom(2, 16, 32, 32, 3, 1, 1), convGeom(2, 32, 12, 48, 3, 2, 1)]) {
+      const what = `bf16 ${g.Ci}→${g.Co} ${g.H}×${g.W} s${g.stride}`;
+      const xs = g.N * g.Ci * g.H * g.W, ws = g.Co * g.Ci * 9, ys = g.N * g.Co * g.Ho * g.Wo;
+      const x = normal(xs, 31), w = normal(ws, 32, 1 / Math.sqrt(g.Ci * 9)), b = normal(g.Co, 33), gy = normal(ys, 34);
+      const run = (be: Backend, xv: Float32Array, wv: Float32Array, gyv: Float32Array) => {
+        const [sx, sw, sb, sgy] = [xv, wv, b, gyv].map((v) => { const s = be.alloc('float32', v.length); be.write(s, v); return s; });
+        const y = be.alloc('float32', ys), gx = be.alloc('float32', xs);
+        be.conv2dForward(sx!, sw!, sb!, y, g);
+        be.conv2dBackwardData(sgy!, sw!, gx, g);
+        return { y: be.read(y), gx: be.read(gx) };
+      };
+      const xr = bf16Round(x), wr = bf16Round(w), gyr = bf16Round(gy);
+      const ref = run(js, xr, wr, gyr), got = run(cpu, x, w, gy), exact = run(js, x, w, gy);
+      close(ref.y, got.y, 2e-5, `${what} forward`);
+      // the bf16 path really ran: against the unrounded operands the error is bf16-sized
+      const e = relErr(exact.y, got.y);
+      assert.ok(e > 1e-4 && e < 2e-2, `${what}: forward error vs fp32 ${e.toExponential(2)} should be bf16-sized`);
+      // backward-data computes in bf16 where the cv kernel takes it (stride 1, Ci a multiple of
+      // 16), elsewhere in fp32
+      if (g.stride === 1 && g.Ci % 16 === 0) close(ref.gx, got.gx, 2e-5, `${what} backward-data (bf16)`);
+      else close(exact.gx, got.gx, 2e-5, `${what} backward-data (fp32)`);
+    }
+  } finally {
+    if (before === undefined) delete process.env.CBDM_PRECISION;
+    else process.env.CBDM_PRECISION = before;
+  }
+});

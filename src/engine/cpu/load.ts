@@ -79,8 +79,12 @@ export function loadCpuBackend(): CpuLoadResult {
   return { ok: true, backend };
 }
 
-/** The instruction set and thread count the native kernels use now (null when not built). */
-export function cpuInfo(): { isa: Isa; bestIsa: Isa; threads: number } | null {
+/**
+ * The instruction set and thread count the native kernels use now, and whether bf16 compute
+ * (`CBDM_PRECISION=bf16`: AVX512-BF16 dot products in the direct convolutions) is available
+ * (null when not built).
+ */
+export function cpuInfo(): { isa: Isa; bestIsa: Isa; threads: number; bf16: boolean } | null {
   const r = loadAddon();
   return 'addon' in r ? r.addon.info() : null;
 }

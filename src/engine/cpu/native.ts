@@ -23,7 +23,7 @@ export const BC = { add: 0, sum: 1, mulRows: 2 } as const;
 type F = Float32Array;
 
 export interface NativeAddon {
-  info(): { isa: Isa; bestIsa: Isa; threads: number };
+  info(): { isa: Isa; bestIsa: Isa; threads: number; bf16: boolean };
   setThreads(n: number): number;
   setIsa(isa: Isa): Isa;
   gemm(transA: boolean, transB: boolean, M: number, N: number, K: number, alpha: number, A: F, B: F, beta: number, C: F): void;

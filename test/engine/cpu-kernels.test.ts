@@ -355,18 +355,19 @@ test('cpu conv2d with CBDM_PRECISION=bf16: exact bf16 products, fp32 sums (equal
   process.env.CBDM_PRECISION = 'bf16';
   try {
     // 8×8 (cv in fp32 too), 16×16 Ci 33 (odd channel count: the last pair is half zero), 32×32
-    // Co 32 (the fp32 row kernel's shape, cv in bf16), stride 2 (forward only: backward-data is
-    // bf16 for stride 1)
+    // Co 32 (the fp32 row kernel's shape, cv in bf16), stride 2 (forward only: the backward
+    // passes are bf16 for stride 1)
     for (const g of [convGeom(3, 64, 8, 64, 3, 1, 1), convGeom(2, 33, 16, 32, 3, 1, 1), convGeom(2, 16, 32, 32, 3, 1, 1), convGeom(2, 32, 12, 48, 3, 2, 1)]) {
       const what = `bf16 ${g.Ci}→${g.Co} ${g.H}×${g.W} s${g.stride}`;
       const xs = g.N * g.Ci * g.H * g.W, ws = g.Co * g.Ci * 9, ys = g.N * g.Co * g.Ho * g.Wo;
       const x = normal(xs, 31), w = normal(ws, 32, 1 / Math.sqrt(g.Ci * 9)), b = normal(g.Co, 33), gy = normal(ys, 34);
       const run = (be: Backend, xv: Float32Array, wv: Float32Array, gyv: Float32Array) => {
         const [sx, sw, sb, sgy] = [xv, wv, b, gyv].map((v) => { const s = be.alloc('float32', v.length); be.write(s, v); return s; });
-        const y = be.alloc('float32', ys), gx = be.alloc('float32', xs);
+        const y = be.alloc('float32', ys), gx = be.alloc('float32', xs), gw = be.alloc('float32', ws), gb = be.alloc('float32', g.Co);
         be.conv2dForward(sx!, sw!, sb!, y, g);
         be.conv2dBackwardData(sgy!, sw!, gx, g);
-        return { y: be.read(y), gx: be.read(gx) };
+        be.conv2dBackwardWeight(sx!, sgy!, gw, gb, g);
+        return { y: be.read(y), gx: be.read(gx), gw: be.read(gw), gb: be.read(gb) };
       };
       const xr = bf16Round(x), wr = bf16Round(w), gyr = bf16Round(gy);
       const ref = run(js, xr, wr, gyr), got = run(cpu, x, w, gy), exact = run(js, x, w, gy);
@@ -378,6 +379,21 @@ test('cpu conv2d with CBDM_PRECISION=bf16: exact bf16 products, fp32 sums (equal
       // 16), elsewhere in fp32
       if (g.stride === 1 && g.Ci % 16 === 0) close(ref.gx, got.gx, 2e-5, `${what} backward-data (bf16)`);
       else close(exact.gx, got.gx, 2e-5, `${what} backward-data (fp32)`);
+      // backward-weight in bf16 for stride 1 with an even output width; the bias gradient is fp32
+      if (g.stride === 1 && g.Wo % 2 === 0) close(ref.gw, got.gw, 2e-5, `${what} backward-weight (bf16)`);
+      else close(exact.gw, got.gw, 2e-5, `${what} backward-weight (fp32)`);
+      close(exact.gb, got.gb, 1e-6, `${what} backward-bias`);
+      // and thread-count independent, bit for bit
+      const threads = cpuInfo()!.threads;
+      try {
+        setCpuThreads(1);
+        const one = run(cpu, x, w, gy);
+        setCpuThreads(3);
+        const three = run(cpu, x, w, gy);
+        for (const k of ['y', 'gx', 'gw'] as const) assert.deepEqual(Array.from(three[k]), Array.from(one[k]), `${what} ${k}: 3 threads differ from 1`);
+      } finally {
+        setCpuThreads(threads);
+      }
     }
   } finally {
     if (before === undefined) delete process.env.CBDM_PRECISION;

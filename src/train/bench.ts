@@ -18,7 +18,7 @@ import { trainingLoss, DEFAULT_LOSS } from './loss.ts';
 import { Adam, emaUpdate, DEFAULT_ADAM } from './optimizer.ts';
 import { defaultSchedule } from '../diffusion/schedule.ts';
 import { Rng } from '../util/rng.ts';
-import { setCpuThreads } from '../engine/cpu/load.ts';
+import { setCpuThreads, computePrecision } from '../engine/cpu/load.ts';
 
 /** One row of the bench JSON schema shared by every `cbdm bench` target. */
 export interface TrainBenchCase {
@@ -97,10 +97,11 @@ export function benchTrain(preset: PresetName, opts: { batch?: number; reps?: nu
   const peer = opts.noPeer ? null : torchPeer({ ch: cfg.ch, mult: cfg.chMult, attn: cfg.attn, nres: cfg.numResBlocks, ncls: classes, size: S, batch: B, threads: opts.threads, reps, clock: cpu ? 'cpu' : 'wall' }, opts.note);
   const peerName = `pytorch-cpu ${peer?.torch ?? ''}`.trim();
   const per = cpu ? '/cpu-s' : '/s';
+  const bf = be.name === 'cpu' && computePrecision() === 'bf16' ? ', bf16 compute' : '';
   const row = (name: string, unit: string, o: number, p: number | null): TrainBenchCase => ({ case: name, unit: unit + per, ours: o, peer: p, peer_name: peerName, ratio: p ? o / p : null });
   return [
-    row(`train cbdm step ${preset} B=${B} ${S}px (${be.name}, ${opts.threads} threads)`, 'img', ours.train, peer?.train_img_s ?? null),
-    row(`sample ddpm ${preset} B=${B} ${S}px (${be.name}, ${opts.threads} threads)`, 'img·steps', ours.sample, peer?.sample_img_steps_s ?? null),
+    row(`train cbdm step ${preset} B=${B} ${S}px (${be.name}, ${opts.threads} threads${bf})`, 'img', ours.train, peer?.train_img_s ?? null),
+    row(`sample ddpm ${preset} B=${B} ${S}px (${be.name}, ${opts.threads} threads${bf})`, 'img·steps', ours.sample, peer?.sample_img_steps_s ?? null),
   ];
 }
 

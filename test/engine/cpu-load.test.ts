@@ -1,4 +1,4 @@
-// Loading the native cpu backend: CBDM_ISA / CBDM_THREADS are honoured, bad values give a reason
+// Loading the native cpu backend: CBDM_ISA / CBDM_THREADS / CBDM_PRECISION are honoured, bad values give a reason
 // (never a throw), and the registry hands out the cpu backend. Each case runs in a child process
 // because the addon reads the environment once, when it is first loaded.
 import { test } from 'node:test';
@@ -14,7 +14,7 @@ function probe(env: Record<string, string>): { ok: boolean; reason?: string; isa
 const r = loadCpuBackend();
 console.log(JSON.stringify(r.ok ? { ok: true, name: r.backend.name, ...cpuInfo() } : { ok: false, reason: r.reason }));`;
   const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], {
-    env: { ...process.env, CBDM_ISA: '', CBDM_THREADS: '', ...env }, encoding: 'utf8',
+    env: { ...process.env, CBDM_ISA: '', CBDM_THREADS: '', CBDM_PRECISION: '', ...env }, encoding: 'utf8',
   });
   assert.equal(r.status, 0, r.stderr);
   return JSON.parse(r.stdout.trim().split('\n').pop()!);
@@ -39,4 +39,15 @@ test('cpu backend: bad CBDM_ISA / CBDM_THREADS give a reason instead of throwing
   const b = probe({ CBDM_THREADS: 'two' });
   assert.equal(b.ok, false);
   assert.match(b.reason!, /CBDM_THREADS='two' is not a positive integer/);
+  const c = probe({ CBDM_PRECISION: 'fp16' });
+  assert.equal(c.ok, false);
+  assert.match(c.reason!, /CBDM_PRECISION='fp16' is not fp32 or bf16/);
+});
+
+test('cpu backend: CBDM_PRECISION=bf16 is reported where the CPU can (and ignored below avx512)', { skip }, () => {
+  const r = probe({ CBDM_PRECISION: 'bf16' });
+  assert.equal(r.ok, true);
+  assert.equal((r as { bf16?: boolean }).bf16, cpuInfo()!.bf16);
+  const s = probe({ CBDM_PRECISION: 'bf16', CBDM_ISA: 'avx2' });
+  assert.equal((s as { bf16?: boolean }).bf16, false);
 });

@@ -7,7 +7,7 @@
 import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadCpuBackend, cpuInfo, setCpuThreads } from './load.ts';
+import { loadCpuBackend, cpuInfo, setCpuThreads, computePrecision } from './load.ts';
 import type { Backend, ConvGeom } from '../backend.ts';
 
 /** One benchmark row; `peer`/`ratio` are null when the peer could not run. */
@@ -195,7 +195,7 @@ export function benchConv(cases: ConvCase[] = UNET_CONV_CASES, opts: BenchOption
     for (const [label, t, pt, f] of [['fwd', ours[i]!.fwd, p?.fwd, flops], ['fwd+bwd', ours[i]!.all, p?.fwdbwd, 3 * flops]] as const) {
       const o = f / t / 1e9;
       const pg = pt ? f / pt / 1e9 : null;
-      rows.push({ case: `conv ${c.name} B=${c.N} ${label} (${threads} threads)`, unit: unitOf(clock), ours: o, peer: pg, peer_name: pg ? peer!.peer : null, ratio: pg ? o / pg : null });
+      rows.push({ case: `conv ${c.name} B=${c.N} ${label} (${threads} threads${computePrecision() === 'bf16' ? ', bf16 compute' : ''})`, unit: unitOf(clock), ours: o, peer: pg, peer_name: pg ? peer!.peer : null, ratio: pg ? o / pg : null });
     }
   });
   return rows;

@@ -1,7 +1,8 @@
 /**
  * Loads the native `cpu` backend (the C++ addon in `native/`, built by `npm install`).
  *
- * Environment: `CBDM_THREADS=n` sets the thread count (default: all cores), `CBDM_ISA=avx2|scalar`
+ * Environment: `CBDM_THREADS=n` sets the thread count (default: all cores), `CBDM_PRECISION=bf16`
+ * computes convolutions in bfloat16 with fp32 sums where the CPU has AVX512-BF16, `CBDM_ISA=avx2|scalar`
  * forces a lower instruction set than the CPU's best (for tests and for comparing kernels).
  */
 import { createRequire } from 'node:module';
@@ -63,6 +64,13 @@ export function loadAddon(): { addon: NativeAddon } | { reason: string } {
       if (!Number.isInteger(n) || n < 1) return (cached = { reason: `CBDM_THREADS='${thrEnv}' is not a positive integer` });
       addon.setThreads(n);
     }
+    const prec = process.env.CBDM_PRECISION;
+    if (prec !== undefined && prec !== '' && prec !== 'fp32' && prec !== 'bf16') {
+      return (cached = { reason: `CBDM_PRECISION='${prec}' is not fp32 or bf16` });
+    }
+    if (prec === 'bf16' && !addon.info().bf16) {
+      console.error('cbdm: CBDM_PRECISION=bf16 needs a CPU with AVX512-BF16 (and the avx512 kernels); this one computes in fp32');
+    }
     return (cached = { addon });
   } catch (e) {
     return (cached = { reason: `could not load ${ADDON_PATH}: ${(e as Error).message}` });
@@ -87,6 +95,15 @@ export function loadCpuBackend(): CpuLoadResult {
 export function cpuInfo(): { isa: Isa; bestIsa: Isa; threads: number; bf16: boolean } | null {
   const r = loadAddon();
   return 'addon' in r ? r.addon.info() : null;
+}
+
+/**
+ * The precision convolutions compute in: 'bf16' when `CBDM_PRECISION=bf16` and the CPU has
+ * AVX512-BF16 (inputs and weights rounded to bfloat16, sums in fp32; the direct conv kernels of
+ * native/conv.inc — other ops and 1×1 convolutions stay fp32), else 'fp32'.
+ */
+export function computePrecision(): 'fp32' | 'bf16' {
+  return process.env.CBDM_PRECISION === 'bf16' && cpuInfo()?.bf16 === true ? 'bf16' : 'fp32';
 }
 
 /** Set the native thread count (≥ 1); returns the count in use, or null when not built. */

@@ -5,13 +5,25 @@ import { Command, CommanderError } from 'commander';
 import { commands } from './commands.ts';
 import { CbdmError } from '../util/errors.ts';
 
+/** Environment variables, printed after `cbdm --help` (and in docs/CLI.md). */
+export const ENV_HELP = `
+Environment:
+  CBDM_BACKEND=js|cpu       compute backend (default: cpu when the native addon is built)
+  CBDM_THREADS=n            native threads (default: all cores; 1 is faster on a busy machine)
+  CBDM_PRECISION=fp32|bf16  bf16: convolutions multiply in bfloat16, sum in fp32 (CPUs with
+                            AVX512-BF16; about 2× faster convolutions; default fp32)
+  CBDM_ISA=avx2|scalar      use a lower instruction set than the CPU's best
+  CBDM_INCEPTION=FILE       FID Inception weights (pt_inception-2015-12-05-6726825d.pth)
+  CBDM_CACHE=DIR            cache folder (default ~/.cache/cbdm)`;
+
 export function buildProgram(): Command {
   const program = new Command();
   program
     .name('cbdm')
     .description('Class-Balancing Diffusion Models for long-tailed data: train, sample, evaluate, report.')
     .version('0.1.0')
-    .showHelpAfterError('(run with --help for usage)');
+    .showHelpAfterError('(run with --help for usage)')
+    .addHelpText('after', ENV_HELP);
   for (const register of commands) register(program);
   return program;
 }

@@ -71,6 +71,7 @@ export function protocolOf(s: Samples, extractor: string, override: Partial<Eval
     steps: steps ?? NaN,
     omega: omega ?? NaN,
     ...(eta !== undefined ? { eta } : {}),
+    ...(m.precision === 'bf16' ? { precision: 'bf16' } : {}),
     nPerClass: perClass.size ? Math.round(s.n / perClass.size) : 0,
     featureExtractor: extractor,
     n: s.n,
@@ -83,7 +84,7 @@ export function describeProtocol(p: EvalProtocol): string {
   if (p.known === false) return `protocol: unknown (samples file has no sampler/steps/omega metadata; pass --sampler/--steps/--omega) · n=${String(p.n)} · features ${p.featureExtractor}`;
   const tag = p.sampler === 'ddpm' && p.steps === 1000 ? 'A (CBDM paper: 1000-step ancestral DDPM)'
     : p.sampler === 'ddim' && p.steps === 50 && p.omega === 1.5 ? 'B (later work: DDIM 50 steps, ω = 1.5)' : 'custom';
-  return `protocol ${tag}: ${p.sampler} ${p.steps} steps, ω = ${p.omega}${p.eta !== undefined ? `, η = ${p.eta}` : ''}, n = ${String(p.n)} (${p.nPerClass}/class) · features ${p.featureExtractor}`;
+  return `protocol ${tag}: ${p.sampler} ${p.steps} steps, ω = ${p.omega}${p.eta !== undefined ? `, η = ${p.eta}` : ''}${p.precision === 'bf16' ? ', bf16 compute' : ''}, n = ${String(p.n)} (${p.nPerClass}/class) · features ${p.featureExtractor}`;
 }
 
 // ---- extractors ---------------------------------------------------------------------------------

@@ -8,6 +8,7 @@
  */
 import { tensor } from '../engine/ops/create.ts';
 import { noGrad, tidy } from '../engine/context.ts';
+import { currentPrecision } from '../engine/backends.ts';
 import type { UNet } from '../models/unet.ts';
 import { Rng } from '../util/rng.ts';
 import { CbdmError } from '../util/errors.ts';
@@ -46,6 +47,8 @@ export interface SampleProtocol {
   n: number;
   labels: string;
   seed: number;
+  /** 'bf16' when the UNet's convolutions computed in bfloat16 (CBDM_PRECISION=bf16); absent = fp32. */
+  precision?: 'bf16';
 }
 
 /** Wrap the UNet (eval mode, no autograd) as the samplers' ε-model. */
@@ -110,6 +113,7 @@ export async function generate(net: UNet, sched: Schedule, opts: GenerateOptions
     sampler: opts.sampler, steps, omega: opts.omega, n: opts.n, seed: opts.seed,
     labels: opts.labels.kind === 'class' ? `class ${opts.labels.cls}` : opts.labels.kind,
     ...(opts.sampler === 'ddim' ? { eta: opts.eta } : { variance: opts.variance }),
+    ...(currentPrecision() === 'bf16' ? { precision: 'bf16' as const } : {}),
   };
   return { x, y, protocol };
 }

@@ -4,8 +4,8 @@
  */
 import type { Backend, BackendName } from './backend.ts';
 import { JsBackend } from './js/backend.ts';
-import { setCurrentBackend } from './context.ts';
-import { loadCpuBackend } from './cpu/load.ts';
+import { setCurrentBackend, currentBackend } from './context.ts';
+import { loadCpuBackend, computePrecision } from './cpu/load.ts';
 
 const instances = new Map<BackendName, Backend>();
 let warned = false;
@@ -75,4 +75,12 @@ export function useBackend(name?: string): Backend {
   }
   setCurrentBackend(b);
   return b;
+}
+
+/**
+ * The precision convolutions compute in on the current backend: 'bf16' only on `cpu` with
+ * `CBDM_PRECISION=bf16` and AVX512-BF16 (recorded in run configs and sample protocols).
+ */
+export function currentPrecision(): 'fp32' | 'bf16' {
+  return currentBackend().name === 'cpu' ? computePrecision() : 'fp32';
 }

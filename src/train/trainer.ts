@@ -1,7 +1,7 @@
 /**
  * The training loop: data → loss (DDPM or CBDM) → backward → clip → Adam → EMA, with metrics,
  * checkpoints and exact resume. One run directory per run (docs/RUN_DIR.md):
- *   config.json   resolved TrainConfig + model config + backend
+ *   config.json   resolved TrainConfig + model config + backend + precision
  *   data.json     dataset name, class names, training counts
  *   metrics.jsonl one line per logged step (and the same scalars in events.out.tfevents.*)
  *   checkpoints/  step-N.safetensors (net, EMA, Adam moments + JSON state), latest.json
@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { spawnSync } from 'node:child_process';
 import { tidy } from '../engine/context.ts';
 import { backward } from '../engine/autograd.ts';
-import { useBackend } from '../engine/backends.ts';
+import { useBackend, currentPrecision } from '../engine/backends.ts';
 import type { Tensor } from '../engine/tensor.ts';
 import { UNet, type UNetConfig } from '../models/unet.ts';
 import { presetConfig } from '../models/presets.ts';
@@ -92,6 +92,10 @@ export async function train(cfgIn: TrainConfig, opts: TrainOptions): Promise<Tra
     const saved = JSON.parse(readFileSync(cfgPath, 'utf8')) as { train: TrainConfig } & Record<string, unknown>;
     cfg = saved.train;
     resumeFrom = latestCheckpoint(dir);
+    const was = typeof saved.precision === 'string' ? saved.precision : 'fp32';
+    if (was !== currentPrecision()) {
+      console.error(`cbdm: warning: ${dir} was trained with ${was} convolutions and continues with ${currentPrecision()} (CBDM_PRECISION); the resumed run is not the bit-exact continuation`);
+    }
     if (opts.extendTo !== undefined && opts.extendTo !== cfg.steps) {
       if (!(Number.isInteger(opts.extendTo) && opts.extendTo > cfg.steps)) {
         throw new CbdmError(`--resume --steps ${opts.extendTo}: a run can only be extended (it is set to ${cfg.steps} steps)`);
@@ -144,7 +148,7 @@ export async function train(cfgIn: TrainConfig, opts: TrainOptions): Promise<Tra
       }
       net.store.writeArena(ema.store.readArena());
     }
-    writeFileAtomic(join(dir, 'config.json'), JSON.stringify({ train: cfg, model: mcfg, backend: backend.name, commit: sourceCommit(), created: new Date().toISOString() }, null, 2) + '\n');
+    writeFileAtomic(join(dir, 'config.json'), JSON.stringify({ train: cfg, model: mcfg, backend: backend.name, precision: currentPrecision(), commit: sourceCommit(), created: new Date().toISOString() }, null, 2) + '\n');
     writeFileAtomic(join(dir, 'data.json'), JSON.stringify({ name: ds.name, classNames: ds.classNames, counts: ds.counts, size: ds.size }, null, 2) + '\n');
   }
   const sched = makeSchedule(linearBetas(1000, 1e-4, 0.02));

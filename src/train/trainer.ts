@@ -86,16 +86,14 @@ export async function train(cfgIn: TrainConfig, opts: TrainOptions): Promise<Tra
   const dir = opts.out;
   let cfg = cfgIn;
   let resumeFrom: string | null = null;
+  let savedPrecision: string | null = null;
   if (opts.resume) {
     const cfgPath = join(dir, 'config.json');
     if (!existsSync(cfgPath)) throw new CbdmError(`--resume: ${dir} has no config.json; is it a cbdm run directory?`);
     const saved = JSON.parse(readFileSync(cfgPath, 'utf8')) as { train: TrainConfig } & Record<string, unknown>;
     cfg = saved.train;
     resumeFrom = latestCheckpoint(dir);
-    const was = typeof saved.precision === 'string' ? saved.precision : 'fp32';
-    if (was !== currentPrecision()) {
-      console.error(`cbdm: warning: ${dir} was trained with ${was} convolutions and continues with ${currentPrecision()} (CBDM_PRECISION); the resumed run is not the bit-exact continuation`);
-    }
+    savedPrecision = typeof saved.precision === 'string' ? saved.precision : 'fp32';
     if (opts.extendTo !== undefined && opts.extendTo !== cfg.steps) {
       if (!(Number.isInteger(opts.extendTo) && opts.extendTo > cfg.steps)) {
         throw new CbdmError(`--resume --steps ${opts.extendTo}: a run can only be extended (it is set to ${cfg.steps} steps)`);
@@ -108,6 +106,9 @@ export async function train(cfgIn: TrainConfig, opts: TrainOptions): Promise<Tra
     throw new CbdmError(`${dir} already holds a run; use --resume to continue it or choose another --out`);
   }
   const backend = useBackend();
+  if (savedPrecision !== null && savedPrecision !== currentPrecision()) {
+    console.error(`cbdm: warning: ${dir} was trained with ${savedPrecision} convolutions and continues with ${currentPrecision()} (CBDM_PRECISION); the resumed run is not the bit-exact continuation`);
+  }
   const ds = await loadDataset({ name: cfg.dataset, root: cfg.root ?? undefined, imb: cfg.imb, numpyCompat: cfg.numpyCompat, size: cfg.imageSize ?? presetConfig(cfg.preset, 1).imageSize, seed: 0 });
   const mcfg = modelConfigFor(cfg, ds);
   const net = new UNet(mcfg);

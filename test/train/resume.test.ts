@@ -7,6 +7,8 @@ import { train } from '../../src/train/trainer.ts';
 import { resolveTrainConfig } from '../../src/train/config.ts';
 import { readSafetensors } from '../../src/io/safetensors.ts';
 import { latestCheckpoint } from '../../src/train/checkpoint.ts';
+import { spawnSync } from 'node:child_process';
+import { cpuInfo } from '../../src/engine/cpu/load.ts';
 
 // A micro model so the test runs in seconds, on the default backend (cpu when built: a fixed
 // thread count within the process, so both runs must agree bit for bit).
@@ -65,4 +67,21 @@ test('a run directory is not overwritten, and --resume needs a run', async () =>
   await assert.rejects(train(cfg, { out: a, resume: true, progress: false }), /no config\.json/);
   await train({ ...cfg, steps: 1 }, { out: a, progress: false });
   await assert.rejects(train(cfg, { out: a, progress: false }), /already holds a run/);
+});
+
+test('the CLI resumes and extends a run in a fresh process; the precision is recorded, and a change of it is flagged', () => {
+  const BIN = join(import.meta.dirname, '..', '..', 'bin', 'cbdm.mjs');
+  const dir = join(mkdtempSync(join(tmpdir(), 'cbdm-resume-cli-')), 'run');
+  const run = (env: Record<string, string>, ...args: string[]) =>
+    spawnSync(process.execPath, [BIN, 'train', ...args], { encoding: 'utf8', env: { ...process.env, CBDM_PRECISION: '', ...env } });
+  let r = run({}, '--dataset', 'shapes10-lt', '--preset', 'tiny', '--image-size', '16', '--steps', '2', '--batch', '2', '--ckpt-every', '1', '--out', dir);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal((JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as { precision: string }).precision, 'fp32');
+  r = run({}, '--resume', '--out', dir, '--steps', '3');
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(latestCheckpoint(dir)!, /step-0*3\.safetensors$/);
+  r = run({ CBDM_PRECISION: 'bf16' }, '--resume', '--out', dir, '--steps', '4');
+  assert.equal(r.status, 0, r.stderr);
+  if (cpuInfo()?.bf16) assert.match(r.stderr, /trained with fp32 convolutions and continues with bf16 .* not the bit-exact continuation/);
+  else assert.match(r.stderr, /CBDM_PRECISION=bf16 needs a CPU with AVX512-BF16/);
 });

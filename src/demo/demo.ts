@@ -145,7 +145,7 @@ export async function writeDemoReport(o: DemoOptions, shipped: string | null): P
     ...(shipped ? [`Models: the shipped pretrained runs (${shipped.split('/').slice(-3).join('/')}), trained with this recipe by \`cbdm demo --train\`; the training curves below are theirs.`] : []),
     `Demo budget: ${steps} steps × batch ${o.batch} per model, tiny UNet at ${o.imageSize}px, seed ${o.seed}; evaluation with ${o.perClass} samples per class (DDIM ${o.samplerSteps} steps, η = ${o.samplerEta}${o.clipX0 === 'clip' ? ', x̂0 clipped to [−1, 1] each step' : ''}, ω DDPM ${o.omegaDdpm} / CBDM ${o.omegaCbdm}) against fresh generator samples, in the domain classifier's feature space.`,
     ...summary,
-    `These numbers are exactly what this run measured — one seed and ${o.perClass} samples per class, so small differences are within noise. How the comparison changes with the training budget is in docs/RESULTS.md (the budget study).`,
+    `These numbers are exactly what this run measured — one seed and ${o.perClass} samples per class, so small differences are within noise. How the comparison changes with the training budget and across seeds is in docs/RESULTS.md (the budget study and its three-seed sweep).`,
   ].join('\n\n');
   const report = join(o.out, 'report.html');
   writeFileAtomic(report, renderReport(data, { title: `cbdm demo: DDPM vs CBDM on ${o.dataset}`, note, labels: ['DDPM', 'CBDM'] }));

@@ -355,12 +355,16 @@ test('cpu conv2d with CBDM_PRECISION=bf16: exact bf16 products, fp32 sums (equal
   process.env.CBDM_PRECISION = 'bf16';
   try {
     // 8×8 (cv in fp32 too), 16×16 Ci 33 (odd channel count: the last pair is half zero), 32×32
-    // Co 32 (the fp32 row kernel's shape, cv in bf16), stride 2 (forward only: the backward
-    // passes are bf16 for stride 1)
-    for (const g of [convGeom(3, 64, 8, 64, 3, 1, 1), convGeom(2, 33, 16, 32, 3, 1, 1), convGeom(2, 16, 32, 32, 3, 1, 1), convGeom(2, 32, 12, 48, 3, 2, 1)]) {
-      const what = `bf16 ${g.Ci}→${g.Co} ${g.H}×${g.W} s${g.stride}`;
-      const xs = g.N * g.Ci * g.H * g.W, ws = g.Co * g.Ci * 9, ys = g.N * g.Co * g.Ho * g.Wo;
-      const x = normal(xs, 31), w = normal(ws, 32, 1 / Math.sqrt(g.Ci * 9)), b = normal(g.Co, 33), gy = normal(ys, 34);
+    // Co 32 (the fp32 row kernel's shape, cv in bf16), stride 2 (backward-data by output phase,
+    // backward-weight on column-de-interleaved rows) on even and odd maps, 5×5 stride 2, and 1×1
+    // at strides 1 and 2 (stride 1: the bf16 gemm, also with odd k and an odd position count)
+    const cases = [convGeom(3, 64, 8, 64, 3, 1, 1), convGeom(2, 33, 16, 32, 3, 1, 1), convGeom(2, 16, 32, 32, 3, 1, 1),
+      convGeom(2, 32, 12, 48, 3, 2, 1), convGeom(2, 32, 13, 32, 3, 2, 1), convGeom(1, 16, 11, 16, 5, 2, 2),
+      convGeom(2, 64, 8, 48, 1, 1, 0), convGeom(2, 64, 8, 32, 1, 2, 0), convGeom(3, 32, 5, 32, 1, 1, 0), convGeom(2, 33, 6, 17, 1, 1, 0)];
+    for (const g of cases) {
+      const what = `bf16 ${g.Ci}→${g.Co} ${g.H}×${g.W} k${g.KH} s${g.stride}`;
+      const xs = g.N * g.Ci * g.H * g.W, ws = g.Co * g.Ci * g.KH * g.KW, ys = g.N * g.Co * g.Ho * g.Wo;
+      const x = normal(xs, 31), w = normal(ws, 32, 1 / Math.sqrt(g.Ci * g.KH * g.KW)), b = normal(g.Co, 33), gy = normal(ys, 34);
       const run = (be: Backend, xv: Float32Array, wv: Float32Array, gyv: Float32Array) => {
         const [sx, sw, sb, sgy] = [xv, wv, b, gyv].map((v) => { const s = be.alloc('float32', v.length); be.write(s, v); return s; });
         const y = be.alloc('float32', ys), gx = be.alloc('float32', xs), gw = be.alloc('float32', ws), gb = be.alloc('float32', g.Co);
@@ -375,12 +379,14 @@ test('cpu conv2d with CBDM_PRECISION=bf16: exact bf16 products, fp32 sums (equal
       // the bf16 path really ran: against the unrounded operands the error is bf16-sized
       const e = relErr(exact.y, got.y);
       assert.ok(e > 1e-4 && e < 2e-2, `${what}: forward error vs fp32 ${e.toExponential(2)} should be bf16-sized`);
-      // backward-data computes in bf16 where the cv kernel takes it (stride 1, Ci a multiple of
-      // 16), elsewhere in fp32
-      if (g.stride === 1 && g.Ci % 16 === 0) close(ref.gx, got.gx, 2e-5, `${what} backward-data (bf16)`);
+      // backward-data computes in bf16 where a bf16 kernel takes it: 1×1 stride 1 (bf16 gemm, Ci ≥ 16),
+      // stride 2 (bf16 gemm + col2im), stride 1 with Ci a multiple of 16 (cv); elsewhere in fp32
+      const pointwise = g.KH === 1 && g.stride === 1 && g.pad === 0;
+      if (pointwise ? g.Ci >= 16 : g.stride > 1 || g.Ci % 16 === 0) close(ref.gx, got.gx, 2e-5, `${what} backward-data (bf16)`);
       else close(exact.gx, got.gx, 2e-5, `${what} backward-data (fp32)`);
-      // backward-weight in bf16 for stride 1 with an even output width; the bias gradient is fp32
-      if (g.stride === 1 && g.Wo % 2 === 0) close(ref.gw, got.gw, 2e-5, `${what} backward-weight (bf16)`);
+      // backward-weight in bf16 for 1×1 stride 1 (Ci ≥ 16) and with an even output width and Co a
+      // multiple of 16; the bias gradient is fp32
+      if (pointwise ? g.Ci >= 16 : g.Wo % 2 === 0 && g.Co % 16 === 0) close(ref.gw, got.gw, 2e-5, `${what} backward-weight (bf16)`);
       else close(exact.gw, got.gw, 2e-5, `${what} backward-weight (fp32)`);
       close(exact.gb, got.gb, 1e-6, `${what} backward-bias`);
       // and thread-count independent, bit for bit

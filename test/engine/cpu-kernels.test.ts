@@ -357,10 +357,12 @@ test('cpu conv2d with CBDM_PRECISION=bf16: exact bf16 products, fp32 sums (equal
     // 8×8 (cv in fp32 too), 16×16 Ci 33 (odd channel count: the last pair is half zero), 32×32
     // Co 32 (the fp32 row kernel's shape, cv in bf16), stride 2 (backward-data by output phase,
     // backward-weight on column-de-interleaved rows) on even and odd maps, 5×5 stride 2, and 1×1
-    // at strides 1 and 2 (stride 1: the bf16 gemm, also with odd k and an odd position count)
+    // at strides 1 and 2 (stride 1: the bf16 gemm, also with odd k, an odd position count, and 4×4
+    // maps whose images share gemm panels)
     const cases = [convGeom(3, 64, 8, 64, 3, 1, 1), convGeom(2, 33, 16, 32, 3, 1, 1), convGeom(2, 16, 32, 32, 3, 1, 1),
       convGeom(2, 32, 12, 48, 3, 2, 1), convGeom(2, 32, 13, 32, 3, 2, 1), convGeom(1, 16, 11, 16, 5, 2, 2),
-      convGeom(2, 64, 8, 48, 1, 1, 0), convGeom(2, 64, 8, 32, 1, 2, 0), convGeom(3, 32, 5, 32, 1, 1, 0), convGeom(2, 33, 6, 17, 1, 1, 0)];
+      convGeom(2, 64, 8, 48, 1, 1, 0), convGeom(2, 64, 8, 32, 1, 2, 0), convGeom(3, 32, 5, 32, 1, 1, 0), convGeom(2, 33, 6, 17, 1, 1, 0),
+      convGeom(5, 32, 4, 32, 1, 1, 0)];
     for (const g of cases) {
       const what = `bf16 ${g.Ci}→${g.Co} ${g.H}×${g.W} k${g.KH} s${g.stride}`;
       const xs = g.N * g.Ci * g.H * g.W, ws = g.Co * g.Ci * g.KH * g.KW, ys = g.N * g.Co * g.Ho * g.Wo;

@@ -358,11 +358,12 @@ test('cpu conv2d with CBDM_PRECISION=bf16: exact bf16 products, fp32 sums (equal
     // Co 32 (the fp32 row kernel's shape, cv in bf16), stride 2 (backward-data by output phase,
     // backward-weight on column-de-interleaved rows) on even and odd maps, 5×5 stride 2, and 1×1
     // at strides 1 and 2 (stride 1: the bf16 gemm, also with odd k, an odd position count, and 4×4
-    // maps whose images share gemm panels)
+    // maps whose images share gemm panels), and the forward through the im2col bf16 gemm (96 output
+    // channels on a 32-wide map, k > 2048, and 24 output channels, which the cv kernel cannot take)
     const cases = [convGeom(3, 64, 8, 64, 3, 1, 1), convGeom(2, 33, 16, 32, 3, 1, 1), convGeom(2, 16, 32, 32, 3, 1, 1),
       convGeom(2, 32, 12, 48, 3, 2, 1), convGeom(2, 32, 13, 32, 3, 2, 1), convGeom(1, 16, 11, 16, 5, 2, 2),
       convGeom(2, 64, 8, 48, 1, 1, 0), convGeom(2, 64, 8, 32, 1, 2, 0), convGeom(3, 32, 5, 32, 1, 1, 0), convGeom(2, 33, 6, 17, 1, 1, 0),
-      convGeom(5, 32, 4, 32, 1, 1, 0)];
+      convGeom(5, 32, 4, 32, 1, 1, 0), convGeom(1, 16, 32, 96, 3, 1, 1), convGeom(1, 240, 6, 16, 3, 1, 1), convGeom(2, 16, 9, 24, 3, 1, 1)];
     for (const g of cases) {
       const what = `bf16 ${g.Ci}→${g.Co} ${g.H}×${g.W} k${g.KH} s${g.stride}`;
       const xs = g.N * g.Ci * g.H * g.W, ws = g.Co * g.Ci * g.KH * g.KW, ys = g.N * g.Co * g.Ho * g.Wo;

@@ -14,7 +14,7 @@ import { currentBackend } from '../engine/context.ts';
 import type { Backend } from '../engine/backend.ts';
 import { loadDataset } from '../data/registry.ts';
 import { CLASS_GROUPS, classGroup, type ClassGroup } from '../data/groups.ts';
-import { extractFeatures, inceptionExtractor, readSamples, readStats, writeStats, type FeatureExtractor, type RefStats, type Samples } from '../metrics/features.ts';
+import { atPrecision, extractFeatures, inceptionExtractor, readSamples, type FeaturePrecision, readStats, writeStats, type FeatureExtractor, type RefStats, type Samples } from '../metrics/features.ts';
 import { loadFidInception, resolveInceptionWeights } from '../metrics/inception-weights.ts';
 import { domainExtractor } from '../metrics/domain.ts';
 import { writeEvalJson } from '../report/run-dir.ts';
@@ -123,6 +123,8 @@ export interface StatsCliOptions {
   inception?: string;
   batch: number;
   features: boolean;
+  /** Precision of the feature network's convolutions (default fp32, as published). */
+  featurePrecision?: FeaturePrecision;
   quiet?: boolean;
 }
 
@@ -133,10 +135,12 @@ export async function runStats(o: StatsCliOptions, extractor?: FeatureExtractor)
   let ex = extractor ?? (o.extractor === 'inception' ? await makeExtractor('inception', { inception: o.inception }) : undefined);
   const ds = await loadDataset({ name: o.dataset, root: o.root, split: o.split, ...(o.size !== undefined ? { size: o.size } : {}) });
   ex ??= await makeExtractor(o.extractor, { classes: ds.numClasses, size: ds.size });
+  const fp = o.featurePrecision ?? 'fp32';
+  ex = atPrecision(ex, fp);
   const n = ds.labels.length;
   const fs = extractFeatures(ex, ds.images, n, ds.size, { batchSize: o.batch, label: `stats ${ds.name}`, ...(o.quiet ? { progress: false } : {}) });
   const st = featureStats(fs.features, n, fs.dim);
-  const meta = { dataset: ds.name, split: o.split ?? 'train', extractor: ex.name, classNames: ds.classNames, counts: ds.counts, size: ds.size };
+  const meta = { dataset: ds.name, split: o.split ?? 'train', extractor: ex.name, featurePrecision: fp, classNames: ds.classNames, counts: ds.counts, size: ds.size };
   writeStats(o.out, st, o.features ? { features: fs.features, labels: ds.labels, meta } : { meta });
   return { n, d: fs.dim, out: o.out };
 }
@@ -376,6 +380,8 @@ export interface EvalCliOptions {
   isSplits?: number;
   /** Where KID / precision-recall products run (default backend). */
   metricsGemm?: MetricsGemm;
+  /** Precision of the feature network's convolutions (default fp32, as published). */
+  featurePrecision?: FeaturePrecision;
   quiet?: boolean;
 }
 
@@ -389,11 +395,15 @@ export async function runEval(o: EvalCliOptions, extractor?: FeatureExtractor): 
   if (o.run && protocolOf(samples, '', override).known === false) {
     throw new CbdmError(`${o.samples} does not say how it was sampled, and eval.json must record the protocol: pass --sampler, --steps and --omega`);
   }
-  const ex = extractor ?? await makeExtractor(o.extractor, { inception: o.inception, classes: numClasses, size: samples.size });
+  const fp = o.featurePrecision ?? 'fp32';
+  const ex = atPrecision(extractor ?? await makeExtractor(o.extractor, { inception: o.inception, classes: numClasses, size: samples.size }), fp);
   if (typeof ref.meta.extractor === 'string' && ref.meta.extractor !== ex.name) {
     throw new CbdmError(`${o.ref} was made with the '${ref.meta.extractor}' features but the samples are measured with '${ex.name}': use the same --extractor for both`);
   }
-  const protocol = protocolOf(samples, ex.name, override);
+  const protocol = protocolOf(samples, fp === 'bf16' ? `${ex.name} (bf16 compute)` : ex.name, override);
+  if (fp === 'bf16') protocol.featurePrecision = 'bf16';
+  // pytorch-fid's files and ours before the option existed have no featurePrecision: fp32
+  const refFp = ref.meta.featurePrecision === 'bf16' ? 'bf16' : 'fp32';
   const fs = extractFeatures(ex, samples.images, samples.n, samples.size, { batchSize: o.batch, label: 'eval', ...(o.quiet ? { progress: false } : {}) });
   const ctx: EvalContext = {
     d: fs.dim, logitsDim: fs.logitsDim, numClasses,
@@ -401,6 +411,7 @@ export async function runEval(o: EvalCliOptions, extractor?: FeatureExtractor): 
     classifier: ex.logitsKind === 'classes' || (ex.logitsKind === undefined && fs.logitsDim === numClasses),
   };
   const report = evaluateFeatures({ features: fs.features, logits: fs.logits, labels: samples.labels, n: samples.n }, ref, ctx, { perClass: o.perClass === true, k: o.k ?? 5, kidSubsets: o.kidSubsets ?? 100, isSplits: o.isSplits ?? 10, gemm: o.metricsGemm ?? 'backend', counts, protocol });
+  if (refFp !== fp) report.notes.push(`${o.ref} holds ${refFp} features but the samples' were computed in ${fp}: the FID mixes precisions (see bench/RESULTS.md for how much that moves it); make both with the same --feature-precision`);
   if (fs.quantized) report.notes.push(`the ${ex.name} extractor takes uint8 images: float samples were rounded to uint8 first`);
   if (o.run) writeEvalJson(o.run, stripNotes(report));
   return report;
@@ -431,6 +442,7 @@ export function formatReport(r: EvalReport): string {
 }
 
 const extractorOption = () => new Option('--extractor <kind>', 'feature network: inception (FID Inception-v3) or domain (the shapes classifier)').choices(['inception', 'domain']).default('inception');
+const featurePrecisionOption = () => new Option('--feature-precision <p>', 'precision of the feature network\'s convolutions: fp32 (the published protocol) or bf16 (AVX512-BF16 CPUs: ≈ 1.45× faster Inception; FID moves by the amount in bench/RESULTS.md — use the same for the reference stats)').choices(['fp32', 'bf16']).default('fp32');
 const inceptionOption = () => new Option('--inception <file>', 'FID Inception weights pt_inception-2015-12-05-6726825d.pth (default: $CBDM_INCEPTION, else that file in $CBDM_CACHE or ~/.cache/cbdm/)');
 
 /**
@@ -461,6 +473,7 @@ export function register(program: Command): void {
     .option('--steps <n>', 'protocol: sampling steps (overrides the samples metadata)', int)
     .option('--omega <w>', 'protocol: guidance scale ω (overrides the samples metadata)', num)
     .option('--k <n>', 'neighbourhood size of precision/recall (5 as CBDM; 3 in the original paper)', int, 5)
+    .addOption(featurePrecisionOption())
     .option('--kid-subsets <n>', 'KID subsets of 1000 (0 skips KID, which is slow on big sets)', (v: string) => (v === '0' ? 0 : int(v)), 100)
     .option('--is-splits <n>', 'Inception Score splits', int, 10)
     .addOption(new Option('--metrics-gemm <where>', 'KID and precision/recall products: on the compute backend (float32, fast) or in float64 TypeScript').choices(['backend', 'js']).default('backend'))
@@ -481,6 +494,7 @@ export function register(program: Command): void {
     .addOption(inceptionOption())
     .option('--batch <n>', 'images per forward pass', int, 50)
     .option('--no-features', 'store only mu and sigma (no precision/recall, KID or per-class metrics)')
+    .addOption(featurePrecisionOption())
     .option('--quiet', 'no progress bar')
     .action(async (_o: unknown, cmd: Command) => {
       const r = await runStats(subcommandOpts<StatsCliOptions>(cmd));

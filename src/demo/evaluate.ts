@@ -18,6 +18,7 @@ import { sampleShapesBalanced } from '../data/shapes.ts';
 import { generate, type SampleProtocol } from '../diffusion/generate.ts';
 import type { Schedule } from '../diffusion/schedule.ts';
 import { domainExtractor } from '../metrics/domain.ts';
+import { withPrecision } from '../engine/backends.ts';
 import { perClassFid, perClassPrecisionRecall } from '../metrics/per-class.ts';
 import { classGroup, CLASS_GROUPS, type ClassGroup } from '../data/groups.ts';
 import { nearestTrainingImages, nearestPanelPng } from '../report/nearest.ts';
@@ -56,13 +57,16 @@ export async function evaluateShapesRun(dir: string, net: UNet, ds: ImageDataset
   const ref = sampleShapesBalanced({ classes: C, size: S, perClass: o.perClass, seed: DEMO_REFERENCE_SEED });
   const ex = await domainExtractor(C, S);
   const genU8 = floatToUint8(gen.x);
-  const fg = ex.extract(genU8, gen.y.length, S).features;
-  const fr = ex.extract(ref.images, ref.labels.length, S).features;
+  // features in fp32 whatever CBDM_PRECISION says (it sets training and sampling precision only)
+  const { fg, fr, pred } = withPrecision('fp32', () => ({
+    fg: ex.extract(genU8, gen.y.length, S).features,
+    fr: ex.extract(ref.images, ref.labels.length, S).features,
+    pred: ex.classify(genU8, gen.y.length),
+  }));
   const real = { feats: fr, labels: ref.labels, n: ref.labels.length };
   const fake = { feats: fg, labels: gen.y, n: gen.y.length };
   const fid = perClassFid(real, fake, ex.dim, ds.counts);
   const pr = perClassPrecisionRecall(real, fake, ex.dim, ds.counts, { k: 5 });
-  const pred = ex.classify(genU8, gen.y.length);
 
   const perClass: PerClassEval[] = [];
   let correctAll = 0;

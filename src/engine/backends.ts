@@ -5,7 +5,8 @@
 import type { Backend, BackendName } from './backend.ts';
 import { JsBackend } from './js/backend.ts';
 import { setCurrentBackend, currentBackend } from './context.ts';
-import { loadCpuBackend, computePrecision } from './cpu/load.ts';
+import { loadCpuBackend, computePrecision, cpuInfo } from './cpu/load.ts';
+import { CbdmError } from '../util/errors.ts';
 
 const instances = new Map<BackendName, Backend>();
 let warned = false;
@@ -83,4 +84,24 @@ export function useBackend(name?: string): Backend {
  */
 export function currentPrecision(): 'fp32' | 'bf16' {
   return currentBackend().name === 'cpu' ? computePrecision() : 'fp32';
+}
+
+/**
+ * Run `fn` with the cpu backend's convolutions computing in precision `p`, whatever
+ * `CBDM_PRECISION` says (it is set for the call's duration and restored; the native kernels read
+ * it at every call). Feature extraction for FID uses this so that its precision is chosen on its
+ * own, not inherited from a training setting. Throws if `p` is 'bf16' and the CPU cannot.
+ */
+export function withPrecision<T>(p: 'fp32' | 'bf16', fn: () => T): T {
+  if (p === 'bf16' && (currentBackend().name !== 'cpu' || cpuInfo()?.bf16 !== true)) {
+    throw new CbdmError('bf16 compute needs the cpu backend on a CPU with AVX512-BF16 (this one has none): use fp32');
+  }
+  const before = process.env.CBDM_PRECISION;
+  process.env.CBDM_PRECISION = p;
+  try {
+    return fn();
+  } finally {
+    if (before === undefined) delete process.env.CBDM_PRECISION;
+    else process.env.CBDM_PRECISION = before;
+  }
 }

@@ -20,6 +20,7 @@ import { CbdmError } from '../util/errors.ts';
 import { Progress } from '../util/progress.ts';
 import type { FeatureStats } from './fid.ts';
 import { FidInceptionV3 } from './inception.ts';
+import { withPrecision } from '../engine/backends.ts';
 
 /** Images as the metrics take them: uint8 0..255 or float32 in [0, 1], n×3×size×size. */
 export type ImageArray = Uint8Array | Float32Array;
@@ -60,6 +61,22 @@ export function inceptionExtractor(net: FidInceptionV3, name = 'inception-v3-fid
       out.logitsWithBias.dispose();
       return { features, logits };
     },
+  };
+}
+
+/** Precision of the feature network's convolutions: fp32 (published protocol) or bf16 (faster). */
+export type FeaturePrecision = 'fp32' | 'bf16';
+
+/**
+ * The extractor with its convolutions computing in `p`, independent of CBDM_PRECISION (which
+ * sets the precision of training and sampling): FID features stay fp32 unless asked for.
+ */
+export function atPrecision(ex: FeatureExtractor, p: FeaturePrecision): FeatureExtractor {
+  return {
+    name: ex.name, dim: ex.dim,
+    ...(ex.acceptsFloat !== undefined ? { acceptsFloat: ex.acceptsFloat } : {}),
+    ...(ex.logitsKind !== undefined ? { logitsKind: ex.logitsKind } : {}),
+    extract: (images, n, size) => withPrecision(p, () => ex.extract(images, n, size)),
   };
 }
 

@@ -99,8 +99,10 @@ export function cpuInfo(): { isa: Isa; bestIsa: Isa; threads: number; bf16: bool
 
 /**
  * The precision convolutions compute in: 'bf16' when `CBDM_PRECISION=bf16` and the CPU has
- * AVX512-BF16 (inputs and weights rounded to bfloat16, sums in fp32; the direct conv kernels of
- * native/conv.inc — other ops and 1×1 convolutions stay fp32), else 'fp32'.
+ * AVX512-BF16 (inputs and weights rounded to bfloat16, products exact, sums in fp32: the bf16
+ * kernels of native/conv.inc take the forward and both backward passes of the 1×1, 3×3, 5×5 and
+ * strided convolutions; a few shapes — fewer than 64 multiply-adds per output, or channel counts
+ * the kernels cannot tile — and all other ops stay fp32), else 'fp32'.
  */
 export function computePrecision(): 'fp32' | 'bf16' {
   return process.env.CBDM_PRECISION === 'bf16' && cpuInfo()?.bf16 === true ? 'bf16' : 'fp32';

@@ -17,6 +17,8 @@ import { parseArgs } from 'node:util';
 import { useBackend } from '../src/engine/backends.ts';
 import { UNet, type UNetConfig } from '../src/models/unet.ts';
 import { loadCheckpoint } from '../src/train/checkpoint.ts';
+import { toValues } from '../src/models/load.ts';
+import { loadStateDictFile } from '../src/io/torch.ts';
 import { loadDataset } from '../src/data/registry.ts';
 import { makeSchedule, linearBetas } from '../src/diffusion/schedule.ts';
 import { evaluateShapesRun } from '../src/demo/evaluate.ts';
@@ -54,10 +56,13 @@ const rows: Array<{ run: string; method: string; seed: number; step: number; tag
 const studyPath = join(values.out!, 'study.json');
 
 for (const run of positionals) {
-  const cfg = JSON.parse(readFileSync(join(run, 'config.json'), 'utf8')) as { model: UNetConfig; train: { method: string; dataset: string; imb: number; seed: number; omegaEval: number } };
+  const cfg = JSON.parse(readFileSync(join(run, 'config.json'), 'utf8')) as { model: UNetConfig; train: { method: string; dataset: string; imb: number; seed: number; omegaEval: number; steps: number } };
   const ds = await loadDataset({ name: cfg.train.dataset, imb: cfg.train.imb, size: cfg.model.imageSize, seed: 0 });
   // Budgets: the run's kept checkpoints, plus any evaluated before whose checkpoint is gone.
-  const steps = new Set(readdirSync(join(run, 'checkpoints')).filter((f) => /^step-\d+\.safetensors$/.test(f)).map((f) => Number(/step-(\d+)/.exec(f)![1])));
+  // (a run with no checkpoints/ — the shipped demo runs — is evaluated at its final step from
+  // its ema.safetensors)
+  const shipped = !existsSync(join(run, 'checkpoints'));
+  const steps = new Set(shipped ? [cfg.train.steps] : readdirSync(join(run, 'checkpoints')).filter((f) => /^step-\d+\.safetensors$/.test(f)).map((f) => Number(/step-(\d+)/.exec(f)![1])));
   const prefix = `${basename(run)}-`;
   for (const d of existsSync(values.out!) ? readdirSync(values.out!) : []) {
     const m = new RegExp(`^${prefix.replace(/[-.]/g, '\\$&')}(\\d+)${(values.tag ?? '').replace(/[-.]/g, '\\$&')}$`).exec(d);
@@ -74,7 +79,8 @@ for (const run of positionals) {
     }
     const net = new UNet(cfg.model);
     net.store.materialize(be, 0);
-    loadCheckpoint(join(run, 'checkpoints', f), net.store, null, null, { emaInto: true });
+    if (shipped) net.store.loadStateDict(toValues(loadStateDictFile(join(run, 'ema.safetensors'))));
+    else loadCheckpoint(join(run, 'checkpoints', f), net.store, null, null, { emaInto: true });
     mkdirSync(dir, { recursive: true });
     const t0 = performance.now();
     const ev = await evaluateShapesRun(dir, net, ds, sched, { perClass, samplerSteps, omega: values.omega !== undefined ? Number(values.omega) : cfg.train.omegaEval, seed: Number(values.seed), batch: 100, clipX0: values.clip === 'clip' ? 'clip' : 'none', eta: Number(values.eta) });

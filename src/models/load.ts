@@ -64,7 +64,8 @@ export function loadWeightsFile(path: string, backend: Backend, opts: { imageSiz
   return { net, source: path, classNames: null, counts: null, omegaEval: null };
 }
 
-function toValues(sd: Map<string, NdArray>): Map<string, { shape: readonly number[]; data: Float32Array }> {
+/** A state dict as the float32 values ParamStore.loadStateDict takes. */
+export function toValues(sd: Map<string, NdArray>): Map<string, { shape: readonly number[]; data: Float32Array }> {
   return new Map([...sd].map(([k, v]) => [k, { shape: v.shape, data: toFloat32(v) }]));
 }
 

@@ -11,7 +11,8 @@ Environment:
   CBDM_BACKEND=js|cpu       compute backend (default: cpu when the native addon is built)
   CBDM_THREADS=n            native threads (default: all cores; 1 is faster on a busy machine)
   CBDM_PRECISION=fp32|bf16  bf16: convolutions multiply in bfloat16, sum in fp32 (CPUs with
-                            AVX512-BF16; about 2× faster convolutions; default fp32)
+                            AVX512-BF16; about 2× faster convolutions; default fp32); FID
+                            features stay fp32 unless cbdm eval --feature-precision bf16
   CBDM_ISA=avx2|scalar      use a lower instruction set than the CPU's best
   CBDM_INCEPTION=FILE       FID Inception weights (pt_inception-2015-12-05-6726825d.pth)
   CBDM_CACHE=DIR            cache folder (default ~/.cache/cbdm)`;

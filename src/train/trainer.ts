@@ -81,6 +81,24 @@ export function modelConfigFor(cfg: TrainConfig, ds: ImageDataset): UNetConfig {
   return m;
 }
 
+/**
+ * Drop the metrics.jsonl lines past `step`: a run killed or crashed after its last checkpoint
+ * logged steps that the resumed run logs again. Rewritten atomically; returns how many went.
+ */
+export function trimMetrics(path: string, step: number): number {
+  if (!existsSync(path)) return 0;
+  const lines = readFileSync(path, 'utf8').split('\n').filter((l) => l.trim() !== '');
+  const keep = lines.filter((l) => {
+    try {
+      return !((JSON.parse(l) as { step?: number }).step! > step);
+    } catch {
+      return true;  // not ours to judge: keep it
+    }
+  });
+  if (keep.length < lines.length) writeFileAtomic(path, keep.map((l) => l + '\n').join(''));
+  return lines.length - keep.length;
+}
+
 /** Train (or resume) a run. */
 export async function train(cfgIn: TrainConfig, opts: TrainOptions): Promise<TrainResult> {
   const dir = opts.out;
@@ -131,6 +149,8 @@ export async function train(cfgIn: TrainConfig, opts: TrainOptions): Promise<Tra
     rng = Rng.fromState(st.rng);
     dropRng = Rng.fromState(st.dropRng);
     loader = BatchLoader.restore(ds, { batchSize: cfg.batch, seed: cfg.seed, flip: true }, st.loader);
+    const dropped = trimMetrics(join(dir, 'metrics.jsonl'), step);
+    if (dropped > 0) console.error(`cbdm: resuming ${dir} at step ${step}: dropped ${dropped} metrics line(s) logged after that checkpoint (the run stopped without saving them); they are logged again`);
   } else {
     mkdirSync(dir, { recursive: true });
     if (cfg.finetuneFrom) {

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, existsSync, appendFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { train } from '../../src/train/trainer.ts';
@@ -35,6 +35,21 @@ test('N steps + resume + N steps is bit-identical to 2N steps in one go', async 
   const lb = readFileSync(join(b, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).loss);
   assert.deepEqual(lb, la);
   assert.ok(existsSync(join(a, 'ema.safetensors')));
+});
+
+test('a run that died after its last checkpoint resumes without duplicate metrics lines', async () => {
+  const a = mkdtempSync(join(tmpdir(), 'cbdm-resume-a-'));
+  const b = mkdtempSync(join(tmpdir(), 'cbdm-resume-b-'));
+  await train(cfg, { out: a, progress: false });
+  await train(cfg, { out: b, progress: false, stopAfter: 2 });
+  // a crash after step 3 was logged but before the step-4 checkpoint: step 3's line is on disk
+  const full = readFileSync(join(a, 'metrics.jsonl'), 'utf8').trim().split('\n');
+  appendFileSync(join(b, 'metrics.jsonl'), full[2] + '\n');
+  await train(cfg, { out: b, progress: false, resume: true });
+  const steps = readFileSync(join(b, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).step);
+  assert.deepEqual(steps, [1, 2, 3, 4]);
+  const loss = (d: string) => readFileSync(join(d, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).loss);
+  assert.deepEqual(loss(b), loss(a), 'the resumed run logs the same losses as the uninterrupted one');
 });
 
 test('a finished run extended with resume (extendTo) equals the longer run in one go; it cannot shrink', async () => {

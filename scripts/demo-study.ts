@@ -6,7 +6,7 @@
  *
  * Each run directory must have been trained with `--ckpt-every N --keep-ckpts 0` so that its
  * checkpoints/ holds one file per budget. Evaluation is the demo's (src/demo/evaluate.ts, defaults
- * from demoPreset: 50 samples per class, DDIM 25 with η = 1 and x̂0 clipping, the run's ω, seed 1)
+ * from demoPreset: 200 samples per class, DDIM 25 with η = 1 and x̂0 clipping, the run's ω, seed 1)
  * against fresh generator samples (--by-seed prints seeds side by side with their mean); --per-class, --sampler-steps, --eta, --clip none|clip and
  * --omega change the protocol. Results go to
  * <out>/<run>-<step><tag>/ (samples, eval.json; --omega overrides the run's ω, --tag names the variant) and <out>/study.json; the table goes to stdout.

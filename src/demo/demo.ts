@@ -76,7 +76,7 @@ export function pretrainedSteps(dir: string): number {
 export function demoPreset(quick: boolean): Omit<DemoOptions, 'out' | 'dataset'> {
   return quick
     ? { steps: 40, batch: 32, lr: 1e-3, warmup: 10, emaDecay: 0.9, imageSize: 16, perClass: 12, samplerSteps: 10, samplerEta: 1, clipX0: 'clip', omegaDdpm: 0.8, omegaCbdm: 1.6, seed: 0 }
-    : { steps: 8000, batch: 32, lr: 1e-3, warmup: 100, emaDecay: 0.995, imageSize: 16, perClass: 50, samplerSteps: 25, samplerEta: 1, clipX0: 'clip', omegaDdpm: 0.8, omegaCbdm: 1.6, seed: 0 };
+    : { steps: 8000, batch: 32, lr: 1e-3, warmup: 100, emaDecay: 0.995, imageSize: 16, perClass: 200, samplerSteps: 25, samplerEta: 1, clipX0: 'clip', omegaDdpm: 0.8, omegaCbdm: 1.6, seed: 0 };
 }
 
 export interface DemoResult {
@@ -145,7 +145,7 @@ export async function writeDemoReport(o: DemoOptions, shipped: string | null): P
     ...(shipped ? [`Models: the shipped pretrained runs (${shipped.split('/').slice(-3).join('/')}), trained with this recipe by \`cbdm demo --train\`; the training curves below are theirs.`] : []),
     `Demo budget: ${steps} steps × batch ${o.batch} per model, tiny UNet at ${o.imageSize}px, seed ${o.seed}; evaluation with ${o.perClass} samples per class (DDIM ${o.samplerSteps} steps, η = ${o.samplerEta}${o.clipX0 === 'clip' ? ', x̂0 clipped to [−1, 1] each step' : ''}, ω DDPM ${o.omegaDdpm} / CBDM ${o.omegaCbdm}) against fresh generator samples, in the domain classifier's feature space.`,
     ...summary,
-    `These numbers are exactly what this run measured — one seed and ${o.perClass} samples per class, so small differences are within noise. How the comparison changes with the training budget and across seeds is in docs/RESULTS.md (the budget study and its three-seed sweep).`,
+    `These numbers are exactly what this run measured — one seed and ${o.perClass} samples per class, so small differences are within noise. How the comparison changes with the training budget and across seeds is in docs/RESULTS.md (the budget study and its three-seed sweep): at this recipe's 8k steps, CBDM's higher recall and lower precision on the Medium and Few classes held in every one of three seeds, with domain-FID and accuracy level or in DDPM's favour.`,
   ].join('\n\n');
   const report = join(o.out, 'report.html');
   writeFileAtomic(report, renderReport(data, { title: `cbdm demo: DDPM vs CBDM on ${o.dataset}`, note, labels: ['DDPM', 'CBDM'] }));
@@ -154,12 +154,13 @@ export async function writeDemoReport(o: DemoOptions, shipped: string | null): P
 
 const fmt = (v: number | null | undefined) => (v === null || v === undefined || !Number.isFinite(v) ? 'n/a' : v.toFixed(3));
 
-/** Five lines: per group, DDPM vs CBDM on the key metrics, and who is better. */
+/** Five lines: per group, DDPM vs CBDM on the key metrics, and who is better (level within 1 %). */
 export function summarize(a: EvalResult, b: EvalResult): string[] {
   const lines: string[] = [];
   const better = (k: string, x: number | null | undefined, y: number | null | undefined) => {
     if (x == null || y == null || !Number.isFinite(x) || !Number.isFinite(y)) return '';
-    if (x === y) return 'tie';
+    // within 1 % of each other: not a difference one run can show
+    if (Math.abs(x - y) <= 0.01 * Math.max(Math.abs(x), Math.abs(y))) return 'level';
     const cbdmWins = k === 'fid' ? y < x : y > x;
     return cbdmWins ? 'CBDM better' : 'DDPM better';
   };

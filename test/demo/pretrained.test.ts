@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { demoPreset, pretrainedDemoDir, pretrainedSteps, runDemo } from '../../src/demo/demo.ts';
+import { demoPreset, pretrainedDemoDir, pretrainedSteps, runDemo, summarize } from '../../src/demo/demo.ts';
 import { useBackend } from '../../src/engine/backends.ts';
 import { loadRunModel } from '../../src/models/load.ts';
 import { CLASS_GROUPS } from '../../src/data/groups.ts';
@@ -56,4 +56,15 @@ test('cbdm demo (pretrained): samples, evaluates and reports without training', 
   } finally {
     rmSync(out, { recursive: true, force: true });
   }
+});
+
+test('the demo summary names the better method per metric, and calls differences within 1 % level', () => {
+  const ev = (fid: number, recall: number) => ({
+    protocol: { sampler: 'ddim' as const, steps: 25, omega: 1, nPerClass: 1, featureExtractor: 'x' },
+    overall: { fid, recall }, groups: { many: { fid, recall }, medium: { fid, recall }, few: { fid, recall } }, perClass: [],
+  });
+  const lines = summarize(ev(3.827, 0.873), ev(3.826, 0.977));
+  assert.equal(lines.length, 4);
+  assert.match(lines[2]!, /few .*domain-FID 3\.827 → 3\.826 \(level\).*recall 0\.873 → 0\.977 \(CBDM better\)/);
+  assert.match(summarize(ev(0.28, 0.95), ev(0.59, 0.90))[0]!, /\(DDPM better\).*\(DDPM better\)/);
 });

@@ -12,7 +12,7 @@
  */
 import { useBackend } from '../src/engine/backends.ts';
 import { FidInceptionV3 } from '../src/metrics/inception.ts';
-import { inceptionExtractor, extractFeatures } from '../src/metrics/features.ts';
+import { atPrecision, inceptionExtractor, extractFeatures } from '../src/metrics/features.ts';
 import { loadFidInception } from '../src/metrics/inception-weights.ts';
 import { featureStats, frechetDistance } from '../src/metrics/fid.ts';
 import { inceptionScore } from '../src/metrics/inception-score.ts';
@@ -32,17 +32,11 @@ const A = await loadDataset({ name: 'shapes10-lt', size: 32 });
 const B = sampleShapesBalanced({ classes: 10, size: 32, perClass, seed: 7 });
 
 function features(p: 'fp32' | 'bf16') {
-  const before = process.env.CBDM_PRECISION;
-  process.env.CBDM_PRECISION = p;  // read by the native kernels at every call
-  try {
-    const t = performance.now();
-    const fa = extractFeatures(ext, A.images, A.labels.length, 32, { progress: false });
-    const fb = extractFeatures(ext, B.images, B.labels.length, 32, { progress: false });
-    return { fa, fb, seconds: (performance.now() - t) / 1000 };
-  } finally {
-    if (before === undefined) delete process.env.CBDM_PRECISION;
-    else process.env.CBDM_PRECISION = before;
-  }
+  const ex = atPrecision(ext, p);
+  const t = performance.now();
+  const fa = extractFeatures(ex, A.images, A.labels.length, 32, { progress: false });
+  const fb = extractFeatures(ex, B.images, B.labels.length, 32, { progress: false });
+  return { fa, fb, seconds: (performance.now() - t) / 1000 };
 }
 const f32 = features('fp32'), f16 = features('bf16');
 const d = f32.fa.dim;

@@ -20,6 +20,7 @@ import { domainExtractor } from '../metrics/domain.ts';
 import { writeEvalJson } from '../report/run-dir.ts';
 import type { EvalProtocol, EvalResult, MetricValues, PerClassEval } from '../report/run-dir-types.ts';
 import { CbdmError } from '../util/errors.ts';
+import { SAMPLER_NAMES, type SamplerName } from '../diffusion/samplers.ts';
 import { posInt as int, num } from './parse.ts';
 import { featureStats, frechetDistance, type FrechetResult } from '../metrics/fid.ts';
 import { inceptionScore } from '../metrics/inception-score.ts';
@@ -60,7 +61,7 @@ export function readCounts(opts: { counts?: string; run?: string }): { counts: n
 /** The sampling protocol behind a samples file (DESIGN §1.7: always print it next to the numbers). */
 export function protocolOf(s: Samples, extractor: string, override: Partial<EvalProtocol> = {}): EvalProtocol {
   const m = s.meta;
-  const sampler = override.sampler ?? (m.sampler === 'ddim' || m.sampler === 'ddpm' ? m.sampler : undefined);
+  const sampler = override.sampler ?? (typeof m.sampler === 'string' && (SAMPLER_NAMES as string[]).includes(m.sampler) ? m.sampler as SamplerName : undefined);
   const steps = override.steps ?? (typeof m.steps === 'number' ? m.steps : undefined);
   const omega = override.omega ?? (typeof m.omega === 'number' ? m.omega : undefined);
   const eta = override.eta ?? (typeof m.eta === 'number' ? m.eta : undefined);
@@ -71,6 +72,9 @@ export function protocolOf(s: Samples, extractor: string, override: Partial<Eval
     steps: steps ?? NaN,
     omega: omega ?? NaN,
     ...(eta !== undefined ? { eta } : {}),
+    ...(typeof m.nfe === 'number' ? { nfe: m.nfe } : {}),
+    ...(typeof m.spacing === 'string' ? { spacing: m.spacing } : {}),
+    ...(m.clip === 'clamp' ? { clipX0: 'clamp' as const } : {}),
     ...(m.precision === 'bf16' ? { precision: 'bf16' } : {}),
     nPerClass: perClass.size ? Math.round(s.n / perClass.size) : 0,
     featureExtractor: extractor,
@@ -84,7 +88,8 @@ export function describeProtocol(p: EvalProtocol): string {
   if (p.known === false) return `protocol: unknown (samples file has no sampler/steps/omega metadata; pass --sampler/--steps/--omega) · n=${String(p.n)} · features ${p.featureExtractor}`;
   const tag = p.sampler === 'ddpm' && p.steps === 1000 ? 'A (CBDM paper: 1000-step ancestral DDPM)'
     : p.sampler === 'ddim' && p.steps === 50 && p.omega === 1.5 ? 'B (later work: DDIM 50 steps, ω = 1.5)' : 'custom';
-  return `protocol ${tag}: ${p.sampler} ${p.steps} steps, ω = ${p.omega}${p.eta !== undefined ? `, η = ${p.eta}` : ''}${p.precision === 'bf16' ? ', bf16 compute' : ''}, n = ${String(p.n)} (${p.nPerClass}/class) · features ${p.featureExtractor}`;
+  const grid = `${p.spacing !== undefined ? `, ${String(p.spacing)} spacing` : ''}${p.nfe !== undefined && p.nfe !== p.steps ? `, ${String(p.nfe)} evaluations` : ''}${p.clipX0 === 'clamp' || p.clipX0 === 'clip' ? ', x̂0 clamped' : ''}`;
+  return `protocol ${tag}: ${p.sampler} ${p.steps} steps${grid}, ω = ${p.omega}${p.eta !== undefined ? `, η = ${p.eta}` : ''}${p.precision === 'bf16' ? ', bf16 compute' : ''}, n = ${String(p.n)} (${p.nPerClass}/class) · features ${p.featureExtractor}`;
 }
 
 // ---- extractors ---------------------------------------------------------------------------------
@@ -469,7 +474,7 @@ export function register(program: Command): void {
     .addOption(extractorOption())
     .addOption(inceptionOption())
     .option('--batch <n>', 'images per forward pass', int, 50)
-    .addOption(new Option('--sampler <name>', 'protocol: sampler used (overrides the samples metadata)').choices(['ddpm', 'ddim']))
+    .addOption(new Option('--sampler <name>', 'protocol: sampler used (overrides the samples metadata)').choices([...SAMPLER_NAMES]))
     .option('--steps <n>', 'protocol: sampling steps (overrides the samples metadata)', int)
     .option('--omega <w>', 'protocol: guidance scale ω (overrides the samples metadata)', num)
     .option('--k <n>', 'neighbourhood size of precision/recall (5 as CBDM; 3 in the original paper)', int, 5)

@@ -8,9 +8,11 @@ import { join } from 'node:path';
 import { mkdirSync } from 'node:fs';
 import { useBackend } from '../engine/backends.ts';
 import { loadRunModel, loadWeightsFile, type LoadedModel } from '../models/load.ts';
-import { generate, type LabelMode, type SamplerName } from '../diffusion/generate.ts';
+import { generate, type LabelMode } from '../diffusion/generate.ts';
 import { makeSchedule, linearBetas, type VarianceType } from '../diffusion/schedule.ts';
-import type { ClipX0 } from '../diffusion/ddpm.ts';
+import { SAMPLERS, SAMPLER_NAMES, parseSpacing, parseX0Clip, samplerByName } from '../diffusion/samplers.ts';
+import { SPACINGS, type Spacing } from '../diffusion/grid.ts';
+import { X0_CLIPS, type X0Clip } from '../diffusion/sampler.ts';
 import { writeSamplesNpz, writeClassGrids } from '../diffusion/samples-file.ts';
 import { Progress } from '../util/progress.ts';
 import { CbdmError } from '../util/errors.ts';
@@ -23,12 +25,13 @@ interface SampleCliOptions {
   n: number;
   class?: number;
   labels: 'random' | 'balanced';
-  sampler: SamplerName;
+  sampler: string;
   steps?: number;
+  spacing?: string;
   eta: number;
   omega?: number;
   variance: VarianceType;
-  clip: ClipX0;
+  clip: string;
   batch: number;
   seed: number;
   out: string;
@@ -45,12 +48,13 @@ export function register(program: Command): void {
     .option('--n <n>', 'number of images', int, 64)
     .option('--class <c>', 'generate only this class', int)
     .addOption(new Option('--labels <mode>', 'labels when no --class: random (published eval) or balanced').choices(['random', 'balanced']).default('random'))
-    .addOption(new Option('--sampler <s>', 'ddpm (ancestral, 1000 steps, published) or ddim').choices(['ddpm', 'ddim']).default('ddpm'))
-    .option('--steps <n>', 'sampling steps (DDPM: 1000; DDIM: e.g. 50)', int)
-    .option('--eta <f>', 'DDIM η (0 = deterministic)', num, 0)
+    .option('--sampler <s>', `sampler: ${SAMPLER_NAMES.map((n) => `${n} = ${SAMPLERS[n].title}`).join('; ')}`, 'ddpm')
+    .option('--steps <n>', 'grid points (ddpm: all T = 1000; others: e.g. 20–50; heun costs 2·steps − 1 evaluations)', int)
+    .option('--spacing <s>', `timestep spacing: ${SPACINGS.join(' | ')} (default: the sampler's own — ddim uniform, euler/heun karras, dpmpp/unipc trailing)`)
+    .option('--eta <f>', 'DDIM η (0 = deterministic; ddim only)', num, 0)
     .option('--omega <w>', 'guidance scale ω (published: DDPM 0.8, CBDM 1.6)', num)
     .addOption(new Option('--variance <v>', 'DDPM reverse variance').choices(['fixedlarge', 'fixedsmall']).default('fixedlarge'))
-    .addOption(new Option('--clip <mode>', 'x̂0 clipping: published (no effect, as the published sampler), none, clip').choices(['published', 'none', 'clip']).default('published'))
+    .option('--clip <mode>', `x̂0 handling: ${X0_CLIPS.join(' | ')} (preview-only = the published sampler: clipped only in previews, samples unaffected; clamp = clamp x̂0 to [−1, 1] every step)`, 'preview-only')
     .option('--batch <n>', 'images per batch', int, 64)
     .option('--seed <n>', 'seed of x_T, labels and sampler noise', int, 0)
     .requiredOption('--out <path>', 'samples.npz, or a directory (gets samples.npz and class_XXX.png grids)')
@@ -63,10 +67,13 @@ export function register(program: Command): void {
       const sched = makeSchedule(linearBetas(m.net.config.T, 1e-4, 0.02));
       const omega = o.omega ?? m.omegaEval ?? 0;
       const labels: LabelMode = o.class !== undefined ? { kind: 'class', cls: o.class } : { kind: o.labels };
-      const steps = o.steps ?? (o.sampler === 'ddpm' ? sched.T : 50);
-      const bar = new Progress(o.n, { label: `sample ${o.sampler}`, unit: 'image', enabled: o.quiet ? false : undefined });
+      const sampler = samplerByName(o.sampler).name;
+      const spacing: Spacing | undefined = o.spacing === undefined ? undefined : parseSpacing(o.spacing);
+      const clip: X0Clip = parseX0Clip(o.clip);
+      const steps = o.steps ?? (sampler === 'ddpm' ? sched.T : 50);
+      const bar = new Progress(o.n, { label: `sample ${sampler}`, unit: 'image', enabled: o.quiet ? false : undefined });
       const r = await generate(m.net, sched, {
-        n: o.n, labels, sampler: o.sampler, steps, eta: o.eta, omega, variance: o.variance, clipX0: o.clip,
+        n: o.n, labels, sampler, steps, spacing, eta: o.eta, omega, variance: o.variance, clip,
         batch: o.batch, seed: o.seed, onBatch: (done) => bar.update(done),
       });
       bar.stop();

@@ -49,7 +49,7 @@ export async function evaluateShapesRun(dir: string, net: UNet, ds: ImageDataset
   const D = 3 * S * S;
   const gen = await generate(net, sched, {
     n: o.perClass * C, labels: { kind: 'balanced' }, sampler: 'ddim', steps: o.samplerSteps, eta: o.eta ?? 0, omega: o.omega,
-    variance: 'fixedlarge', clipX0: o.clipX0 ?? 'none', batch: o.batch, seed: o.seed, onBatch: o.onBatch,
+    variance: 'fixedlarge', clip: o.clipX0 === 'clip' ? 'clamp' : 'none', batch: o.batch, seed: o.seed, onBatch: o.onBatch,
   });
   writeSamplesNpz(join(dir, 'samples.npz'), gen.x, gen.y, S, gen.protocol);
   writeClassGrids(join(dir, 'samples'), gen.x, gen.y, S, C, 32);
@@ -122,5 +122,5 @@ export async function evaluateShapesRun(dir: string, net: UNet, ds: ImageDataset
 }
 
 function protocolOf(p: SampleProtocol, perClass: number, extractor: string): EvalResult['protocol'] {
-  return { sampler: p.sampler, steps: p.steps, omega: p.omega, eta: p.eta, nPerClass: perClass, featureExtractor: extractor };
+  return { sampler: p.sampler, steps: p.steps, ...(p.nfe !== undefined ? { nfe: p.nfe } : {}), ...(p.spacing ? { spacing: p.spacing } : {}), omega: p.omega, eta: p.eta, nPerClass: perClass, featureExtractor: extractor };
 }

@@ -24,8 +24,7 @@ export type EpsModel = (x: Float32Array, t: Int32Array, y: Int32Array | null) =>
  * unconditional model. ω < 0 is rejected: the published code would silently ignore it.
  */
 export function classifierFreeGuidance(model: EpsModel, omega: number): EpsModel {
-  if (!(Number.isFinite(omega) && omega >= 0)) throw new CbdmError(`guidance strength ω must be a finite number ≥ 0, got ${omega}`);
-  const w = Math.fround(omega);
+  const w = guidanceScale(omega);
   return async (x, t, y) => {
     if (y === null || omega === 0) return model(x, t, y);
     const epsCond = await model(x, t, y);
@@ -35,13 +34,23 @@ export function classifierFreeGuidance(model: EpsModel, omega: number): EpsModel
     if (cond.length !== x.length || uncond.length !== x.length) {
       throw new RangeError(`classifierFreeGuidance: model returned ${cond.length}/${uncond.length} values for ${x.length} inputs`);
     }
-    const out = new Float32Array(x.length);
-    for (let i = 0; i < out.length; i++) {
-      const guide = Math.fround(cond[i]! - uncond[i]!);
-      out[i] = cond[i]! + Math.fround(w * guide);
-    }
-    return out;
+    return combineGuidance(cond, uncond, w, new Float32Array(x.length));
   };
+}
+
+/** ω checked and rounded to float32 (torch's handling of a Python scalar). */
+export function guidanceScale(omega: number): number {
+  if (!(Number.isFinite(omega) && omega >= 0)) throw new CbdmError(`guidance strength ω must be a finite number ≥ 0, got ${omega}`);
+  return Math.fround(omega);
+}
+
+/** out = ε_c + ω·(ε_c − ε_u), float32 in the published order; ω already through guidanceScale. */
+export function combineGuidance(cond: Float32Array, uncond: Float32Array, w: number, out: Float32Array): Float32Array {
+  for (let i = 0; i < out.length; i++) {
+    const guide = Math.fround(cond[i]! - uncond[i]!);
+    out[i] = cond[i]! + Math.fround(w * guide);
+  }
+  return out;
 }
 
 /**

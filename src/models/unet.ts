@@ -10,7 +10,8 @@
  * Shapes: x N×3×S×S, t N (ints in [0, T)), y N (ints in [0, classes)) or null → ε̂ N×3×S×S.
  */
 import { Tensor } from '../engine/tensor.ts';
-import { add } from '../engine/ops/arith.ts';
+import { add, mul } from '../engine/ops/arith.ts';
+import { tensor } from '../engine/ops/create.ts';
 import { swish } from '../engine/ops/activation.ts';
 import { embedding } from '../engine/ops/embedding.ts';
 import { attention } from '../engine/ops/attention.ts';
@@ -201,7 +202,11 @@ export class UNet {
     this.tail = new Conv2d(s, 'tail.2', now, 3, 3, 1, 1, 1e-5);
   }
 
-  /** ε̂(x_t, t, y). `y` null drops the label (classifier-free guidance's unconditional branch). */
+  /**
+   * ε̂(x_t, t, y). `y` null drops the label for the whole batch (classifier-free guidance's
+   * unconditional branch); an entry NO_LABEL (−1) drops it for that sample only, so a guided
+   * sampler can run the conditional and unconditional passes as one batch.
+   */
   forward(x: Tensor, t: Int32Array, y: Int32Array | null, opts: ForwardOptions): Tensor {
     const [N, C, H, W] = x.shape as [number, number, number, number];
     if (C !== 3 || H !== this.config.imageSize || W !== this.config.imageSize) {
@@ -212,7 +217,7 @@ export class UNet {
     if (y !== null) {
       if (!this.labelEmbedding) throw new Error('UNet.forward: labels given to an unconditional model (numClasses = 0)');
       if (y.length !== N) throw new Error(`UNet.forward: ${y.length} labels for a batch of ${N}`);
-      temb = add(temb, embedding(this.labelEmbedding.value, y));
+      temb = add(temb, labelDropped(y) ? maskedLabelEmbedding(this.labelEmbedding.value, y) : embedding(this.labelEmbedding.value, y));
     }
     // Every ResBlock applies Swish to temb before its projection: compute it once.
     const tembAct = swish(temb);
@@ -258,4 +263,20 @@ export class UNet {
     }
     return macs + this.tail.macs(S, S);
   }
+}
+
+/** A label entry that means "no label" for that sample (the unconditional branch of guidance). */
+export const NO_LABEL = -1;
+
+function labelDropped(y: Int32Array): boolean {
+  for (let i = 0; i < y.length; i++) if (y[i]! < 0) return true;
+  return false;
+}
+
+/** Label embedding rows, zero where y = NO_LABEL (adding zero leaves temb exactly as the unlabelled pass). */
+function maskedLabelEmbedding(table: Tensor, y: Int32Array): Tensor {
+  const D = table.shape[1]!;
+  const mask = new Float32Array(y.length * D);
+  for (let i = 0; i < y.length; i++) if (y[i]! >= 0) mask.fill(1, i * D, (i + 1) * D);
+  return mul(embedding(table, y.map((v) => (v < 0 ? 0 : v))), tensor(mask, [y.length, D]));
 }

@@ -47,7 +47,7 @@ export function runLabels(runs: readonly RunData[], given?: readonly string[]): 
 /** One-line description of an evaluation protocol, naming protocol A or B of DESIGN §1.7 when it matches. */
 export function describeProtocol(p: EvalProtocol): string {
   const sampler = (p.sampler === 'ddpm' ? `ancestral DDPM, ${p.steps} steps` : `DDIM ${p.steps} steps, η = ${p.eta ?? 0}`) +
-    (p.clipX0 === 'clip' ? ', x̂0 clipped to [−1, 1] each step' : '');
+    (p.clipX0 === 'clip' || p.clipX0 === 'clamp' ? ', x̂0 clipped to [−1, 1] each step' : '');
   let name = '';
   if (p.sampler === 'ddpm' && p.steps === 1000) name = 'protocol A (CBDM paper): ';
   else if (p.sampler === 'ddim' && p.steps === 50 && p.omega === 1.5) name = 'protocol B (DDIM-50, ω 1.5): ';

@@ -63,20 +63,26 @@ export interface RunMetricsRecord {
   [field: string]: number | undefined;
 }
 
+import type { SamplerName } from '../diffusion/samplers.ts';
+
 /** Sampler used for evaluation. */
-export type EvalSampler = 'ddpm' | 'ddim';
+export type EvalSampler = SamplerName;
 
 /** `eval.json` → `protocol`: exactly how the samples behind the numbers were made and measured. */
 export interface EvalProtocol {
   sampler: EvalSampler;
-  /** Sampling steps (1000 for ancestral DDPM, e.g. 50 for DDIM). */
+  /** Sampling grid points (1000 for ancestral DDPM, e.g. 50 for DDIM). */
   steps: number;
+  /** Model evaluations per image (Heun: 2·steps − 1); absent in older files = steps. */
+  nfe?: number;
+  /** Timestep spacing of the grid (absent for ancestral DDPM and older files). */
+  spacing?: string;
   /** Classifier-free guidance scale ω. */
   omega: number;
   /** DDIM η (DDIM only). */
   eta?: number;
-  /** x̂0 clipping to [−1, 1] at every step ('clip'), or none (the published sampler); absent = none. */
-  clipX0?: 'none' | 'clip';
+  /** x̂0 clamped to [−1, 1] at every step ('clip' in older files, 'clamp'), or not (the published sampler); absent = not. */
+  clipX0?: 'none' | 'clip' | 'clamp';
   /** Generated samples per class. */
   nPerClass: number;
   /** Feature network of FID / precision / recall, e.g. `inception-v3-fid` or `shapes-classifier`. */

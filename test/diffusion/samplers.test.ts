@@ -5,7 +5,9 @@ import { readNpz, npzGet } from '../../src/io/npz.ts';
 import { Rng } from '../../src/util/rng.ts';
 import { defaultSchedule, makeSchedule, modelLogVariance, type Schedule } from '../../src/diffusion/schedule.ts';
 import { classifierFreeGuidance, sampleEvalLabels, type EpsModel } from '../../src/diffusion/model.ts';
-import { ddpmAncestral, ddpmStep, type ClipX0, type StepInfo } from '../../src/diffusion/ddpm.ts';
+import { ddpmAncestral, ddpmStep } from '../../src/diffusion/ddpm.ts';
+import type { StepInfo, X0Clip } from '../../src/diffusion/sampler.ts';
+import { samplerOptions } from '../../src/diffusion/samplers.ts';
 import { ddim, ddimStep, ddimTimesteps } from '../../src/diffusion/ddim.ts';
 
 const sched = defaultSchedule();
@@ -27,11 +29,11 @@ test('ddpmStep matches the published Algorithm 2 step (both variances, clip or n
   for (const t of [999, 500, 1, 0]) {
     for (const v of ['fixedlarge', 'fixedsmall'] as const) {
       const logVar = modelLogVariance(sched, v);
-      for (const clip of ['none', 'published', 'clip'] as const) {
+      for (const clip of ['none', 'preview-only', 'clamp'] as const) {
         const out = new Float32Array(x.length);
         const x0 = new Float32Array(x.length);
         ddpmStep(sched, logVar, x, eps, t, t > 0 ? z : null, clip, out, x0);
-        const ref = clip === 'clip' ? 'clip' : 'none';
+        const ref = clip === 'clamp' ? 'clip' : 'none';
         assertClose(out, arr(`ddpm_${t}_${v}_${ref}`), 1e-6, `x_prev t=${t} ${v} ${clip}`);
         // x̂0: raw for `none`, clipped (as the published code leaves it) for `published` and `clip`.
         const raw = arr(`ddpm_x0_${t}_none`);
@@ -59,12 +61,12 @@ test('ddimStep matches the reference generalized step (η = 0, 0.5, 1)', () => {
   assert.throws(() => ddimStep(sched, x, eps, 500, 480, 3, z, 'none', new Float32Array(x.length)), RangeError);
 });
 
-test('ddimStep with clipX0 = clip clips x̂0 and re-derives ε̂ from it', () => {
+test('ddimStep with clip = clamp clamps x̂0 and re-derives ε̂ from it', () => {
   const x = arr('x') as Float32Array, eps = arr('eps') as Float32Array;
   const [t, tp] = [999, 500];
   const at = sched.alphaBar[t]!, an = sched.alphaBar[tp]!;
   const out = new Float32Array(x.length), x0 = new Float32Array(x.length);
-  ddimStep(sched, x, eps, t, tp, 0, null, 'clip', out, x0);
+  ddimStep(sched, x, eps, t, tp, 0, null, 'clamp', out, x0);
   let clipped = 0;
   for (let i = 0; i < x.length; i++) {
     const raw = (x[i]! - Math.sqrt(1 - at) * eps[i]!) / Math.sqrt(at);
@@ -76,7 +78,7 @@ test('ddimStep with clipX0 = clip clips x̂0 and re-derives ε̂ from it', () =>
   }
   assert.ok(clipped > 0, 'the fixture must exercise the clip');
   // To x_0 (ᾱ = 1) the step returns the clipped x̂0 itself.
-  ddimStep(sched, x, eps, 20, -1, 0, null, 'clip', out, x0);
+  ddimStep(sched, x, eps, 20, -1, 0, null, 'clamp', out, x0);
   assert.deepEqual(out, x0);
   assert.ok(out.every((v) => v >= -1 && v <= 1));
 });
@@ -184,21 +186,21 @@ function checkSamples(x: Float32Array, chain: (d: number) => { m: number; s: num
 // Measured chain errors for this data (s = 0.15 / 0.2): fixedlarge std +0.6%, fixedsmall −2.5%,
 // DDIM-50 (η = 0) −15% / −12% (few deterministic steps under-disperse narrow data), DDIM-1000 −1.1%.
 test('DDPM ancestral (1000 steps) samples Gaussian data with the right mean and std', async () => {
-  const fl = await ddpmAncestral(gaussianEps(sched), initialNoise(1), sched, { variance: 'fixedlarge', y: null, batch: N, rng: new Rng(2) });
+  const fl = await ddpmAncestral(gaussianEps(sched), initialNoise(1), sched, samplerOptions({ steps: sched.T, variance: 'fixedlarge', y: null, batch: N, rng: new Rng(2) }));
   checkSamples(fl, (d) => ddpmChainMoments(d, 'fixedlarge'), 1e-3, 0.01, 'fixedlarge');
-  const fs = await ddpmAncestral(gaussianEps(sched), initialNoise(1), sched, { variance: 'fixedsmall', y: null, batch: N, rng: new Rng(2) });
+  const fs = await ddpmAncestral(gaussianEps(sched), initialNoise(1), sched, samplerOptions({ steps: sched.T, variance: 'fixedsmall', y: null, batch: N, rng: new Rng(2) }));
   checkSamples(fs, (d) => ddpmChainMoments(d, 'fixedsmall'), 1e-3, 0.03, 'fixedsmall');
 });
 
 test('DDIM (50 and 1000 steps, η = 0) samples Gaussian data with the right mean and std', async () => {
-  const x50 = await ddim(gaussianEps(sched), initialNoise(3), sched, { steps: 50, eta: 0, y: null, batch: N, rng: new Rng(4) });
+  const x50 = await ddim(gaussianEps(sched), initialNoise(3), sched, samplerOptions({ steps: 50, eta: 0, y: null, batch: N, rng: new Rng(4) }));
   checkSamples(x50, (d) => ddimChainMoments(d, 50, 0), 1e-3, 0.17, 'ddim-50');
-  const x1000 = await ddim(gaussianEps(sched), initialNoise(3), sched, { steps: 1000, eta: 0, y: null, batch: N, rng: new Rng(4) });
+  const x1000 = await ddim(gaussianEps(sched), initialNoise(3), sched, samplerOptions({ steps: 1000, eta: 0, y: null, batch: N, rng: new Rng(4) }));
   checkSamples(x1000, (d) => ddimChainMoments(d, 1000, 0), 1e-3, 0.015, 'ddim-1000');
 });
 
 test('DDIM (50 steps, η = 1) follows its chain', async () => {
-  const x = await ddim(gaussianEps(sched), initialNoise(9), sched, { steps: 50, eta: 1, y: null, batch: N, rng: new Rng(10) });
+  const x = await ddim(gaussianEps(sched), initialNoise(9), sched, samplerOptions({ steps: 50, eta: 1, y: null, batch: N, rng: new Rng(10) }));
   checkSamples(x, (d) => ddimChainMoments(d, 50, 1), 1e-3, 0.3, 'ddim-50-eta1');
 });
 
@@ -208,19 +210,19 @@ test('DDIM with η = 0 is a deterministic function of x_T and never touches the 
   const xT = initialNoise(5).subarray(0, 64 * D);
   const r1 = new Rng(10), r2 = new Rng(99);
   const s1 = JSON.stringify(r1.state());
-  const a = await ddim(gaussianEps(sched), xT, sched, { steps: 20, eta: 0, y: null, batch: 64, rng: r1 });
-  const b = await ddim(gaussianEps(sched), xT, sched, { steps: 20, eta: 0, y: null, batch: 64, rng: r2 });
+  const a = await ddim(gaussianEps(sched), xT, sched, samplerOptions({ steps: 20, eta: 0, y: null, batch: 64, rng: r1 }));
+  const b = await ddim(gaussianEps(sched), xT, sched, samplerOptions({ steps: 20, eta: 0, y: null, batch: 64, rng: r2 }));
   assert.deepEqual(a, b);
   assert.equal(JSON.stringify(r1.state()), s1);
   // The model sees t = 950, 900, …, 0 (range(0, 1000, 50) reversed), once each.
   const seen: number[] = [];
   const spy: EpsModel = async (x, t, y) => { seen.push(t[0]!); return gaussianEps(sched)(x, t, y); };
-  await ddim(spy, xT, sched, { steps: 20, eta: 0, y: null, batch: 64, rng: r1 });
+  await ddim(spy, xT, sched, samplerOptions({ steps: 20, eta: 0, y: null, batch: 64, rng: r1 }));
   assert.deepEqual(seen, Array.from({ length: 20 }, (_, i) => 950 - 50 * i));
   // η > 0 uses the rng: same seed ⇒ identical, other seed ⇒ different.
-  const c = await ddim(gaussianEps(sched), xT, sched, { steps: 20, eta: 1, y: null, batch: 64, rng: new Rng(7) });
-  const e = await ddim(gaussianEps(sched), xT, sched, { steps: 20, eta: 1, y: null, batch: 64, rng: new Rng(7) });
-  const f = await ddim(gaussianEps(sched), xT, sched, { steps: 20, eta: 1, y: null, batch: 64, rng: new Rng(8) });
+  const c = await ddim(gaussianEps(sched), xT, sched, samplerOptions({ steps: 20, eta: 1, y: null, batch: 64, rng: new Rng(7) }));
+  const e = await ddim(gaussianEps(sched), xT, sched, samplerOptions({ steps: 20, eta: 1, y: null, batch: 64, rng: new Rng(7) }));
+  const f = await ddim(gaussianEps(sched), xT, sched, samplerOptions({ steps: 20, eta: 1, y: null, batch: 64, rng: new Rng(8) }));
   assert.deepEqual(c, e);
   assert.notDeepEqual(c, f);
 });
@@ -230,8 +232,8 @@ test('ancestral sampling: same seed ⇒ bit-identical, noise drawn T−1 times, 
   const xT = initialNoise(6).subarray(0, 16 * D);
   const copy = Float32Array.from(xT);
   const steps: StepInfo[] = [];
-  const a = await ddpmAncestral(gaussianEps(small), xT, small, { y: null, batch: 16, rng: new Rng(1), onStep: (s) => steps.push({ ...s }) });
-  const b = await ddpmAncestral(gaussianEps(small), xT, small, { y: null, batch: 16, rng: new Rng(1) });
+  const a = await ddpmAncestral(gaussianEps(small), xT, small, samplerOptions({ steps: small.T, y: null, batch: 16, rng: new Rng(1), onStep: (s) => steps.push({ ...s }) }));
+  const b = await ddpmAncestral(gaussianEps(small), xT, small, samplerOptions({ steps: small.T, y: null, batch: 16, rng: new Rng(1) }));
   assert.deepEqual(a, b);
   assert.deepEqual(xT, copy);
   assert.deepEqual(steps.map((s) => s.t), Array.from({ length: small.T }, (_, i) => small.T - 1 - i));
@@ -239,19 +241,19 @@ test('ancestral sampling: same seed ⇒ bit-identical, noise drawn T−1 times, 
   const r = new Rng(1);
   for (let t = small.T - 1; t >= 1; t--) r.fillNormal(new Float32Array(16 * D));
   const r2 = new Rng(1);
-  await ddpmAncestral(gaussianEps(small), xT, small, { y: null, batch: 16, rng: r2 });
+  await ddpmAncestral(gaussianEps(small), xT, small, samplerOptions({ steps: small.T, y: null, batch: 16, rng: r2 }));
   assert.deepEqual(r2.state(), r.state());
 });
 
-test('clipX0: published equals none in samples, clip changes them', async () => {
+test('clip: preview-only (the published sampler) equals none in samples, clamp changes them', async () => {
   const small = makeSmallSchedule();
   // A model that overshoots: x̂0 leaves [−1, 1] at every step.
   const wild: EpsModel = async (x) => x.map((v) => -3 * v - 2);
   const xT = initialNoise(8).subarray(0, 8 * D);
-  const run = (clipX0: ClipX0, x0s: number[]): Promise<Float32Array> =>
-    ddpmAncestral(wild, xT, small, { y: null, batch: 8, rng: new Rng(3), clipX0, onStep: (s) => x0s.push(...s.x0) });
+  const run = (clip: X0Clip, x0s: number[]): Promise<Float32Array> =>
+    ddpmAncestral(wild, xT, small, samplerOptions({ steps: small.T, y: null, batch: 8, rng: new Rng(3), clip, onStep: (s) => x0s.push(...s.x0) }));
   const pub: number[] = [], none: number[] = [], clip: number[] = [];
-  const [a, b, c] = [await run('published', pub), await run('none', none), await run('clip', clip)];
+  const [a, b, c] = [await run('preview-only', pub), await run('none', none), await run('clamp', clip)];
   assert.deepEqual(a, b);
   assert.notDeepEqual(a, c);
   assert.ok(pub.every((v) => v >= -1 && v <= 1) && clip.every((v) => v >= -1 && v <= 1));

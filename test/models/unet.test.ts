@@ -2,7 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import * as E from '../../src/engine/index.ts';
-import { UNet, sinusoidalTable, validateUNetConfig } from '../../src/models/unet.ts';
+import { NO_LABEL, UNet, sinusoidalTable, validateUNetConfig } from '../../src/models/unet.ts';
+import { guidedUnetEpsModel, unetEpsModel } from '../../src/diffusion/generate.ts';
+import { classifierFreeGuidance } from '../../src/diffusion/model.ts';
 import { presetConfig } from '../../src/models/presets.ts';
 import { loadStateDictFile } from '../../src/io/torch.ts';
 import { readNpz } from '../../src/io/npz.ts';
@@ -50,6 +52,31 @@ for (const backend of ['js', ...fastBackends()]) {
     E.noGrad(() => E.tidy(() => {
       assertClose(toFloat32(io.eps_y!), net.forward(x, t, y, { training: false }).toArray(), 1e-4, 'ε̂ with labels');
       assertClose(toFloat32(io.eps_n!), net.forward(x, t, null, { training: false }).toArray(), 1e-4, 'ε̂ without labels');
+    }));
+  });
+}
+
+for (const backend of ['js', ...fastBackends()]) {
+  test(`guidance batched in one forward (labels, then NO_LABEL) equals two passes (${backend})`, async () => {
+    const be = E.useBackend(backend);
+    const net = new UNet({ T: 100, ch: 32, chMult: [1, 1], attn: [1], numResBlocks: 1, dropout: 0.1, numClasses: 3, imageSize: 8 });
+    net.store.materialize(be, 0);
+    const sd = loadStateDictFile(join(FIX, 'tiny_ckpt.pt'), 'ema_model');
+    net.store.loadStateDict(new Map([...sd].map(([k, v]) => [k, { shape: v.shape, data: toFloat32(v) }])));
+    const io = readNpz(join(FIX, 'tiny_io.npz'));
+    const x = toFloat32(io.x!);
+    const t = Int32Array.from(toFloat32(io.t!));
+    const y = Int32Array.from(toFloat32(io.y!));
+    const two = await classifierFreeGuidance(unetEpsModel(net), 1.6)(x, t, y);
+    const one = await guidedUnetEpsModel(net, 1.6)(x, t, y);
+    assertClose(two, one, 1e-5, 'ε̃ batched vs two passes');
+    // A NO_LABEL row gives exactly the unlabelled pass; a labelled row the labelled one.
+    E.noGrad(() => E.tidy(() => {
+      const mixed = net.forward(E.tensor(x, io.x!.shape), t, Int32Array.from(y, (v, i) => (i % 2 ? NO_LABEL : v)), { training: false }).toArray();
+      const none = net.forward(E.tensor(x, io.x!.shape), t, null, { training: false }).toArray();
+      const lab = net.forward(E.tensor(x, io.x!.shape), t, y, { training: false }).toArray();
+      const D = mixed.length / t.length;
+      for (let i = 0; i < mixed.length; i++) assert.ok(Math.abs(mixed[i]! - (Math.floor(i / D) % 2 ? none[i]! : lab[i]!)) <= 1e-5, `row ${Math.floor(i / D)}`);
     }));
   });
 }

@@ -15,7 +15,8 @@ import { join } from 'node:path';
 import type { UNet } from '../models/unet.ts';
 import type { ImageDataset } from '../data/dataset.ts';
 import { sampleShapesBalanced } from '../data/shapes.ts';
-import { generate, type SampleProtocol } from '../diffusion/generate.ts';
+import { generate, type SampleProtocol, type SamplerName } from '../diffusion/generate.ts';
+import type { Spacing } from '../diffusion/grid.ts';
 import type { Schedule } from '../diffusion/schedule.ts';
 import { domainExtractor } from '../metrics/domain.ts';
 import { withPrecision } from '../engine/backends.ts';
@@ -39,6 +40,9 @@ export interface DomainEvalOptions {
   clipX0?: 'none' | 'clip';
   /** DDIM η (default 0: deterministic). */
   eta?: number;
+  /** Sampler (default ddim) and its grid spacing (default: the sampler's own). */
+  sampler?: SamplerName;
+  spacing?: Spacing;
   onBatch?: (done: number, total: number) => void;
 }
 
@@ -48,7 +52,7 @@ export async function evaluateShapesRun(dir: string, net: UNet, ds: ImageDataset
   const S = ds.size as 16 | 32;
   const D = 3 * S * S;
   const gen = await generate(net, sched, {
-    n: o.perClass * C, labels: { kind: 'balanced' }, sampler: 'ddim', steps: o.samplerSteps, eta: o.eta ?? 0, omega: o.omega,
+    n: o.perClass * C, labels: { kind: 'balanced' }, sampler: o.sampler ?? 'ddim', spacing: o.spacing, steps: o.samplerSteps, eta: o.eta ?? 0, omega: o.omega,
     variance: 'fixedlarge', clip: o.clipX0 === 'clip' ? 'clamp' : 'none', batch: o.batch, seed: o.seed, onBatch: o.onBatch,
   });
   writeSamplesNpz(join(dir, 'samples.npz'), gen.x, gen.y, S, gen.protocol);

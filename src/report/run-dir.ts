@@ -3,6 +3,7 @@
  * throws CbdmError naming the file, the field and the fix; the writers are what the trainer,
  * sampler and evaluator call, all atomic (temp file + rename) except the append-only JSONL.
  */
+import { SAMPLER_NAMES } from '../diffusion/samplers.ts';
 import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { CbdmError } from '../util/errors.ts';
@@ -79,7 +80,7 @@ export function parseEvalResult(v: unknown, numClasses: number, path = 'eval.jso
   if (!isObj(v)) throw bad(path, 'expected a JSON object');
   const p = v.protocol;
   if (!isObj(p)) throw bad(path, "missing object 'protocol' (sampler, steps, omega, nPerClass, featureExtractor)");
-  if (p.sampler !== 'ddpm' && p.sampler !== 'ddim') throw bad(path, `protocol.sampler must be 'ddpm' or 'ddim', got ${JSON.stringify(p.sampler)}`);
+  if (typeof p.sampler !== 'string' || !(SAMPLER_NAMES as string[]).includes(p.sampler)) throw bad(path, `protocol.sampler must be one of ${SAMPLER_NAMES.join(', ')}, got ${JSON.stringify(p.sampler)}`);
   for (const k of ['steps', 'omega', 'nPerClass']) if (typeof p[k] !== 'number') throw bad(path, `protocol.${k} must be a number`);
   if (p.eta !== undefined && typeof p.eta !== 'number') throw bad(path, 'protocol.eta must be a number');
   if (typeof p.featureExtractor !== 'string') throw bad(path, 'protocol.featureExtractor must name the feature network');

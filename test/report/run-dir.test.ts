@@ -69,7 +69,7 @@ test('readRunDir: clear CbdmErrors for missing and corrupt files', async () => {
     await rejectsWith(dir, /perClass\[0\]\.class must be a class index 0\.\.9/);
     writeFileSync(join(dir, 'eval.json'), JSON.stringify({ ...e, perClass: [{ ...e.perClass[0], fid: 'low' }] }));
     await rejectsWith(dir, /perClass\[0\]\.fid must be a number or null/);
-    writeFileSync(join(dir, 'eval.json'), JSON.stringify({ ...e, protocol: { ...e.protocol, sampler: 'euler' } }));
+    writeFileSync(join(dir, 'eval.json'), JSON.stringify({ ...e, protocol: { ...e.protocol, sampler: 'dpm++' } }));
     await rejectsWith(dir, /protocol\.sampler/);
     restore();
 

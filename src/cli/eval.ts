@@ -14,13 +14,14 @@ import { currentBackend } from '../engine/context.ts';
 import type { Backend } from '../engine/backend.ts';
 import { loadDataset } from '../data/registry.ts';
 import { CLASS_GROUPS, classGroup, type ClassGroup } from '../data/groups.ts';
-import { atPrecision, extractFeatures, inceptionExtractor, readSamples, type FeaturePrecision, readStats, writeStats, type FeatureExtractor, type RefStats, type Samples } from '../metrics/features.ts';
+import { atPrecision, extractFeatures, inceptionExtractor, readSamples, type FeaturePrecision, readStats, writeStats, type FeatureExtractor, type RefStats, type Samples, type FeatureSet } from '../metrics/features.ts';
 import { loadFidInception, resolveInceptionWeights } from '../metrics/inception-weights.ts';
 import { domainExtractor } from '../metrics/domain.ts';
 import { writeEvalJson } from '../report/run-dir.ts';
 import type { EvalProtocol, EvalResult, MetricValues, PerClassEval } from '../report/run-dir-types.ts';
 import { CbdmError } from '../util/errors.ts';
 import { SAMPLER_NAMES, type SamplerName } from '../diffusion/samplers.ts';
+import { finishedShards, isShardDir, readShardManifest, shardPath } from '../diffusion/shards.ts';
 import { posInt as int, num } from './parse.ts';
 import { featureStats, frechetDistance, type FrechetResult } from '../metrics/fid.ts';
 import { inceptionScore } from '../metrics/inception-score.ts';
@@ -59,7 +60,7 @@ export function readCounts(opts: { counts?: string; run?: string }): { counts: n
 // ---- protocol -----------------------------------------------------------------------------------
 
 /** The sampling protocol behind a samples file (DESIGN §1.7: always print it next to the numbers). */
-export function protocolOf(s: Samples, extractor: string, override: Partial<EvalProtocol> = {}): EvalProtocol {
+export function protocolOf(s: Pick<Samples, 'meta' | 'labels' | 'n'>, extractor: string, override: Partial<EvalProtocol> = {}): EvalProtocol {
   const m = s.meta;
   const sampler = override.sampler ?? (typeof m.sampler === 'string' && (SAMPLER_NAMES as string[]).includes(m.sampler) ? m.sampler as SamplerName : undefined);
   const steps = override.steps ?? (typeof m.steps === 'number' ? m.steps : undefined);
@@ -394,7 +395,7 @@ export interface EvalCliOptions {
 export async function runEval(o: EvalCliOptions, extractor?: FeatureExtractor): Promise<EvalReport> {
   const ref = readStats(o.ref);
   const counts = readCounts(o) ?? (o.perClass || Array.isArray(ref.meta.counts) ? countsFromMeta(ref) : null);
-  const samples = readSamples(o.samples, counts?.counts.length);
+  const samples = openSamples(o.samples, counts?.counts.length);
   const numClasses = counts?.counts.length ?? Math.max(0, ...samples.labels) + 1;
   const override = { ...(o.sampler ? { sampler: o.sampler } : {}), ...(o.steps !== undefined ? { steps: o.steps } : {}), ...(o.omega !== undefined ? { omega: o.omega } : {}) };
   if (o.run && protocolOf(samples, '', override).known === false) {
@@ -409,7 +410,7 @@ export async function runEval(o: EvalCliOptions, extractor?: FeatureExtractor): 
   if (fp === 'bf16') protocol.featurePrecision = 'bf16';
   // pytorch-fid's files and ours before the option existed have no featurePrecision: fp32
   const refFp = ref.meta.featurePrecision === 'bf16' ? 'bf16' : 'fp32';
-  const fs = extractFeatures(ex, samples.images, samples.n, samples.size, { batchSize: o.batch, label: 'eval', ...(o.quiet ? { progress: false } : {}) });
+  const fs = samples.extract(ex, { batchSize: o.batch, label: 'eval', ...(o.quiet ? { progress: false } : {}) });
   const ctx: EvalContext = {
     d: fs.dim, logitsDim: fs.logitsDim, numClasses,
     inception: ex.logitsKind === 'imagenet',
@@ -420,6 +421,50 @@ export async function runEval(o: EvalCliOptions, extractor?: FeatureExtractor): 
   if (fs.quantized) report.notes.push(`the ${ex.name} extractor takes uint8 images: float samples were rounded to uint8 first`);
   if (o.run) writeEvalJson(o.run, stripNotes(report));
   return report;
+}
+
+/** Samples to evaluate: one .npz, or a sharded `cbdm sample` directory whose shards are read one at a time. */
+type SampleSet = Omit<Samples, 'images'> & { extract(ex: FeatureExtractor, opts: Parameters<typeof extractFeatures>[4]): FeatureSet };
+
+function openSamples(path: string, numClasses: number | undefined): SampleSet {
+  if (!isShardDir(path)) {
+    const s = readSamples(path, numClasses);
+    return { ...s, extract: (ex, opts) => extractFeatures(ex, s.images, s.n, s.size, opts) };
+  }
+  const m = readShardManifest(path);
+  const have = finishedShards(path, m);
+  if (have.length < m.shards) throw new CbdmError(`${path}: ${have.length} of ${m.shards} shards are written; finish the run first (run the same cbdm sample command again)`);
+  // Pass 1: labels and sizes (the extractor and the per-class counts need them before features).
+  const labels = new Int32Array(m.n);
+  let size = 0;
+  for (let k = 0; k < m.shards; k++) {
+    const s = readSamples(shardPath(path, k), numClasses);
+    if (k === 0) size = s.size;
+    else if (s.size !== size) throw new CbdmError(`${shardPath(path, k)}: ${s.size}×${s.size} images, shard 0 has ${size}×${size}`);
+    labels.set(s.labels, k * m.shardSize);
+  }
+  return {
+    path, n: m.n, size, labels, meta: m.protocol as unknown as Record<string, unknown>,
+    // Pass 2: features shard by shard; only one shard's images are in memory at a time.
+    extract(ex, opts) {
+      const parts: FeatureSet[] = [];
+      for (let k = 0; k < m.shards; k++) {
+        const s = readSamples(shardPath(path, k), numClasses);
+        parts.push(extractFeatures(ex, s.images, s.n, s.size, { ...opts, label: `${opts?.label ?? 'eval'} shard ${k + 1}/${m.shards}` }));
+      }
+      const features = new Float32Array(m.n * ex.dim);
+      const logitsDim = parts[0]!.logitsDim;
+      const logits = parts[0]!.logits ? new Float32Array(m.n * logitsDim) : null;
+      let off = 0;
+      for (const p of parts) {
+        features.set(p.features, off * ex.dim);
+        if (logits && p.logits) logits.set(p.logits, off * logitsDim);
+        off += p.n;
+      }
+      const seconds = parts.reduce((t, p) => t + p.n / p.imagesPerSecond, 0);
+      return { extractor: ex.name, n: m.n, dim: ex.dim, features, logits, logitsDim, quantized: parts.some((p) => p.quantized), imagesPerSecond: m.n / seconds };
+    },
+  };
 }
 
 function stripNotes(r: EvalReport): EvalResult {

@@ -14,6 +14,7 @@ import { SAMPLERS, SAMPLER_NAMES, parseSpacing, parseX0Clip, samplerByName } fro
 import { SPACINGS, type Spacing } from '../diffusion/grid.ts';
 import { X0_CLIPS, type X0Clip } from '../diffusion/sampler.ts';
 import { writeSamplesNpz, writeClassGrids } from '../diffusion/samples-file.ts';
+import { sampleToShards } from '../diffusion/shards.ts';
 import { Progress } from '../util/progress.ts';
 import { CbdmError } from '../util/errors.ts';
 import { int, num } from './parse.ts';
@@ -24,7 +25,8 @@ interface SampleCliOptions {
   imageSize?: number;
   n: number;
   class?: number;
-  labels: 'random' | 'balanced';
+  labels: string;
+  shardSize?: number;
   sampler: string;
   steps?: number;
   spacing?: string;
@@ -39,6 +41,9 @@ interface SampleCliOptions {
 }
 
 
+/** Above this many images, `cbdm sample` writes shards unless --shard-size says otherwise. */
+const SHARD_ABOVE = 10000;
+
 export function register(program: Command): void {
   program.command('sample')
     .description('generate images with DDPM/DDIM and classifier-free guidance from a run or a checkpoint')
@@ -47,7 +52,7 @@ export function register(program: Command): void {
     .option('--image-size <n>', 'image size for --ckpt (default 32)', int)
     .option('--n <n>', 'number of images', int, 64)
     .option('--class <c>', 'generate only this class', int)
-    .addOption(new Option('--labels <mode>', 'labels when no --class: random (published eval) or balanced').choices(['random', 'balanced']).default('random'))
+    .addOption(new Option('--labels <mode>', 'labels when no --class: iid-uniform (y ~ U{0..C−1} per image, the published eval; alias random) or balanced (equal counts, cycling)').choices(['iid-uniform', 'random', 'balanced']).default('iid-uniform'))
     .option('--sampler <s>', `sampler: ${SAMPLER_NAMES.map((n) => `${n} = ${SAMPLERS[n].title}`).join('; ')}`, 'ddpm')
     .option('--steps <n>', 'grid points (ddpm: all T = 1000; others: e.g. 20–50; heun costs 2·steps − 1 evaluations)', int)
     .option('--spacing <s>', `timestep spacing: ${SPACINGS.join(' | ')} (default: the sampler's own — ddim uniform, euler/heun karras, dpmpp/unipc trailing)`)
@@ -57,7 +62,8 @@ export function register(program: Command): void {
     .option('--clip <mode>', `x̂0 handling: ${X0_CLIPS.join(' | ')} (preview-only = the published sampler: clipped only in previews, samples unaffected; clamp = clamp x̂0 to [−1, 1] every step)`, 'preview-only')
     .option('--batch <n>', 'images per batch', int, 64)
     .option('--seed <n>', 'seed of x_T, labels and sampler noise', int, 0)
-    .requiredOption('--out <path>', 'samples.npz, or a directory (gets samples.npz and class_XXX.png grids)')
+    .requiredOption('--out <path>', 'samples.npz, or a directory (gets samples.npz and class_XXX.png grids; with --shard-size: samples.json and shard-NNNNN.npz)')
+    .option('--shard-size <k>', `write the images as shards of k into the --out directory, each written atomically; a killed run resumes with the same command, generating only the missing shards (default for --n > ${SHARD_ABOVE}: 1000)`, int)
     .option('--quiet', 'no progress bar')
     .action(async (o: SampleCliOptions) => {
       if ((o.run === undefined) === (o.ckpt === undefined)) throw new CbdmError('give exactly one of --run RUN_DIR or --ckpt FILE');
@@ -66,16 +72,22 @@ export function register(program: Command): void {
       // The published schedule (β 1e-4 → 0.02) over the model's own T (1000 for every published model).
       const sched = makeSchedule(linearBetas(m.net.config.T, 1e-4, 0.02));
       const omega = o.omega ?? m.omegaEval ?? 0;
-      const labels: LabelMode = o.class !== undefined ? { kind: 'class', cls: o.class } : { kind: o.labels };
+      const labels: LabelMode = o.class !== undefined ? { kind: 'class', cls: o.class } : { kind: o.labels === 'balanced' ? 'balanced' : 'random' };
       const sampler = samplerByName(o.sampler).name;
       const spacing: Spacing | undefined = o.spacing === undefined ? undefined : parseSpacing(o.spacing);
       const clip: X0Clip = parseX0Clip(o.clip);
       const steps = o.steps ?? (sampler === 'ddpm' ? sched.T : 50);
+      const shardSize = o.shardSize ?? (o.n > SHARD_ABOVE ? 1000 : undefined);
       const bar = new Progress(o.n, { label: `sample ${sampler}`, unit: 'image', enabled: o.quiet ? false : undefined });
-      const r = await generate(m.net, sched, {
-        n: o.n, labels, sampler, steps, spacing, eta: o.eta, omega, variance: o.variance, clip,
-        batch: o.batch, seed: o.seed, onBatch: (done) => bar.update(done),
-      });
+      const request = { n: o.n, labels, sampler, steps, spacing, eta: o.eta, omega, variance: o.variance, clip, batch: o.batch, seed: o.seed };
+      if (shardSize !== undefined) {
+        if (o.out.endsWith('.npz')) throw new CbdmError(`--out ${o.out}: ${o.n} images are written as shards into a directory (give a folder name; --shard-size ${shardSize})`);
+        const r = await sampleToShards(o.out, m.net, sched, { ...request, shardSize, model: o.run ?? o.ckpt!, onProgress: (done) => bar.update(done) });
+        bar.stop();
+        console.log(`${o.n} samples in ${r.manifest.shards} shards → ${o.out} (${r.written} written now, ${r.skipped} already there; ${JSON.stringify(r.manifest.protocol)})`);
+        return;
+      }
+      const r = await generate(m.net, sched, { ...request, onBatch: (done) => bar.update(done) });
       bar.stop();
       const S = m.net.config.imageSize;
       if (o.out.endsWith('.npz')) {

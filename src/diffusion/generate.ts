@@ -19,7 +19,7 @@ import { resolveSampling, samplerOptions, type SamplerName } from './samplers.ts
 import type { Schedule, VarianceType } from './schedule.ts';
 
 export type { SamplerName } from './samplers.ts';
-/** Which labels to generate: uniform-random (published eval), balanced (cycling), or one class. */
+/** Which labels to generate: i.i.d. uniform (`random`, the published eval), balanced (cycling), or one class. */
 export type LabelMode = { kind: 'random' } | { kind: 'balanced' } | { kind: 'class'; cls: number };
 
 export interface GenerateOptions {
@@ -36,6 +36,12 @@ export interface GenerateOptions {
   clip: X0Clip;
   batch: number;
   seed: number;
+  /**
+   * Which part of a larger run this is: `part` k draws x_T and labels from Rng(seed, 2k) and the
+   * sampler noise from Rng(seed, 2k + 1), and balanced labels continue from `labelOffset`, so the
+   * shards of a sharded run do not depend on each other (part 0 is the unsharded run).
+   */
+  part?: { index: number; labelOffset: number };
   /** Called after each finished batch with the number of images done. */
   onBatch?: (done: number, total: number) => void;
 }
@@ -108,8 +114,9 @@ export async function generate(net: UNet, sched: Schedule, opts: GenerateOptions
   if (C === 0 && opts.omega > 0) throw new CbdmError('guidance (--omega > 0) needs a class-conditional model; this one is unconditional');
   const plan = resolveSampling(opts.sampler, opts.steps, opts.spacing, opts.eta, opts.omega, sched);
   const model = guidedUnetEpsModel(net, opts.omega);
-  const rngX = new Rng(opts.seed, 0);
-  const rngZ = new Rng(opts.seed, 1);
+  const part = opts.part ?? { index: 0, labelOffset: 0 };
+  const rngX = new Rng(opts.seed, 2 * part.index);
+  const rngZ = new Rng(opts.seed, 2 * part.index + 1);
   const x = new Float32Array(opts.n * D);
   const y = new Int32Array(opts.n);
   for (let start = 0; start < opts.n; start += opts.batch) {
@@ -118,7 +125,7 @@ export async function generate(net: UNet, sched: Schedule, opts: GenerateOptions
     let labels: Int32Array | null;
     switch (opts.labels.kind) {
       case 'random': labels = C > 0 ? sampleEvalLabels(rngX, B, C, 'random') : null; break;
-      case 'balanced': labels = C > 0 ? sampleEvalLabels(rngX, B, C, 'balanced', start) : null; break;
+      case 'balanced': labels = C > 0 ? sampleEvalLabels(rngX, B, C, 'balanced', part.labelOffset + start) : null; break;
       case 'class': labels = new Int32Array(B).fill(opts.labels.cls); break;
       default: {
         const never: never = opts.labels;
@@ -132,13 +139,19 @@ export async function generate(net: UNet, sched: Schedule, opts: GenerateOptions
     if (labels) y.set(labels, start);
     opts.onBatch?.(start + B, opts.n);
   }
-  const protocol: SampleProtocol = {
+  const protocol = samplingProtocol(opts, sched);
+  return { x, y, protocol };
+}
+
+/** The protocol a generate() call with these options records (also written up front by sharded runs). */
+export function samplingProtocol(opts: Omit<GenerateOptions, 'onBatch' | 'part'>, sched: Schedule): SampleProtocol {
+  const plan = resolveSampling(opts.sampler, opts.steps, opts.spacing, opts.eta, opts.omega, sched);
+  return {
     sampler: opts.sampler, steps: plan.points, nfe: plan.nfe, ...(plan.spacing ? { spacing: plan.spacing } : {}),
     ...(opts.clip === 'clamp' ? { clip: 'clamp' as const } : {}),
     omega: opts.omega, n: opts.n, seed: opts.seed,
-    labels: opts.labels.kind === 'class' ? `class ${opts.labels.cls}` : opts.labels.kind,
+    labels: opts.labels.kind === 'class' ? `class ${opts.labels.cls}` : opts.labels.kind === 'random' ? 'iid-uniform' : opts.labels.kind,
     ...(opts.sampler === 'ddim' ? { eta: opts.eta } : opts.sampler === 'ddpm' ? { variance: opts.variance } : {}),
     ...(currentPrecision() === 'bf16' ? { precision: 'bf16' as const } : {}),
   };
-  return { x, y, protocol };
 }

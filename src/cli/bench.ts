@@ -9,10 +9,69 @@ import { CbdmError } from '../util/errors.ts';
 import { benchTrain } from '../train/bench.ts';
 import { parsePreset, PRESET_NAMES } from '../models/presets.ts';
 import { useBackend } from '../engine/backends.ts';
+import { machineInfo } from '../util/machine.ts';
 
 export type BenchTarget = 'gemm' | 'conv' | 'train';
 
-interface BenchCliOptions { json?: boolean; threads: string; reps: string; peer: boolean; clock: BenchClock; preset: string; batch?: string }
+interface BenchCliOptions { json?: boolean; threads: string; reps: string; rounds: string; peer: boolean; clock: BenchClock; preset: string; batch?: string }
+
+/** One case over interleaved rounds (ours, peer, ours, peer, …): medians and the ratio's range. */
+export interface RoundsCase {
+  case: string;
+  unit: string;
+  peer_name: string | null;
+  ours_median: number;
+  peer_median: number | null;
+  ratio_median: number | null;
+  ratio_min: number | null;
+  ratio_max: number | null;
+  ratios: number[];
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+/**
+ * Run a target `rounds` times; each round measures ours and then the peer, so a machine whose speed
+ * drifts between minutes affects both sides alike (A/B/A/B…). Ratios are per round, then summarised.
+ */
+export function runBenchRounds(target: BenchTarget, rounds: number, opts: Parameters<typeof runBench>[1]): RoundsCase[] {
+  const all: BenchCase[][] = [];
+  for (let r = 0; r < rounds; r++) {
+    all.push(runBench(target, opts));
+    opts.note(`round ${r + 1}/${rounds} done`);
+  }
+  return summariseRounds(all);
+}
+
+/** Per case: medians of ours and the peer over the rounds, and the median / min / max of the per-round ratios. */
+export function summariseRounds(rounds: BenchCase[][]): RoundsCase[] {
+  const byCase = new Map<string, BenchCase[]>();
+  for (const rows of rounds) for (const row of rows) byCase.set(row.case, [...(byCase.get(row.case) ?? []), row]);
+  return [...byCase.entries()].map(([name, rows]) => {
+    const ratios = rows.map((x) => x.ratio).filter((x): x is number => x !== null);
+    const peers = rows.map((x) => x.peer).filter((x): x is number => x !== null);
+    return {
+      case: name, unit: rows[0]!.unit, peer_name: rows[0]!.peer_name,
+      ours_median: median(rows.map((x) => x.ours)), peer_median: peers.length ? median(peers) : null,
+      ratio_median: ratios.length ? median(ratios) : null, ratio_min: ratios.length ? Math.min(...ratios) : null,
+      ratio_max: ratios.length ? Math.max(...ratios) : null, ratios,
+    };
+  });
+}
+
+export function formatRoundsTable(rows: RoundsCase[], rounds: number): string {
+  const head = ['case', 'unit', 'ours (median)', 'peer (median)', `ratio (median of ${rounds})`, 'range'];
+  const f = (v: number | null, d = 1) => (v === null ? '—' : v.toFixed(d));
+  const body = rows.map((r) => [r.case, r.unit, f(r.ours_median), f(r.peer_median), r.ratio_median === null ? '—' : `${r.ratio_median.toFixed(2)}×`,
+    r.ratio_min === null ? '—' : `${r.ratio_min.toFixed(2)}–${r.ratio_max!.toFixed(2)}`]);
+  const w = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i >= 2 ? c.padStart(w[i]!) : c.padEnd(w[i]!))).join('  ');
+  return [line(head), line(w.map((n) => '-'.repeat(n))), ...body.map(line)].join('\n');
+}
 
 function positiveInt(v: string, what: string): number {
   const n = Number(v);
@@ -42,24 +101,34 @@ export function register(program: Command): void {
     .description('benchmark kernels (gemm, conv) and the training step (train) against a peer measured in the same run')
     .addOption(new Option('-t, --threads <n>', 'threads for us and the peer').default('2'))
     .addOption(new Option('--reps <n>', 'timed repetitions per case (median reported)').default('5'))
+    .addOption(new Option('--rounds <n>', 'interleaved rounds: ours then the peer, N times (A/B/A/B…); reports the median ratio and its range, with the CPU model, family and flags').default('1'))
     .addOption(new Option('--clock <clock>', 'wall: elapsed time (GFLOP/s); cpu: process CPU time of all threads (GFLOP/cpu-s, robust on a shared machine)')
       .choices(['wall', 'cpu']).default('wall'))
     .option('--no-peer', 'skip the peer (Python) measurements')
     .addOption(new Option('--preset <p>', 'train: model preset').choices([...PRESET_NAMES]).default('tiny'))
     .option('--batch <n>', 'train: batch size (default per preset: tiny 64, small 16, cifar 4)')
-    .option('--json', 'print a JSON array of {case, unit, ours, peer, peer_name, ratio}')
+    .option('--json', 'print JSON: an array of {case, unit, ours, peer, peer_name, ratio}; with --rounds > 1 {machine, rounds, cases: [{case, unit, ours_median, peer_median, ratio_median, ratio_min, ratio_max, ratios}]}')
     .argument('<target>', 'what to benchmark: gemm | conv | train (CBDM step and DDPM sampling vs PyTorch)')
     .action((target: string, o: BenchCliOptions) => {
       if (target !== 'gemm' && target !== 'conv' && target !== 'train') throw new CbdmError(`unknown benchmark '${target}': choose gemm, conv or train`);
-      const rows = runBench(target, {
+      const opts = {
         threads: positiveInt(o.threads, 'threads'),
         reps: positiveInt(o.reps, 'reps'),
         noPeer: !o.peer,
         clock: o.clock,
         preset: o.preset,
         batch: o.batch !== undefined ? positiveInt(o.batch, 'batch') : undefined,
-        note: (m) => console.error(`note: ${m}`),
-      });
-      console.log(o.json ? JSON.stringify(rows, null, 2) : formatBenchTable(rows));
+        note: (m: string) => console.error(`note: ${m}`),
+      };
+      const rounds = positiveInt(o.rounds, 'rounds');
+      if (rounds === 1) {
+        const rows = runBench(target, opts);
+        console.log(o.json ? JSON.stringify(rows, null, 2) : formatBenchTable(rows));
+        return;
+      }
+      const cases = runBenchRounds(target, rounds, opts);
+      const machine = machineInfo();
+      if (o.json) console.log(JSON.stringify({ machine, rounds, threads: opts.threads, clock: opts.clock, date: new Date().toISOString(), cases }, null, 2));
+      else console.log(`${machine.cpuModel} (family ${machine.cpuFamily ?? '?'}, ${machine.cpus} CPUs, ${machine.flags.join(' ')})\n${formatRoundsTable(cases, rounds)}`);
     });
 }

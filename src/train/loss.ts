@@ -7,8 +7,11 @@
  *   CBDM, y ≠ ∅:  y′ ~ Categorical(p),  h′ = ε_θ(x_t, t, y′),  w = τ·t/T
  *                 L_reg = mean(w·(h − sg(h′))²),  L_com = mean(w·(sg(h) − h′)²)
  *                 loss = L_ddpm + L_reg + γ·L_com
+ *   T2H (Zhang et al. ICLR 2024): one pass, the target ε replaced by ε̃ of t2h.ts:
+ *                 loss = mean((h − ε̃)²), the condition y unchanged
  * (published CBDM `diffusion.py`, GaussianDiffusionTrainer.forward: the same draws in the same
- * order — t, ε, the label-drop coin, then y′ — from our seeded Rng.)
+ * order — t, ε, the label-drop coin, then y′ — from our seeded Rng; T2H draws one uniform per
+ * sample for its categorical choice after the coin.)
  */
 import { Tensor } from '../engine/tensor.ts';
 import { tensor } from '../engine/ops/create.ts';
@@ -16,9 +19,10 @@ import { add, scale } from '../engine/ops/arith.ts';
 import { mse, weightedMse } from '../engine/ops/reduce.ts';
 import type { Rng } from '../util/rng.ts';
 import type { Schedule } from '../diffusion/schedule.ts';
+import { transferTargets, type T2hOptions } from './t2h.ts';
 import { sampleTrainingInputs, drawLabelDrop, sampleCbdmLabels, cbdmWeights, type LabelPrior } from '../diffusion/training.ts';
 
-export type Method = 'ddpm' | 'cbdm';
+export type Method = 'ddpm' | 'cbdm' | 't2h';
 export type { LabelPrior };
 
 export interface LossConfig {
@@ -29,7 +33,11 @@ export interface LossConfig {
   tau: number;
   gamma: number;
   prior: LabelPrior;
+  /** T2H's transfer settings (method t2h). */
+  t2h?: T2hOptions;
 }
+
+export const DEFAULT_T2H: T2hOptions = { mode: 't2h', cutTime: null, priorExponent: null };
 
 export const DEFAULT_LOSS: LossConfig = { method: 'cbdm', cfg: true, labelDropProb: 0.1, tau: 1.0, gamma: 0.25, prior: 'train' };
 
@@ -52,6 +60,8 @@ export interface StepDraws {
   xt: Float32Array;
   dropped: boolean;
   yPrime: Int32Array | null;
+  /** T2H: one uniform per sample for the transfer draw. */
+  transferU: Float64Array | null;
 }
 
 /** Draw t, ε, x_t, the label-drop coin and y′ in the published order. */
@@ -59,7 +69,9 @@ export function drawStep(x0: Float32Array, B: number, sched: Schedule, cfg: Loss
   const { t, eps, xt } = sampleTrainingInputs(x0, B, rng, sched);
   const dropped = (cfg.cfg || cfg.method === 'cbdm') && drawLabelDrop(rng, cfg.labelDropProb);
   const yPrime = cfg.method === 'cbdm' && !dropped ? sampleCbdmLabels(rng, B, cfg.prior, counts) : null;
-  return { t, eps, xt, dropped, yPrime };
+  // T2H transfers on every step, dropped labels included (the released code gates on y_0 alone).
+  const transferU = cfg.method === 't2h' ? rng.fillUniform(new Float64Array(B)) as Float64Array : null;
+  return { t, eps, xt, dropped, yPrime, transferU };
 }
 
 /** The training loss for one batch (x0 in [−1, 1], B×C×H×W flattened; y0 class labels). */
@@ -68,10 +80,11 @@ export function trainingLoss(net: EpsNet, x0: Float32Array, y0: Int32Array, shap
   const B = shape[0]!;
   const d = drawStep(x0, B, sched, cfg, counts, rng);
   const xt = tensor(d.xt, shape, { dtype });
-  const eps = tensor(d.eps, shape, { dtype });
+  const target = d.transferU ? transferTargets(x0, d.eps, d.xt, d.t, y0, sched, counts, cfg.t2h ?? DEFAULT_T2H, d.transferU).eps : d.eps;
+  const eps = tensor(target, shape, { dtype });
   const h = net(xt, d.t, d.dropped ? null : y0);
   const lDdpm = mse(h, eps);
-  if (cfg.method === 'ddpm' || d.yPrime === null) {
+  if (cfg.method !== 'cbdm' || d.yPrime === null) {
     return { loss: lDdpm, lDdpm: lDdpm.item(), lReg: 0, lCom: 0, dropped: d.dropped };
   }
   const hPrime = net(xt, d.t, d.yPrime);

@@ -17,7 +17,7 @@ export function register(program: Command): void {
     .addOption(new Option('--dataset <name>', 'embedded dataset').choices(['shapes10-lt', 'shapes100-lt']).default('shapes10-lt'))
     .option('--steps <n>', 'train this many steps per model (implies --train)', int)
     .option('--seed <n>', 'seed of both runs', anyInt, 0)
-    .option('--fresh', 'replace an existing demo in --out')
+    .option('--fresh', 'replace an earlier demo in --out (without it, an earlier demo is kept and this one goes to --out-<date-time>)')
     .option('--quiet', 'no progress bars')
     .action(async (o: { out: string; train?: boolean; quick?: boolean; dataset: 'shapes10-lt' | 'shapes100-lt'; steps?: number; seed: number; fresh?: boolean; quiet?: boolean }) => {
       const backend = useBackend();

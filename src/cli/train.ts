@@ -3,18 +3,18 @@
  * exactly. `cbdm model info`: parameter count, state-dict entries and GMAC of a preset.
  */
 import { Command, Option } from 'commander';
-import { readFileSync } from 'node:fs';
-import YAML from 'yaml';
-import { resolveTrainConfig, TRAIN_HELP, type TrainConfig } from '../train/config.ts';
+import { resolveTrainConfig, trainDefaultText, TRAIN_HELP, type TrainConfig } from '../train/config.ts';
+import { readTrainConfigFile, readAbslFlagfile } from '../train/config-file.ts';
 import { train } from '../train/trainer.ts';
 import { PRESET_NAMES, presetConfig, parsePreset } from '../models/presets.ts';
 import { UNet } from '../models/unet.ts';
-import { CbdmError } from '../util/errors.ts';
+import { CbdmError, Interrupted } from '../util/errors.ts';
 import { int, num } from './parse.ts';
 
 
-interface TrainCliOptions {
+export interface TrainCliOptions {
   config?: string;
+  flagfile?: string;
   out?: string;
   resume?: boolean;
   quiet?: boolean;
@@ -45,68 +45,103 @@ interface TrainCliOptions {
   finetuneFrom?: string;
 }
 
-/** Read a JSON or YAML config file of TrainConfig fields. */
-function readConfigFile(path: string): Partial<TrainConfig> {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch {
-    throw new CbdmError(`cannot read config file ${path}`);
-  }
-  const v = path.endsWith('.json') ? JSON.parse(text) : YAML.parse(text);
-  if (typeof v !== 'object' || v === null) throw new CbdmError(`${path} must hold an object of training settings`);
+/** TrainConfig field of each training flag (commander's camel-cased option name). */
+const FLAG_FIELDS: Array<[keyof TrainCliOptions, keyof TrainConfig]> = [
+  ['method', 'method'], ['preset', 'preset'], ['dataset', 'dataset'], ['root', 'root'], ['imb', 'imb'], ['numpyCompat', 'numpyCompat'],
+  ['imageSize', 'imageSize'], ['steps', 'steps'], ['batch', 'batch'], ['lr', 'lr'], ['warmup', 'warmup'], ['gradClip', 'gradClip'],
+  ['emaDecay', 'emaDecay'], ['tau', 'tau'], ['gamma', 'gamma'], ['labelDrop', 'labelDropProb'], ['prior', 'prior'], ['dropout', 'dropout'],
+  ['seed', 'seed'], ['logEvery', 'logEvery'], ['ckptEvery', 'ckptEvery'], ['keepCkpts', 'keepCkpts'], ['omegaEval', 'omegaEval'],
+  ['finetuneFrom', 'finetuneFrom'],
+];
+
+/** The settings given as flags (unset flags are absent, so they do not override the file). */
+function flagValues(o: TrainCliOptions): Partial<TrainConfig> {
+  const v: Partial<Record<keyof TrainConfig, unknown>> = {};
+  for (const [opt, field] of FLAG_FIELDS) if (o[opt] !== undefined) v[field] = o[opt];
+  if (o.cfg === false) v.cfg = false;
   return v as Partial<TrainConfig>;
 }
 
+/**
+ * The effective config: defaults < file (--config or --flagfile) < flags. A bad value that came
+ * from the file is reported with the file's name.
+ */
+export function effectiveTrainConfig(o: TrainCliOptions): { cfg: TrainConfig; out: string } {
+  if (o.config !== undefined && o.flagfile !== undefined) throw new CbdmError('give --config or --flagfile, not both');
+  let fromFile: Partial<TrainConfig> = {};
+  let fileOut: string | undefined;
+  const file = o.config ?? o.flagfile;
+  if (o.config !== undefined) fromFile = readTrainConfigFile(o.config);
+  if (o.flagfile !== undefined) {
+    const f = readAbslFlagfile(o.flagfile);
+    fromFile = f.values;
+    fileOut = f.out;
+    if (f.ignored.length > 0) console.error(`cbdm: note: ${o.flagfile}: published flags with no effect on training ignored: ${f.ignored.join(', ')}`);
+  }
+  const flags = flagValues(o);
+  let cfg: TrainConfig;
+  try {
+    cfg = resolveTrainConfig({ ...fromFile, ...flags });
+  } catch (e) {
+    if (file === undefined || !(e instanceof CbdmError)) throw e;
+    try {
+      resolveTrainConfig(flags);
+    } catch {
+      throw e;  // the flags alone are wrong
+    }
+    throw new CbdmError(`${file}: ${e.message}`);
+  }
+  const out = o.out ?? fileOut;
+  if (out === undefined) throw new CbdmError(`--out <dir> is required${o.flagfile !== undefined ? ` (${o.flagfile} has no --logdir)` : ''}`);
+  return { cfg, out };
+}
+
+/** Help line of a training flag: what it does and its default. */
+const help = (k: keyof TrainConfig) => `${TRAIN_HELP[k]} ${trainDefaultText(k)}`.trim();
+
 export function register(program: Command): void {
   const t = program.command('train').description('train a class-conditional DDPM or CBDM model into a run directory');
-  t.option('--config <file>', 'JSON or YAML file of settings (flags override it)')
-    .requiredOption('--out <dir>', 'run directory (config.json, metrics.jsonl, checkpoints/, ema.safetensors)')
+  t.option('--config <file>', 'JSON (.json) or YAML file of settings, keys as in config.json\'s "train" (e.g. {"steps": 1000, "labelDropProb": 0.1}) or flag names (label-drop); flags override it; a run\'s config.json works too')
+    .option('--flagfile <file>', 'absl flag file of the published PyTorch code (--batch_size=48 lines, its flagfile.txt or config/cifar100.txt); flags override it')
+    .option('--out <dir>', 'run directory (config.json, metrics.jsonl, checkpoints/, ema.safetensors); required unless --flagfile gives --logdir')
     .option('--resume', 'continue the run in --out exactly from its latest checkpoint (with --steps N: extend it to N steps)')
-    .option('--quiet', 'no progress bar')
-    .addOption(new Option('--method <m>', TRAIN_HELP.method).choices(['ddpm', 'cbdm']))
-    .addOption(new Option('--preset <p>', TRAIN_HELP.preset).choices([...PRESET_NAMES]))
-    .option('--dataset <name>', TRAIN_HELP.dataset)
-    .option('--root <dir>', TRAIN_HELP.root)
-    .option('--imb <f>', TRAIN_HELP.imb, num)
-    .option('--numpy-compat', TRAIN_HELP.numpyCompat)
-    .option('--image-size <n>', TRAIN_HELP.imageSize, int)
-    .option('--steps <n>', TRAIN_HELP.steps, int)
-    .option('--batch <n>', TRAIN_HELP.batch, int)
-    .option('--lr <f>', TRAIN_HELP.lr, num)
-    .option('--warmup <n>', TRAIN_HELP.warmup, int)
-    .option('--grad-clip <f>', TRAIN_HELP.gradClip, num)
-    .option('--ema-decay <f>', TRAIN_HELP.emaDecay, num)
-    .option('--tau <f>', TRAIN_HELP.tau, num)
-    .option('--gamma <f>', TRAIN_HELP.gamma, num)
-    .option('--label-drop <p>', TRAIN_HELP.labelDropProb, num)
-    .addOption(new Option('--prior <p>', TRAIN_HELP.prior).choices(['train', 'uniform']))
-    .option('--no-cfg', 'DDPM without label dropout (no classifier-free guidance)')
-    .option('--dropout <p>', TRAIN_HELP.dropout, num)
-    .option('--seed <n>', TRAIN_HELP.seed, int)
-    .option('--log-every <n>', TRAIN_HELP.logEvery, int)
-    .option('--ckpt-every <n>', TRAIN_HELP.ckptEvery, int)
-    .option('--keep-ckpts <n>', TRAIN_HELP.keepCkpts, int)
-    .option('--omega-eval <f>', TRAIN_HELP.omegaEval, num)
-    .option('--finetune-from <run>', TRAIN_HELP.finetuneFrom)
+    .option('--quiet', 'no progress bar or progress lines')
+    .addOption(new Option('--method <m>', help('method')).choices(['ddpm', 'cbdm']))
+    .addOption(new Option('--preset <p>', help('preset')).choices([...PRESET_NAMES]))
+    .option('--dataset <name>', help('dataset'))
+    .option('--root <dir>', help('root'))
+    .option('--imb <f>', help('imb'), num)
+    .option('--numpy-compat', help('numpyCompat'))
+    .option('--image-size <n>', help('imageSize'), int)
+    .option('--steps <n>', help('steps'), int)
+    .option('--batch <n>', help('batch'), int)
+    .option('--lr <f>', help('lr'), num)
+    .option('--warmup <n>', help('warmup'), int)
+    .option('--grad-clip <f>', help('gradClip'), num)
+    .option('--ema-decay <f>', help('emaDecay'), num)
+    .option('--tau <f>', help('tau'), num)
+    .option('--gamma <f>', help('gamma'), num)
+    .option('--label-drop <p>', help('labelDropProb'), num)
+    .addOption(new Option('--prior <p>', help('prior')).choices(['train', 'uniform']))
+    .option('--no-cfg', 'DDPM without label dropout (no classifier-free guidance) (default: with it)')
+    .option('--dropout <p>', help('dropout'), num)
+    .option('--seed <n>', help('seed'), int)
+    .option('--log-every <n>', help('logEvery'), int)
+    .option('--ckpt-every <n>', help('ckptEvery'), int)
+    .option('--keep-ckpts <n>', help('keepCkpts'), int)
+    .option('--omega-eval <f>', help('omegaEval'), num)
+    .option('--finetune-from <run>', help('finetuneFrom'))
     .action(async (o: TrainCliOptions) => {
-      const fromFile = o.config ? readConfigFile(o.config) : {};
-      const cfg = resolveTrainConfig({
-        ...fromFile,
-        method: (o.method ?? fromFile.method) as TrainConfig['method'] | undefined,
-        preset: (o.preset ?? fromFile.preset) as TrainConfig['preset'] | undefined,
-        dataset: o.dataset, root: o.root, imb: o.imb, numpyCompat: o.numpyCompat, imageSize: o.imageSize, steps: o.steps, batch: o.batch,
-        lr: o.lr, warmup: o.warmup, gradClip: o.gradClip, emaDecay: o.emaDecay, tau: o.tau, gamma: o.gamma,
-        labelDropProb: o.labelDrop, prior: o.prior as TrainConfig['prior'] | undefined, cfg: o.cfg === false ? false : undefined,
-        dropout: o.dropout, seed: o.seed, logEvery: o.logEvery, ckptEvery: o.ckptEvery, keepCkpts: o.keepCkpts,
-        omegaEval: o.omegaEval, finetuneFrom: o.finetuneFrom,
-      });
       if (o.resume) {
         // A resumed run keeps its saved config; only --steps (extend it) may be given with it.
         const given = Object.entries(o).filter(([k, v]) => v !== undefined && !['out', 'resume', 'quiet', 'steps', 'cfg'].includes(k)).map(([k]) => k);
+        if (o.cfg === false) given.push('noCfg');
         if (given.length > 0) throw new CbdmError(`--resume continues the run with its saved config; drop ${given.map((k) => '--' + k.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())).join(', ')} (only --steps, to extend it, may be given)`);
+        if (o.out === undefined) throw new CbdmError('--resume needs --out <dir>, the run directory to continue');
       }
-      const r = await train(cfg, { out: o.out!, resume: o.resume, progress: o.quiet ? false : undefined, extendTo: o.resume ? o.steps : undefined });
+      const { cfg, out } = o.resume ? { cfg: resolveTrainConfig({}), out: o.out! } : effectiveTrainConfig(o);
+      const r = await train(cfg, { out, resume: o.resume, progress: o.quiet ? false : undefined, extendTo: o.resume ? o.steps : undefined });
+      if (r.interrupted !== null) throw new Interrupted(r.interrupted, `interrupted at step ${r.step}; checkpoint written. Continue with: cbdm train --resume --out ${r.dir}`);
       console.log(`trained ${r.step} steps → ${r.dir} (EMA weights: ${r.dir}/ema.safetensors)`);
     });
 

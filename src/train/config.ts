@@ -106,10 +106,24 @@ export function resolveTrainConfig(partial: Partial<TrainConfig>): TrainConfig {
   if (c.prior !== 'train' && c.prior !== 'uniform') throw new CbdmError(`--prior must be train or uniform, got '${String(c.prior)}'`);
   if (!(c.imb > 0 && c.imb <= 1)) throw new CbdmError(`--imb must be in (0, 1], got ${c.imb}`);
   if (!Number.isInteger(c.seed)) throw new CbdmError(`--seed must be an integer, got ${c.seed}`);
+  if (c.finetuneFrom !== null) {
+    // The fine-tune draws y′ uniformly (the published `--finetune`); config.json records that.
+    if (partial.prior === 'train') throw new CbdmError('--prior train cannot be combined with --finetune-from: the CBDM fine-tune draws y′ uniformly');
+    c.prior = 'uniform';
+  }
   return c;
 }
 
-function stripUndefined<T extends object>(o: T): Partial<T> {
+/** "(default: …)" for a field's help line; method-dependent defaults name both. */
+export function trainDefaultText(k: keyof TrainConfig): string {
+  const show = (v: unknown) => (v === null ? 'none' : Array.isArray(v) ? v.join(',') : String(v));
+  if (TRAIN_HELP[k].includes('default:')) return '';
+  if (k === 'method') return `(default: ${defaultTrainConfig().method})`;
+  const a = defaultTrainConfig('cbdm')[k], b = defaultTrainConfig('ddpm')[k];
+  return show(a) === show(b) ? `(default: ${show(a)})` : `(default: ${show(a)} for cbdm, ${show(b)} for ddpm)`;
+}
+
+export function stripUndefined<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 

@@ -1,0 +1,333 @@
+/**
+ * Training settings from a file: `cbdm train --config FILE` (JSON or YAML object of TrainConfig
+ * fields) and `cbdm train --flagfile FILE` (the absl flag file of the published PyTorch code,
+ * qym7/CBDM-pytorch `main.py` flag definitions l. 25–82 and its `config/cifar100.txt`).
+ * Every key and value is checked here, so a typo or a wrong type is an error naming the file and
+ * the key instead of a silently ignored setting.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import YAML from 'yaml';
+import { CbdmError } from '../util/errors.ts';
+import type { ModelOverrides, TrainConfig } from './config.ts';
+
+/** What a value of each TrainConfig field may be. */
+type FieldType =
+  | { kind: 'int' } | { kind: 'number' } | { kind: 'boolean' } | { kind: 'string' }
+  | { kind: 'enum'; values: readonly string[] } | { kind: 'model' };
+
+const FIELD_TYPES: Record<keyof TrainConfig, { type: FieldType; nullable?: boolean }> = {
+  method: { type: { kind: 'enum', values: ['ddpm', 'cbdm'] } },
+  preset: { type: { kind: 'enum', values: ['tiny', 'small', 'cifar'] } },
+  dataset: { type: { kind: 'string' } },
+  root: { type: { kind: 'string' }, nullable: true },
+  imb: { type: { kind: 'number' } },
+  numpyCompat: { type: { kind: 'boolean' } },
+  imageSize: { type: { kind: 'int' }, nullable: true },
+  steps: { type: { kind: 'int' } },
+  batch: { type: { kind: 'int' } },
+  lr: { type: { kind: 'number' } },
+  warmup: { type: { kind: 'int' } },
+  gradClip: { type: { kind: 'number' } },
+  emaDecay: { type: { kind: 'number' } },
+  tau: { type: { kind: 'number' } },
+  gamma: { type: { kind: 'number' } },
+  labelDropProb: { type: { kind: 'number' } },
+  prior: { type: { kind: 'enum', values: ['train', 'uniform'] } },
+  cfg: { type: { kind: 'boolean' } },
+  dropout: { type: { kind: 'number' }, nullable: true },
+  seed: { type: { kind: 'int' } },
+  logEvery: { type: { kind: 'int' } },
+  ckptEvery: { type: { kind: 'int' } },
+  keepCkpts: { type: { kind: 'int' } },
+  omegaEval: { type: { kind: 'number' } },
+  finetuneFrom: { type: { kind: 'string' }, nullable: true },
+  model: { type: { kind: 'model' }, nullable: true },
+};
+
+const FIELDS = Object.keys(FIELD_TYPES) as Array<keyof TrainConfig>;
+
+/** Keys a config file may use: the field name, or the flag's name without dashes. */
+const KEY_ALIASES = new Map<string, keyof TrainConfig>([
+  ...FIELDS.map((f) => [f, f] as const),
+  ...FIELDS.map((f) => [f.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`), f] as const),
+  ['label-drop', 'labelDropProb'],
+]);
+
+/** Top-level keys of a run's config.json besides `train`: such a file is accepted as --config. */
+const RUN_CONFIG_KEYS = new Set(['train', 'model', 'backend', 'precision', 'commit', 'created', 'provenance']);
+
+/** Read `cbdm train --config FILE`: a JSON (`.json`) or YAML object of TrainConfig fields. */
+export function readTrainConfigFile(path: string): Partial<TrainConfig> {
+  const text = readText(path, '--config');
+  const v = path.endsWith('.json') ? parseJson(path, text) : parseYaml(path, text);
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) {
+    throw new CbdmError(`--config ${path}: expected an object of training settings (e.g. {"steps": 1000, "batch": 32}), got ${describe(v)}`);
+  }
+  let obj = v as Record<string, unknown>;
+  // A run's own config.json ({train, model, …}): its resolved training settings.
+  const top = Object.keys(obj);
+  if (typeof obj.train === 'object' && obj.train !== null && top.every((k) => RUN_CONFIG_KEYS.has(k))) obj = obj.train as Record<string, unknown>;
+  return checkTrainValues(path, obj);
+}
+
+/** Check keys and value types of a settings object; errors name the file and the key. */
+export function checkTrainValues(path: string, obj: Record<string, unknown>): Partial<TrainConfig> {
+  const out: Partial<Record<keyof TrainConfig, unknown>> = {};
+  for (const [key, value] of Object.entries(obj)) {
+    const field = KEY_ALIASES.get(key);
+    if (field === undefined) {
+      const near = closest(key, [...KEY_ALIASES.keys()]);
+      throw new CbdmError(`${path}: unknown key '${key}'${near ? ` (did you mean '${near}'?)` : ''}; valid keys: ${FIELDS.join(', ')}`);
+    }
+    if (field in out) throw new CbdmError(`${path}: '${key}' sets ${field} a second time`);
+    out[field] = checkValue(path, key, value, FIELD_TYPES[field]);
+  }
+  return out as Partial<TrainConfig>;
+}
+
+function checkValue(path: string, key: string, v: unknown, spec: { type: FieldType; nullable?: boolean }): unknown {
+  const bad = (want: string): never => {
+    throw new CbdmError(`${path}: '${key}' must be ${want}${spec.nullable ? ' or null' : ''}, got ${describe(v)}`);
+  };
+  if (v === null && spec.nullable) return null;
+  const t = spec.type;
+  switch (t.kind) {
+    case 'int': return Number.isSafeInteger(v) ? v : bad('an integer');
+    case 'number': return typeof v === 'number' && Number.isFinite(v) ? v : bad('a number');
+    case 'boolean': return typeof v === 'boolean' ? v : bad('true or false');
+    case 'string': return typeof v === 'string' && v !== '' ? v : bad('a non-empty string');
+    case 'enum': return typeof v === 'string' && t.values.includes(v) ? v : bad(`one of ${t.values.join(', ')}`);
+    case 'model': return checkModel(path, key, v);
+    default: {
+      const never: never = t;
+      throw new Error(`unhandled field type ${JSON.stringify(never)}`);
+    }
+  }
+}
+
+function checkModel(path: string, key: string, v: unknown): ModelOverrides {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new CbdmError(`${path}: '${key}' must be an object {ch, chMult, attn, numResBlocks}, got ${describe(v)}`);
+  const m: ModelOverrides = {};
+  const posInt = (x: unknown) => Number.isSafeInteger(x) && (x as number) > 0;
+  for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
+    const where = `${path}: '${key}.${k}'`;
+    switch (k) {
+      case 'ch': case 'numResBlocks':
+        if (!posInt(x)) throw new CbdmError(`${where} must be a positive integer, got ${describe(x)}`);
+        m[k] = x as number;
+        break;
+      case 'chMult': case 'attn':
+        if (!Array.isArray(x) || !x.every((e) => Number.isSafeInteger(e) && e >= (k === 'attn' ? 0 : 1))) {
+          throw new CbdmError(`${where} must be a list of ${k === 'attn' ? 'level indices' : 'positive integers'}, got ${describe(x)}`);
+        }
+        m[k] = x as number[];
+        break;
+      default:
+        throw new CbdmError(`${path}: unknown key '${key}.${k}'; valid keys: ch, chMult, attn, numResBlocks`);
+    }
+  }
+  return m;
+}
+
+/** The result of reading an absl flag file. */
+export interface FlagfileSettings {
+  values: Partial<TrainConfig>;
+  /** `--logdir`: the run directory, when the file names one. */
+  out?: string;
+  /** Flags of the published code that change nothing in cbdm training (sampling, evaluation, workers). */
+  ignored: string[];
+}
+
+/** Published flags with no effect on what cbdm trains. */
+const IGNORED_FLAGS = new Set(['train', 'eval', 'num_workers', 'parallel', 'var_type', 'sample_size', 'sample_step', 'eval_step',
+  'num_images', 'private_num_images', 'fid_use_torch', 'fid_cache', 'sample_name', 'sampled', 'sample_method', 'num_class']);
+
+/** Published flags whose only supported value is the published default: [flag, value, why]. */
+const FIXED_FLAGS: Record<string, [string, string]> = {
+  T: ['1000', 'cbdm trains with T = 1000 diffusion steps'],
+  beta_1: ['0.0001', 'cbdm uses the published schedule β 1e-4 → 0.02'],
+  beta_T: ['0.02', 'cbdm uses the published schedule β 1e-4 → 0.02'],
+  improve: ['false', 'cbdm implements the DDPM UNet, not the improved-diffusion network'],
+  weight: ['false', 'loss re-weighting is not implemented'],
+  cotrain: ['false', 'classifier co-training is not implemented'],
+  logit: ['false', 'logit adjustment is not implemented'],
+  augm: ['false', 'ADA augmentation is not implemented'],
+  conditional: ['true', 'cbdm trains class-conditional models only'],
+};
+
+const DATA_TYPES: Record<string, string> = { cifar10: 'cifar10', cifar100: 'cifar100', cifar10lt: 'cifar10-lt', cifar100lt: 'cifar100-lt' };
+
+/**
+ * Read `cbdm train --flagfile FILE`: one absl flag per line (`--batch_size=48`, `--cb`, `--nocb`,
+ * repeated `--ch_mult=2` lines for list flags; `#` and `//` comments), as `flagfile.txt` of a
+ * published run or `config/cifar100.txt`. Published names map onto TrainConfig fields; a flag
+ * that cbdm cannot honour is an error naming the line.
+ */
+export function readAbslFlagfile(path: string): FlagfileSettings {
+  const text = readText(path, '--flagfile');
+  const flags = new Map<string, { value: string; line: number }[]>();
+  text.split(/\r?\n/).forEach((raw, i) => {
+    const line = raw.trim();
+    if (line === '' || line.startsWith('#') || line.startsWith('//')) return;
+    const m = /^--?([A-Za-z_][A-Za-z0-9_]*)(?:=(.*))?$/.exec(line);
+    if (!m) throw new CbdmError(`${path}:${i + 1}: expected one flag like --batch_size=48, got '${line}'`);
+    let [, name, value] = m as unknown as [string, string, string | undefined];
+    if (value === undefined) {
+      // absl booleans: --flag and --noflag
+      if (name.startsWith('no') && (KNOWN_BOOL.has(name.slice(2)))) { name = name.slice(2); value = 'false'; } else value = 'true';
+    }
+    if (name === 'flagfile') throw new CbdmError(`${path}:${i + 1}: nested --flagfile is not supported; merge the files`);
+    const list = flags.get(name) ?? [];
+    list.push({ value, line: i + 1 });
+    flags.set(name, list);
+  });
+
+  const values: Partial<Record<keyof TrainConfig, unknown>> = {};
+  const model: ModelOverrides = {};
+  const ignored: string[] = [];
+  let out: string | undefined;
+  let finetunedLogdir = '';
+  let ckptStep = 0;
+  for (const [name, occurrences] of flags) {
+    const { value, line } = occurrences[occurrences.length - 1]!;
+    const where = `${path}:${line}: --${name}`;
+    const num = (): number => {
+      const x = Number(value);
+      if (value.trim() === '' || !Number.isFinite(x)) throw new CbdmError(`${where}: expected a number, got '${value}'`);
+      return x;
+    };
+    const int = (): number => {
+      const x = num();
+      if (!Number.isSafeInteger(x)) throw new CbdmError(`${where}: expected an integer, got '${value}'`);
+      return x;
+    };
+    const bool = (): boolean => {
+      const v = value.toLowerCase();
+      if (['true', '1', 't', 'yes'].includes(v)) return true;
+      if (['false', '0', 'f', 'no'].includes(v)) return false;
+      throw new CbdmError(`${where}: expected true or false, got '${value}'`);
+    };
+    const ints = (): number[] => occurrences.flatMap((o) => o.value.split(',')).map((s) => {
+      const x = Number(s);
+      if (s.trim() === '' || !Number.isSafeInteger(x)) throw new CbdmError(`${where}: expected integers, got '${s}'`);
+      return x;
+    });
+    if (IGNORED_FLAGS.has(name)) { ignored.push(name); continue; }
+    const fixed = FIXED_FLAGS[name];
+    if (fixed) {
+      const given = KNOWN_BOOL.has(name) ? String(bool()) : String(num());
+      if (given !== String(KNOWN_BOOL.has(name) ? fixed[0] : Number(fixed[0]))) throw new CbdmError(`${where}=${value} cannot be honoured: ${fixed[1]} (only ${fixed[0]})`);
+      continue;
+    }
+    switch (name) {
+      case 'ch': model.ch = int(); break;
+      case 'ch_mult': model.chMult = ints(); break;
+      case 'attn': model.attn = ints(); break;
+      case 'num_res_blocks': model.numResBlocks = int(); break;
+      case 'dropout': values.dropout = num(); break;
+      case 'lr': values.lr = num(); break;
+      case 'grad_clip': values.gradClip = num(); break;
+      case 'total_steps': values.steps = int(); break;
+      case 'img_size': values.imageSize = int(); break;
+      case 'warmup': values.warmup = int(); break;
+      case 'batch_size': values.batch = int(); break;
+      case 'ema_decay': values.emaDecay = num(); break;
+      case 'cfg': values.cfg = bool(); break;
+      case 'root': values.root = value; break;
+      case 'data_type': {
+        const ds = DATA_TYPES[value];
+        if (!ds) throw new CbdmError(`${where}: unknown data type '${value}'; the published code knows ${Object.keys(DATA_TYPES).join(', ')}`);
+        values.dataset = ds;
+        // The published long-tailed subset (ImbalanceCIFAR*, rand_number=0) is NumPy's selection.
+        if (ds.endsWith('-lt')) values.numpyCompat = true;
+        break;
+      }
+      case 'imb_factor': values.imb = num(); break;
+      case 'logdir': out = value; break;
+      case 'save_step': { const s = int(); if (s > 0) values.ckptEvery = s; break; }
+      case 'omega': values.omegaEval = num(); break;
+      case 'cb': values.method = bool() ? 'cbdm' : 'ddpm'; break;
+      case 'tau': values.tau = num(); break;
+      case 'finetune': if (bool()) values.prior = 'uniform'; break;
+      case 'finetuned_logdir': finetunedLogdir = value; break;
+      case 'ckpt_step': ckptStep = int(); break;
+      default:
+        throw new CbdmError(`${where}: unknown flag (not one of the published main.py flags cbdm reads); remove the line`);
+    }
+  }
+  // The published code loads FLAGS.finetuned_logdir/ckpt_{ckpt_step}.pt (main.py, train()).
+  if (ckptStep !== 0) values.finetuneFrom = join(finetunedLogdir, `ckpt_${ckptStep}.pt`);
+  if (Object.keys(model).length > 0) values.model = model;
+  const train = checkTrainValues(path, values as Record<string, unknown>);
+  return { values: train, out, ignored };
+}
+
+/** Boolean flags of the published main.py (for --noflag). */
+const KNOWN_BOOL = new Set(['train', 'eval', 'improve', 'parallel', 'conditional', 'weight', 'cotrain', 'logit', 'augm', 'cfg',
+  'fid_use_torch', 'sampled', 'cb', 'finetune']);
+
+function readText(path: string, flag: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new CbdmError(`${flag} ${path}: cannot read it (${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'a directory, not a file' : code ?? String(e)})`);
+  }
+}
+
+function parseJson(path: string, text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    const msg = (e as Error).message;
+    const m = /position (\d+)/.exec(msg);
+    const pos = m ? Number(m[1]) : text.length;
+    const { line, col } = lineCol(text, pos);
+    throw new CbdmError(`--config ${path}: invalid JSON at line ${line}, column ${col}: ${msg.replace(/ in JSON at position \d+.*$/, '')}`);
+  }
+}
+
+function parseYaml(path: string, text: string): unknown {
+  const doc = YAML.parseDocument(text, { prettyErrors: false, uniqueKeys: true });
+  const err = doc.errors[0];
+  if (err) {
+    const { line, col } = err.linePos?.[0] ?? lineCol(text, err.pos[0]);
+    throw new CbdmError(`--config ${path}: invalid YAML at line ${line}, column ${col}: ${err.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}`);
+  }
+  return doc.toJS();
+}
+
+function lineCol(text: string, pos: number): { line: number; col: number } {
+  const before = text.slice(0, pos).split('\n');
+  return { line: before.length, col: before[before.length - 1]!.length + 1 };
+}
+
+function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return `a list ${JSON.stringify(v).slice(0, 40)}`;
+  if (typeof v === 'string') return `the string "${v.slice(0, 40)}"`;
+  if (typeof v === 'object') return 'an object';
+  return `${typeof v} ${String(v)}`;
+}
+
+/** The candidate nearest to `s` by edit distance, if it is a plausible typo. */
+function closest(s: string, candidates: string[]): string | null {
+  let best: string | null = null;
+  let bestD = Math.max(2, Math.floor(s.length / 3)) + 1;
+  for (const c of candidates) {
+    const d = editDistance(s.toLowerCase(), c.toLowerCase());
+    if (d < bestD) { bestD = d; best = c; }
+  }
+  return best;
+}
+
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = cur;
+  }
+  return prev[b.length]!;
+}

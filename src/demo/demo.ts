@@ -16,7 +16,7 @@ import { renderReport } from '../report/html.ts';
 import { writeFileAtomic } from '../io/atomic.ts';
 import { CLASS_GROUPS, type ClassGroup } from '../data/groups.ts';
 import type { EvalResult } from '../report/run-dir.ts';
-import { CbdmError } from '../util/errors.ts';
+import { CbdmError, Interrupted } from '../util/errors.ts';
 import { loadRunModel } from '../models/load.ts';
 import { loadDataset } from '../data/registry.ts';
 import { currentBackend } from '../engine/context.ts';
@@ -86,10 +86,20 @@ export interface DemoResult {
 }
 
 /** Run the whole demo. */
-export async function runDemo(o: DemoOptions): Promise<DemoResult> {
-  if (existsSync(join(o.out, 'report.html')) || existsSync(join(o.out, 'ddpm')) || existsSync(join(o.out, 'cbdm'))) {
-    if (!o.fresh) throw new CbdmError(`${o.out} already holds a demo; pass --fresh to replace it or choose another --out`);
-    for (const sub of ['ddpm', 'cbdm', 'report.html']) rmSync(join(o.out, sub), { recursive: true, force: true });
+export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
+  let o = opts;
+  const holdsDemo = (d: string) => ['report.html', 'ddpm', 'cbdm'].some((f) => existsSync(join(d, f)));
+  if (holdsDemo(o.out)) {
+    if (o.fresh) {
+      for (const sub of ['ddpm', 'cbdm', 'report.html']) rmSync(join(o.out, sub), { recursive: true, force: true });
+    } else {
+      // Keep the earlier demo (it may have been trained for hours): this one gets its own folder.
+      const stamp = new Date().toISOString().slice(0, 19).replace(/:/g, '-');
+      let out = `${o.out}-${stamp}`;
+      for (let i = 2; holdsDemo(out); i++) out = `${o.out}-${stamp}-${i}`;
+      log(`${o.out} holds an earlier demo, kept; this one goes to ${out} (--fresh replaces ${o.out} instead)`);
+      o = { ...o, out };
+    }
   }
   mkdirSync(o.out, { recursive: true });
   const sched = makeSchedule(linearBetas(1000, 1e-4, 0.02));
@@ -118,6 +128,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
       });
       log(`training ${method.toUpperCase()} (tiny UNet, ${o.steps} steps of ${o.batch} on ${o.dataset} ${o.imageSize}px)…`);
       const r = await train(cfg, { out: dir, progress: o.progress });
+      if (r.interrupted !== null) throw new Interrupted(r.interrupted, `demo interrupted while training ${method.toUpperCase()} at step ${r.step} (checkpoint in ${dir}); run the demo again to start over`);
       net = r.ema;
       ds = r.dataset;
       omega = cfg.omegaEval;

@@ -4,17 +4,22 @@
  */
 import { openSync, writeSync, fsyncSync, closeSync, renameSync, unlinkSync, mkdirSync } from 'node:fs';
 import { dirname, basename, join } from 'node:path';
+import { CbdmError, systemErrorReason } from '../util/errors.ts';
 
-/** Write `data` to `path` atomically (creates parent directories). */
+/**
+ * Write `data` to `path` atomically (creates parent directories). A file-system failure (full
+ * disk, read-only mount, …) is a CbdmError naming `path` and how far the write got; `path`
+ * itself is then untouched.
+ */
 export function writeFileAtomic(path: string, data: Uint8Array | string): void {
   const dir = dirname(path);
-  mkdirSync(dir, { recursive: true });
   const tmp = join(dir, `.${basename(path)}.${process.pid}.${Date.now().toString(36)}.tmp`);
   const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
   let fd = -1;
+  let off = 0;
   try {
+    mkdirSync(dir, { recursive: true });
     fd = openSync(tmp, 'w');
-    let off = 0;
     while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
     fsyncSync(fd);
     closeSync(fd);
@@ -23,6 +28,9 @@ export function writeFileAtomic(path: string, data: Uint8Array | string): void {
   } catch (e) {
     if (fd >= 0) try { closeSync(fd); } catch { /* already failing */ }
     try { unlinkSync(tmp); } catch { /* temp may not exist */ }
-    throw e;
+    const reason = systemErrorReason(e);
+    if (reason === null) throw e;
+    const progress = fd >= 0 || off > 0 ? ` after ${off.toLocaleString('en-US')} of ${bytes.length.toLocaleString('en-US')} bytes` : '';
+    throw new CbdmError(`cannot write ${path}: ${reason}${progress}; ${basename(path)} was left as it was (nothing half-written)`);
   }
 }

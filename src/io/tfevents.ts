@@ -5,7 +5,8 @@
  * Values {tag (1, string), simple_value (2, float)}. The first record holds file_version
  * "brain.Event:2" (field 3). Enough for TensorBoard's scalars dashboard.
  */
-import { appendFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { writeFileAtomic } from './atomic.ts';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 
@@ -98,7 +99,11 @@ export function tfRecord(data: Uint8Array): Uint8Array {
 export class TensorBoardWriter {
   readonly path: string;
   constructor(dir: string) {
-    this.path = join(dir, `events.out.tfevents.${Math.floor(Date.now() / 1000)}.${hostname()}`);
+    // A new file per process start (as TensorBoard's writers do); never overwrite an earlier one.
+    const base = join(dir, `events.out.tfevents.${Math.floor(Date.now() / 1000)}.${hostname()}`);
+    let path = base;
+    for (let i = 1; existsSync(path); i++) path = `${base}.${i}`;
+    this.path = path;
     const header = new ProtoWriter().double(1, Date.now() / 1000).string(3, 'brain.Event:2').finish();
     writeFileSync(this.path, tfRecord(header));
   }
@@ -125,4 +130,64 @@ export function readTfRecords(buf: Uint8Array): Uint8Array[] {
     off += 16 + n;
   }
   return out;
+}
+
+/** The `step` (field 2) of an Event protobuf, or null when it has none (the file_version record). */
+export function eventStep(event: Uint8Array): number | null {
+  let off = 0;
+  const varint = (): bigint => {
+    let x = 0n, shift = 0n;
+    for (;;) {
+      if (off >= event.length) throw new Error('truncated varint');
+      const b = event[off++]!;
+      x |= BigInt(b & 0x7f) << shift;
+      if (!(b & 0x80)) return x;
+      shift += 7n;
+    }
+  };
+  while (off < event.length) {
+    const key = Number(varint());
+    const field = key >> 3, wire = key & 7;
+    if (wire === 0) {
+      const v = varint();
+      if (field === 2) return Number(BigInt.asIntN(64, v));
+    } else if (wire === 1) off += 8;
+    else if (wire === 5) off += 4;
+    else if (wire === 2) { const n = Number(varint()); off += n; }
+    else throw new Error(`unsupported wire type ${wire}`);
+  }
+  return null;
+}
+
+/**
+ * Drop the events logged after `step` from every event file of `dir` (a resumed run logs those
+ * steps again), and a last record cut short by a crash. Rewritten atomically; returns how many
+ * records went.
+ */
+export function trimEventFiles(dir: string, step: number): number {
+  let dropped = 0;
+  for (const name of readdirSync(dir).filter((f) => f.startsWith('events.out.tfevents.')).sort()) {
+    const path = join(dir, name);
+    const buf = readFileSync(path);
+    const keep: Uint8Array[] = [];
+    let off = 0, total = 0;
+    const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    while (off + 12 <= buf.length) {
+      const n = Number(dv.getBigUint64(off, true));
+      if (off + 16 + n > buf.length || dv.getUint32(off + 8, true) !== maskedCrc(buf.subarray(off, off + 8))) break;
+      const data = buf.subarray(off + 12, off + 12 + n);
+      if (dv.getUint32(off + 12 + n, true) !== maskedCrc(data)) break;
+      total++;
+      let s: number | null;
+      try { s = eventStep(data); } catch { s = null; }
+      if (s === null || s <= step) keep.push(buf.subarray(off, off + 16 + n));
+      off += 16 + n;
+    }
+    const cut = off < buf.length ? 1 : 0;
+    if (keep.length < total || cut) {
+      writeFileAtomic(path, Buffer.concat(keep));
+      dropped += total - keep.length + cut;
+    }
+  }
+  return dropped;
 }

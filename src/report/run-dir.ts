@@ -106,7 +106,8 @@ export function parseEvalResult(v: unknown, numClasses: number, path = 'eval.jso
 
 /**
  * Parse metrics.jsonl text. A last line without its newline that does not parse is a write cut
- * short by a crash: it is skipped with a warning. Any other bad line is an error.
+ * short by a crash: it is skipped with a warning. Any other bad line, and a step that does not
+ * increase, is an error.
  */
 export function parseMetricsJsonl(text: string, path = 'metrics.jsonl', warnings: string[] = []): RunMetricsRecord[] {
   const lines = text.split('\n');
@@ -126,6 +127,10 @@ export function parseMetricsJsonl(text: string, path = 'metrics.jsonl', warnings
     }
     if (!isObj(rec)) throw bad(path, `line ${i + 1} must be a JSON object`);
     if (typeof rec.step !== 'number' || typeof rec.loss !== 'number') throw bad(path, `line ${i + 1} needs numeric 'step' and 'loss'`);
+    // Steps only increase: a repeated or earlier step means two runs wrote into one file (or a
+    // resume that did not trim it), and the curves would be misread.
+    const prev = out[out.length - 1];
+    if (prev !== undefined && !(rec.step > prev.step)) throw bad(path, `line ${i + 1} has step ${rec.step} after step ${prev.step}; steps must increase (two runs wrote into this file?) — remove the stray lines or re-train into a new --out`);
     const clean: RunMetricsRecord = { step: rec.step, loss: rec.loss };
     for (const [k, x] of Object.entries(rec)) if (typeof x === 'number') clean[k] = x;
     out.push(clean);

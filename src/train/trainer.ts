@@ -7,7 +7,7 @@
  *   checkpoints/  step-N.safetensors (net, EMA, Adam moments + JSON state), latest.json
  *   ema.safetensors  the EMA weights under the published state-dict names (what `sample` uses)
  */
-import { existsSync, readFileSync, appendFileSync, mkdirSync } from 'node:fs';
+import { existsSync, readFileSync, appendFileSync, mkdirSync, rmdirSync, statSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { spawnSync } from 'node:child_process';
@@ -30,7 +30,8 @@ import { makeSchedule, linearBetas } from '../diffusion/schedule.ts';
 import { saveCheckpoint, loadCheckpoint, latestCheckpoint, saveEmaWeights, isTrainingCheckpoint, type CheckpointState } from './checkpoint.ts';
 import { loadWeightsFile } from '../models/load.ts';
 import { Progress } from '../util/progress.ts';
-import { TensorBoardWriter } from '../io/tfevents.ts';
+import { TensorBoardWriter, trimEventFiles } from '../io/tfevents.ts';
+import { acquireRunLock, removeOrphanTemps, clearUnfinishedStart } from './run-folder.ts';
 
 /** One line of metrics.jsonl. */
 export interface MetricsRecord {
@@ -71,6 +72,8 @@ export interface TrainResult {
   ema: UNet;
   dataset: ImageDataset;
   modelConfig: UNetConfig;
+  /** The signal that stopped the run early (its checkpoint is written), or null. */
+  interrupted: 'SIGINT' | 'SIGTERM' | null;
 }
 
 /** Build the model config for a training config and dataset. */
@@ -99,8 +102,27 @@ export function trimMetrics(path: string, step: number): number {
   return lines.length - keep.length;
 }
 
-/** Train (or resume) a run. */
-export async function train(cfgIn: TrainConfig, opts: TrainOptions): Promise<TrainResult> {
+/**
+ * Train (or resume) a run, holding the run directory's lock (docs/RUN_DIR.md): a second writer
+ * is refused, temp files of a killed writer are removed.
+ */
+export async function train(cfg: TrainConfig, opts: TrainOptions): Promise<TrainResult> {
+  const dir = opts.out;
+  if (existsSync(dir) && !statSync(dir).isDirectory()) throw new CbdmError(`--out ${dir} is a file, not a directory; give the run directory's path`);
+  const created = !existsSync(dir);
+  mkdirSync(dir, { recursive: true });
+  const release = acquireRunLock(dir);
+  try {
+    const temps = removeOrphanTemps(dir);
+    if (temps > 0) console.error(`cbdm: note: removed ${temps} temp file(s) left in ${dir} by a writer that was killed`);
+    return await trainLocked(cfg, opts);
+  } finally {
+    release();
+    if (created) try { rmdirSync(dir); } catch { /* not empty: the run wrote into it */ }
+  }
+}
+
+async function trainLocked(cfgIn: TrainConfig, opts: TrainOptions): Promise<TrainResult> {
   const dir = opts.out;
   let cfg = cfgIn;
   let resumeFrom: string | null = null;
@@ -108,7 +130,13 @@ export async function train(cfgIn: TrainConfig, opts: TrainOptions): Promise<Tra
   if (opts.resume) {
     const cfgPath = join(dir, 'config.json');
     if (!existsSync(cfgPath)) throw new CbdmError(`--resume: ${dir} has no config.json; is it a cbdm run directory?`);
-    const saved = JSON.parse(readFileSync(cfgPath, 'utf8')) as { train: TrainConfig } & Record<string, unknown>;
+    let saved: { train: TrainConfig } & Record<string, unknown>;
+    try {
+      saved = JSON.parse(readFileSync(cfgPath, 'utf8')) as typeof saved;
+      if (typeof saved?.train !== 'object' || saved.train === null) throw new Error('no "train" object');
+    } catch (e) {
+      throw new CbdmError(`--resume: ${cfgPath} is not a valid run config (${(e as Error).message}); restore it from a copy or start a new run`);
+    }
     cfg = saved.train;
     resumeFrom = latestCheckpoint(dir);
     savedPrecision = typeof saved.precision === 'string' ? saved.precision : 'fp32';
@@ -151,7 +179,11 @@ export async function train(cfgIn: TrainConfig, opts: TrainOptions): Promise<Tra
     loader = BatchLoader.restore(ds, { batchSize: cfg.batch, seed: cfg.seed, flip: true }, st.loader);
     const dropped = trimMetrics(join(dir, 'metrics.jsonl'), step);
     if (dropped > 0) console.error(`cbdm: resuming ${dir} at step ${step}: dropped ${dropped} metrics line(s) logged after that checkpoint (the run stopped without saving them); they are logged again`);
+    const events = trimEventFiles(dir, step);
+    if (events > 0) console.error(`cbdm: resuming ${dir} at step ${step}: dropped ${events} TensorBoard event(s) logged after that checkpoint`);
   } else {
+    const cleared = clearUnfinishedStart(dir);
+    if (cleared.length > 0) console.error(`cbdm: note: ${dir} held an earlier start that never reached a checkpoint; removed its ${cleared.join(', ')}`);
     mkdirSync(dir, { recursive: true });
     if (cfg.finetuneFrom) {
       const src = latestCheckpoint(cfg.finetuneFrom) ?? cfg.finetuneFrom;
@@ -179,18 +211,34 @@ export async function train(cfgIn: TrainConfig, opts: TrainOptions): Promise<Tra
   const metricsPath = join(dir, 'metrics.jsonl');
   const tb = new TensorBoardWriter(dir);
   const state = (): CheckpointState => ({ step, rng: rng.state(), dropRng: dropRng.state(), loader: loader.state() });
-  const checkpoint = (keep: boolean) => saveCheckpoint(dir, state(), net.store, ema.store, opt, { keep, keepLast: cfg.keepCkpts });
+  const checkpoint = (keep: boolean) => {
+    try {
+      saveCheckpoint(dir, state(), net.store, ema.store, opt, { keep, keepLast: cfg.keepCkpts });
+    } catch (e) {
+      if (!(e instanceof CbdmError)) throw e;
+      throw new CbdmError(`${e.message}. Checkpoint of step ${step} not saved; the last complete one is ${latestCheckpoint(dir) ?? 'none'}; free space, then continue with --resume`);
+    }
+  };
 
-  let interrupted = false;
-  const onSigint = () => { interrupted = true; };
-  process.once('SIGINT', onSigint);
+  // The first SIGINT/SIGTERM finishes the step and saves. Its handler then steps aside, so a
+  // second signal gets the default action: the process ends at once, even inside a step (the
+  // last checkpoint stays valid: every file is written atomically).
+  let interrupted: 'SIGINT' | 'SIGTERM' | null = null;
+  const onSignal = (sig: 'SIGINT' | 'SIGTERM') => {
+    interrupted = sig;
+    process.removeListener('SIGINT', onSignal);
+    process.removeListener('SIGTERM', onSignal);
+    console.error(`cbdm: ${sig}: stopping after step ${step}, writing a checkpoint (${sig === 'SIGINT' ? 'Ctrl-C' : 'the signal'} again exits at once)`);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   const bar = new Progress(cfg.steps, { label: `${cfg.method} ${cfg.preset}`, unit: 'step', enabled: opts.progress, start: step });
   const t0 = performance.now();
   let windowStart = performance.now();
   let windowImages = 0;
   let stepsThisCall = 0;
   try {
-    while (step < cfg.steps && !interrupted && (opts.stopAfter === undefined || stepsThisCall < opts.stopAfter)) {
+    while (step < cfg.steps && interrupted === null && (opts.stopAfter === undefined || stepsThisCall < opts.stopAfter)) {
       const { x, y } = loader.next();
       const parts = tidy(() => {
         net.store.zeroGrad();
@@ -225,6 +273,8 @@ export async function train(cfgIn: TrainConfig, opts: TrainOptions): Promise<Tra
         bar.update(step, { loss: parts.loss.toFixed(4), 'img/s': rec.img_per_s.toFixed(1) });
       }
       if (step % cfg.ckptEvery === 0) checkpoint(true);
+      // Let signal handlers run (the step itself never yields to the event loop).
+      await new Promise<void>((resolve) => setImmediate(resolve));
     }
     // The final checkpoint stays a kept periodic one when it falls on one: marking it non-kept
     // would let the next save of a resumed or extended run delete it.
@@ -232,10 +282,10 @@ export async function train(cfgIn: TrainConfig, opts: TrainOptions): Promise<Tra
     saveEmaWeights(join(dir, 'ema.safetensors'), ema.store, { step, config: JSON.stringify(mcfg) });
   } finally {
     bar.stop();
-    process.removeListener('SIGINT', onSigint);
+    process.removeListener('SIGINT', onSignal);
+    process.removeListener('SIGTERM', onSignal);
   }
-  if (interrupted) console.error(`cbdm: interrupted at step ${step}; checkpoint written. Continue with: cbdm train --resume --out ${dir}`);
-  return { dir, step, net, ema, dataset: ds, modelConfig: mcfg };
+  return { dir, step, net, ema, dataset: ds, modelConfig: mcfg, interrupted };
 }
 
 /** The git commit of the cbdm sources (provenance in config.json), or null outside a checkout. */

@@ -4,7 +4,7 @@
  * `ema_model` entry is used, or a safetensors file). The architecture of a foreign checkpoint is
  * read off its tensor shapes; only the image size must be given (default 32).
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Backend } from '../engine/backend.ts';
 import { UNet, type UNetConfig } from './unet.ts';
@@ -28,7 +28,8 @@ export interface LoadedModel {
 export function loadRunModel(runDir: string, backend: Backend): LoadedModel {
   const cfgPath = join(runDir, 'config.json');
   if (!existsSync(cfgPath)) throw new CbdmError(`${runDir} is not a cbdm run directory (no config.json)`);
-  const cfg = JSON.parse(readFileSync(cfgPath, 'utf8')) as { model: UNetConfig; train?: { omegaEval?: number } };
+  const cfg = readJson(cfgPath) as { model?: UNetConfig; train?: { omegaEval?: number } };
+  if (typeof cfg.model !== 'object' || cfg.model === null) throw new CbdmError(`${cfgPath} lacks the "model" object (UNet config); the file is corrupt — restore it from a copy of the run`);
   const net = new UNet(cfg.model);
   net.store.materialize(backend, 0);
   const ckpt = latestCheckpoint(runDir);
@@ -42,8 +43,9 @@ export function loadRunModel(runDir: string, backend: Backend): LoadedModel {
     net.store.loadStateDict(toValues(loadStateDictFile(emaPath)));
     source = emaPath;
   }
+  checkFinite(net, source);
   const dataPath = join(runDir, 'data.json');
-  const data = existsSync(dataPath) ? (JSON.parse(readFileSync(dataPath, 'utf8')) as { classNames: string[]; counts: number[] }) : null;
+  const data = existsSync(dataPath) ? (readJson(dataPath) as { classNames?: string[]; counts?: number[] }) : null;
   return { net, source, classNames: data?.classNames ?? null, counts: data?.counts ?? null, omegaEval: cfg.train?.omegaEval ?? null };
 }
 
@@ -57,11 +59,64 @@ export function loadWeightsFile(path: string, backend: Backend, opts: { imageSiz
     if (opts.entry === undefined && !path.endsWith('.safetensors')) sd = loadStateDictFile(path);
     else throw e;
   }
-  const cfg = inferUNetConfig(sd, opts.imageSize ?? 32);
+  // A cbdm safetensors file records its UNet config (ema.safetensors: metadata 'config'); the
+  // image size comes from there, and a different --image-size is a mistake, not a request.
+  const saved = path.endsWith('.safetensors') ? savedModelConfig(path) : null;
+  if (opts.imageSize !== undefined && saved?.imageSize !== undefined && opts.imageSize !== saved.imageSize) {
+    throw new CbdmError(`--image-size ${opts.imageSize} conflicts with ${path}, a ${saved.imageSize}×${saved.imageSize} model (its metadata); drop --image-size`);
+  }
+  const cfg = inferUNetConfig(sd, opts.imageSize ?? saved?.imageSize ?? 32);
+  if (saved?.numClasses !== undefined && saved.numClasses !== cfg.numClasses) {
+    throw new CbdmError(`${path}: its metadata says ${saved.numClasses} classes but its label embedding has ${cfg.numClasses}; the file is corrupt`);
+  }
   const net = new UNet(cfg);
   net.store.materialize(backend, 0);
   net.store.loadStateDict(toValues(sd));
+  checkFinite(net, path);
   return { net, source: path, classNames: null, counts: null, omegaEval: null };
+}
+
+/** The UNet config a cbdm safetensors file records in its metadata ('config'), read from the header only. */
+function savedModelConfig(path: string): Partial<UNetConfig> | null {
+  const fd = openSync(path, 'r');
+  try {
+    const len = Buffer.alloc(8);
+    if (readSync(fd, len, 0, 8, 0) !== 8) return null;
+    const n = Number(len.readBigUInt64LE(0));
+    if (n > 100_000_000) return null;  // readSafetensors has reported it already
+    const header = Buffer.alloc(n);
+    readSync(fd, header, 0, n, 8);
+    const meta = (JSON.parse(header.toString('utf8')) as { __metadata__?: { config?: string } }).__metadata__;
+    const cfg = meta?.config !== undefined ? (JSON.parse(meta.config) as Partial<UNetConfig>) : null;
+    return cfg !== null && typeof cfg === 'object' ? cfg : null;
+  } catch {
+    return null;  // no usable metadata: the shapes decide, as for a foreign file
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Refuse weights holding NaN or ±Inf: every sample from them would be garbage. */
+export function checkFinite(net: UNet, source: string): void {
+  const arena = net.store.readArena();
+  for (const l of net.store.layout) {
+    let bad = 0;
+    for (let i = l.offset; i < l.offset + l.size; i++) if (!Number.isFinite(arena[i]!)) bad++;
+    if (bad > 0) {
+      throw new CbdmError(`${source}: weights are not finite: '${l.name}' holds ${bad} NaN/Inf value(s) of ${l.size} (a diverged or corrupt model); refusing to sample — use an earlier checkpoint`);
+    }
+  }
+}
+
+function readJson(path: string): Record<string, unknown> {
+  let v: unknown;
+  try {
+    v = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw new CbdmError(`${path} is not valid JSON (${(e as Error).message}); the file is corrupt — restore it from a copy of the run`);
+  }
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new CbdmError(`${path} must hold a JSON object; the file is corrupt — restore it from a copy of the run`);
+  return v as Record<string, unknown>;
 }
 
 /** A state dict as the float32 values ParamStore.loadStateDict takes. */

@@ -8,7 +8,7 @@ import type { ImageDataset } from '../data/dataset.ts';
 import { loadDataset, DATASET_NAMES, type DatasetSpec } from '../data/registry.ts';
 import { CLASS_GROUPS, groupClasses, type ClassGroup } from '../data/groups.ts';
 import { exportDataset } from '../data/export.ts';
-import { CbdmError } from '../util/errors.ts';
+import { CbdmError, systemErrorReason } from '../util/errors.ts';
 
 /** Options shared by the data subcommands, as commander hands them over. */
 export interface DataCliOptions {
@@ -98,7 +98,14 @@ export async function runExport(o: DataCliOptions & { out: string }): Promise<st
   const ds = await loadDataset(toSpec(o));
   const bar = process.stderr.isTTY ? new SingleBar({ format: 'export {bar} {value}/{total} images | {eta}s left', stream: process.stderr }, Presets.shades_classic) : null;
   bar?.start(ds.labels.length, 0);
-  exportDataset(ds, o.out, (done) => bar?.update(done));
+  let written = 0;
+  try {
+    exportDataset(ds, o.out, (done) => { written = done; bar?.update(done); });
+  } catch (e) {
+    const reason = systemErrorReason(e);
+    if (reason === null) throw e;
+    throw new CbdmError(`data export --out ${o.out}: ${reason} after ${written} of ${ds.labels.length} images`);
+  }
   bar?.stop();
   return `wrote ${ds.labels.length.toLocaleString('en-US')} PNGs in ${ds.numClasses} class folders and index.json to ${o.out}`;
 }

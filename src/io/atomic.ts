@@ -30,7 +30,8 @@ export function writeFileAtomic(path: string, data: Uint8Array | string): void {
     try { unlinkSync(tmp); } catch { /* temp may not exist */ }
     const reason = systemErrorReason(e);
     if (reason === null) throw e;
-    const progress = fd >= 0 || off > 0 ? ` after ${off.toLocaleString('en-US')} of ${bytes.length.toLocaleString('en-US')} bytes` : '';
+    const full = /ENOSPC|EDQUOT/.test(reason);
+    const progress = full ? ` after ${off.toLocaleString('en-US')} of ${bytes.length.toLocaleString('en-US')} bytes` : '';
     throw new CbdmError(`cannot write ${path}: ${reason}${progress}; ${basename(path)} was left as it was (nothing half-written)`);
   }
 }

@@ -285,7 +285,8 @@ export function loadStateDictFile(path: string, entry?: string): Map<string, NdA
   } catch (e) {
     throw new CbdmError(`cannot read checkpoint ${path}: ${(e as Error).message}`);
   }
-  if (looksLikeSafetensors(bytes)) {
+  // By name too: a .safetensors file with a broken header is reported as a safetensors problem.
+  if (path.endsWith('.safetensors') || looksLikeSafetensors(bytes)) {
     const all = readSafetensors(bytes, path).tensors;
     if (entry === undefined) return all;
     const picked = new Map([...all].filter(([k]) => k.startsWith(`${entry}.`)).map(([k, v]) => [k.slice(entry.length + 1), v]));

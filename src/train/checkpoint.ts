@@ -49,7 +49,10 @@ export function saveCheckpoint(dir: string, state: CheckpointState, net: ParamSt
   ]);
   writeFileAtomic(path, encodeSafetensors(tensors, { cbdm_state: JSON.stringify(stored) }));
   const latestPath = join(ckDir, 'latest.json');
-  const prev = existsSync(latestPath) ? (JSON.parse(readFileSync(latestPath, 'utf8')) as { file: string; kept?: boolean }) : null;
+  let prev: { file: string; kept?: boolean } | null = null;
+  try {
+    if (existsSync(latestPath)) prev = JSON.parse(readFileSync(latestPath, 'utf8')) as { file: string; kept?: boolean };
+  } catch { /* a corrupt pointer is replaced below; its file is left for keepLast pruning */ }
   writeFileAtomic(latestPath, JSON.stringify({ file: name, step: state.step, kept: opts.keep }) + '\n');
   // The previous "latest" is dropped unless it was a kept periodic checkpoint.
   if (prev && prev.file !== name && prev.kept === false) tryUnlink(join(ckDir, prev.file));
@@ -70,7 +73,13 @@ export function latestCheckpoint(runOrFile: string): string | null {
   if (runOrFile.endsWith('.safetensors') && existsSync(runOrFile)) return runOrFile;
   const latest = join(runOrFile, 'checkpoints', 'latest.json');
   if (!existsSync(latest)) return null;
-  const { file } = JSON.parse(readFileSync(latest, 'utf8')) as { file: string };
+  let file: unknown;
+  try {
+    file = (JSON.parse(readFileSync(latest, 'utf8')) as { file?: unknown }).file;
+  } catch (e) {
+    throw new CbdmError(`${latest} is corrupt (${(e as Error).message}); point it at the newest checkpoints/step-N.safetensors: {"file": "step-N.safetensors", "step": N}`);
+  }
+  if (typeof file !== 'string') throw new CbdmError(`${latest} lacks "file"; point it at the newest checkpoints/step-N.safetensors: {"file": "step-N.safetensors", "step": N}`);
   const p = isAbsolute(file) ? file : join(runOrFile, 'checkpoints', basename(file));
   if (!existsSync(p)) throw new CbdmError(`${latest} points at ${file}, which is missing; the run directory was modified by hand`);
   return p;
@@ -79,7 +88,7 @@ export function latestCheckpoint(runOrFile: string): string | null {
 /** Is this file a cbdm training checkpoint (safetensors with cbdm_state), rather than plain weights? */
 export function isTrainingCheckpoint(path: string): boolean {
   if (!path.endsWith('.safetensors') || !existsSync(path)) return false;
-  return readSafetensors(readFileSync(path)).metadata?.cbdm_state !== undefined;
+  return readSafetensors(readFileSync(path), path).metadata?.cbdm_state !== undefined;
 }
 
 /**
@@ -88,7 +97,7 @@ export function isTrainingCheckpoint(path: string): boolean {
  */
 export function loadCheckpoint(path: string, net: ParamStore, ema: ParamStore | null, opt: Adam | null, opts: { emaInto?: boolean } = {}): CheckpointState {
   if (!existsSync(path)) throw new CbdmError(`checkpoint ${path} does not exist`);
-  const { tensors, metadata } = readSafetensors(readFileSync(path));
+  const { tensors, metadata } = readSafetensors(readFileSync(path), path);
   const raw = metadata?.cbdm_state;
   if (!raw) throw new CbdmError(`${path} is not a cbdm training checkpoint (no cbdm_state metadata); to sample from weights use cbdm sample --ckpt`);
   const st = JSON.parse(raw) as StoredState;

@@ -110,7 +110,8 @@ export async function train(cfg: TrainConfig, opts: TrainOptions): Promise<Train
   const dir = opts.out;
   if (existsSync(dir) && !statSync(dir).isDirectory()) throw new CbdmError(`--out ${dir} is a file, not a directory; give the run directory's path`);
   const created = !existsSync(dir);
-  mkdirSync(dir, { recursive: true });
+  // Non-recursive when the parent exists: a recursive mkdir reports a read-only disk as ENOENT.
+  if (created) mkdirSync(dir, { recursive: !existsSync(dirname(dir)) });
   const release = acquireRunLock(dir);
   try {
     const temps = removeOrphanTemps(dir);
@@ -155,7 +156,8 @@ async function trainLocked(cfgIn: TrainConfig, opts: TrainOptions): Promise<Trai
   if (savedPrecision !== null && savedPrecision !== currentPrecision()) {
     console.error(`cbdm: warning: ${dir} was trained with ${savedPrecision} convolutions and continues with ${currentPrecision()} (CBDM_PRECISION); the resumed run is not the bit-exact continuation`);
   }
-  const ds = await loadDataset({ name: cfg.dataset, root: cfg.root ?? undefined, imb: cfg.imb, numpyCompat: cfg.numpyCompat, size: cfg.imageSize ?? presetConfig(cfg.preset, 1).imageSize, seed: 0 });
+  const ds = await loadDataset({ name: cfg.dataset, root: cfg.root ?? undefined, imb: cfg.imb, numpyCompat: cfg.numpyCompat, size: cfg.imageSize ?? defaultImageSize(cfg), seed: 0 });
+  if (cfg.batch > ds.labels.length) throw new CbdmError(`--batch ${cfg.batch} is larger than the dataset (${ds.labels.length} images in ${ds.name}); use --batch ${ds.labels.length} or less`);
   const mcfg = modelConfigFor(cfg, ds);
   const net = new UNet(mcfg);
   const ema = new UNet(mcfg);
@@ -286,6 +288,11 @@ async function trainLocked(cfgIn: TrainConfig, opts: TrainOptions): Promise<Trai
     process.removeListener('SIGTERM', onSignal);
   }
   return { dir, step, net, ema, dataset: ds, modelConfig: mcfg, interrupted };
+}
+
+/** Image size when --image-size is not given: CIFAR's own 32, else the preset's. */
+function defaultImageSize(cfg: TrainConfig): number {
+  return cfg.dataset.startsWith('cifar') ? 32 : presetConfig(cfg.preset, 1).imageSize;
 }
 
 /** The git commit of the cbdm sources (provenance in config.json), or null outside a checkout. */

@@ -17,6 +17,7 @@ import { writeFileAtomic } from '../io/atomic.ts';
 import { CLASS_GROUPS, type ClassGroup } from '../data/groups.ts';
 import type { EvalResult } from '../report/run-dir.ts';
 import { CbdmError, Interrupted } from '../util/errors.ts';
+import { Progress } from '../util/progress.ts';
 import { loadRunModel } from '../models/load.ts';
 import { loadDataset } from '../data/registry.ts';
 import { currentBackend } from '../engine/context.ts';
@@ -134,9 +135,12 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
       omega = cfg.omegaEval;
     }
     log(`sampling and evaluating ${method.toUpperCase()} (${o.perClass}/class, DDIM ${o.samplerSteps} η ${o.samplerEta}${o.clipX0 === 'clip' ? ' clipped' : ''}, ω = ${omega})…`);
+    const bar = new Progress(o.perClass * ds.numClasses, { label: `sample ${method}`, unit: 'image', enabled: o.progress });
     const ev = await evaluateShapesRun(dir, net, ds, sched, {
       perClass: o.perClass, samplerSteps: o.samplerSteps, omega, seed: o.seed + 1, batch: 100, eta: o.samplerEta, clipX0: o.clipX0,
+      onBatch: (done) => bar.update(done),
     });
+    bar.stop();
     runs[method] = { dir, eval: ev };
   }
   const { report, summary } = await writeDemoReport(o, shipped);

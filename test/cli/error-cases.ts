@@ -130,6 +130,10 @@ function cases(): Case[] {
     { name: 'sample --n abc', argv: () => ['sample', '--run', p('run'), '--n', 'abc', '--out', p('s.npz')], names: /--n/ },
     { name: 'sample --class out of range', argv: () => ['sample', '--ckpt', TINY_PT, '--image-size', '8', '--class', '7', '--n', '1', '--out', p('s.npz')], names: /--class 7 is out of range/ },
     { name: 'sample --sampler foo', argv: () => ['sample', '--run', p('run'), '--sampler', 'foo', '--out', p('s.npz')], names: /--sampler/ },
+    { name: 'sample --steps above T', argv: () => ['sample', '--run', p('run'), '--sampler', 'ddim', '--steps', '5000', '--n', '1', '--out', p('s.npz')], names: /--steps 5000 is more than the model's 1000 timesteps/ },
+    { name: 'sample --steps 0', argv: () => ['sample', '--run', p('run'), '--sampler', 'ddim', '--steps', '0', '--n', '1', '--out', p('s.npz')], names: /--steps/ },
+    { name: 'sample --eta -1', argv: () => ['sample', '--run', p('run'), '--sampler', 'ddim', '--steps', '2', '--eta', '-1', '--n', '1', '--out', p('s.npz')], names: /--eta must be a finite number ≥ 0/ },
+    { name: 'sample --n too large for one .npz', argv: () => ['sample', '--run', p('run'), '--n', '1000000000', '--out', p('s.npz')], names: /--out .*s\.npz: 1000000000 images are written as shards/ },
     { name: 'sample --image-size 7', argv: () => ['sample', '--ckpt', TINY_PT, '--image-size', '7', '--n', '1', '--out', p('s.npz')], names: /image size 7/ },
     // data
     { name: 'data inspect --dataset nope', argv: () => ['data', 'inspect', '--dataset', 'nope'], names: /nope/ },

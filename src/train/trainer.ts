@@ -222,9 +222,10 @@ async function trainLocked(cfgIn: TrainConfig, opts: TrainOptions): Promise<Trai
     }
   };
 
-  // The first SIGINT/SIGTERM finishes the step and saves. Its handler then steps aside, so a
-  // second signal gets the default action: the process ends at once, even inside a step (the
-  // last checkpoint stays valid: every file is written atomically).
+  // The first SIGINT/SIGTERM is handled between steps (the loop yields each step): training stops
+  // and a checkpoint is written. The handler then steps aside, so a second signal after its
+  // message gets the default action and ends the process at once, e.g. during a slow checkpoint
+  // write (the last complete checkpoint stays valid: every file is written atomically).
   let interrupted: 'SIGINT' | 'SIGTERM' | null = null;
   const onSignal = (sig: 'SIGINT' | 'SIGTERM') => {
     interrupted = sig;

@@ -45,9 +45,9 @@ test('temp files of a killed writer are removed on start; a start without checkp
   writeFileSync(join(dir, 'checkpoints', '.step-00000002.safetensors.999.abc.tmp'), 'partial');
   writeFileSync(join(dir, '.config.json.999.abc.tmp'), '{');
   appendFileSync(join(dir, 'metrics.jsonl'), JSON.stringify({ step: 2, loss: 1 }) + '\n');
-  await train(cfg, { ...opts, out: dir });
-  assert.deepEqual(metricSteps(dir), [1, 2, 3, 4], 'only the new start\'s metrics');
-  assert.deepEqual(eventSteps(dir), [1, 2, 3, 4], 'only the new start\'s TensorBoard events');
+  await train({ ...cfg, steps: 2 }, { ...opts, out: dir });
+  assert.deepEqual(metricSteps(dir), [1, 2], 'only the new start\'s metrics');
+  assert.deepEqual(eventSteps(dir), [1, 2], 'only the new start\'s TensorBoard events');
   const all = [...readdirSync(dir), ...readdirSync(join(dir, 'checkpoints'))];
   assert.deepEqual(all.filter((f) => f.endsWith('.tmp')), []);
 

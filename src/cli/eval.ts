@@ -29,6 +29,7 @@ import { kernelInceptionDistance } from '../metrics/kid.ts';
 import { improvedPrecisionRecall } from '../metrics/precision-recall.ts';
 import { perClassFid, perClassPrecisionRecall, perClassMetric } from '../metrics/per-class.ts';
 import { jsGemmABt, type GemmABt } from '../metrics/linalg.ts';
+import { isDomainFeatures } from '../report/metric-info.ts';
 
 /** Which feature network measures the samples. */
 export type ExtractorKind = 'inception' | 'domain';
@@ -478,7 +479,10 @@ const fmt = (v: number | string | null | undefined, digits = 3): string => (type
 export function formatReport(r: EvalReport): string {
   const keys = [...new Set([r.overall, ...Object.values(r.groups), ...r.perClass].flatMap((m) => Object.keys(m).filter((k) => !['class', 'name', 'count', 'group'].includes(k))))];
   const row = (label: string, m: Record<string, unknown>) => `${label.padEnd(22)}${keys.map((k) => fmt(m[k] as number | null, k === 'fid' || k === 'is' ? 2 : 4).padStart(12)).join('')}`;
-  const lines = [describeProtocol(r.protocol), '', `${''.padEnd(22)}${keys.map((k) => k.toUpperCase().padStart(12)).join('')}`, row('overall', r.overall)];
+  // FID/KID in the shapes classifier's features are domain-FID/KID, not comparable to Inception FIDs
+  const domain = isDomainFeatures(r.protocol.featureExtractor);
+  const head = (k: string) => (domain && (k === 'fid' || k === 'kid') ? `domain-${k.toUpperCase()}` : k.toUpperCase());
+  const lines = [describeProtocol(r.protocol), '', `${''.padEnd(22)}${keys.map((k) => head(k).padStart(12)).join('')}`, row('overall', r.overall)];
   if (r.perClass.length) {
     for (const g of CLASS_GROUPS) {
       const n = r.perClass.filter((c) => c.group === g).length;

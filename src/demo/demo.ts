@@ -13,6 +13,7 @@ import { makeSchedule, linearBetas } from '../diffusion/schedule.ts';
 import { evaluateShapesRun } from './evaluate.ts';
 import { readRunDir } from '../report/run-dir.ts';
 import { renderReport } from '../report/html.ts';
+import { LEVEL_TOLERANCE } from '../report/metric-info.ts';
 import { writeFileAtomic } from '../io/atomic.ts';
 import { CLASS_GROUPS, type ClassGroup } from '../data/groups.ts';
 import type { EvalResult } from '../report/run-dir.ts';
@@ -175,7 +176,7 @@ export function summarize(a: EvalResult, b: EvalResult): string[] {
   const better = (k: string, x: number | null | undefined, y: number | null | undefined) => {
     if (x == null || y == null || !Number.isFinite(x) || !Number.isFinite(y)) return '';
     // within 1 % of each other: not a difference one run can show
-    if (Math.abs(x - y) <= 0.01 * Math.max(Math.abs(x), Math.abs(y))) return 'level';
+    if (Math.abs(x - y) <= LEVEL_TOLERANCE * Math.max(Math.abs(x), Math.abs(y))) return 'level';
     const cbdmWins = k === 'fid' ? y < x : y > x;
     return cbdmWins ? 'CBDM better' : 'DDPM better';
   };

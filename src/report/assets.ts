@@ -118,7 +118,10 @@ td.best { font-weight: 700; color: #0b5d1e; }
 details { margin: 8px 0; }
 summary { cursor: pointer; font-weight: 600; }
 pre { background: #f4f6f9; border: 1px solid var(--line); border-radius: 6px; padding: 10px 12px; overflow: auto; font-size: 12.5px; line-height: 1.4; max-height: 480px; }
-code { font-size: 13px; }
+code { font-size: 13px; overflow-wrap: anywhere; }
+.scroll { max-width: 100%; overflow-x: auto; }
+ul.legend { margin: 8px 0 0; padding-left: 18px; font-size: 13px; color: var(--muted); }
+img, canvas { max-width: 100%; }
 footer { color: var(--muted); font-size: 12px; text-align: center; margin-top: 30px; }
 @media (max-width: 800px) { .charts2 { grid-template-columns: 1fr; } }
 @media print { body { background: #fff; } section { break-inside: avoid; border: none; } }

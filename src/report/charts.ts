@@ -73,7 +73,7 @@ export function histogramChart(id: string, names: readonly string[], counts: rea
 }
 
 /** Per-class values of one metric, runs as datasets, classes head → tail with group bands. */
-export function perClassMetricChart(id: string, key: string, runs: readonly RunData[], labels: readonly string[], names: readonly string[], counts: readonly number[]): ChartSpec {
+export function perClassMetricChart(id: string, key: string, runs: readonly RunData[], labels: readonly string[], names: readonly string[], counts: readonly number[], domain = false): ChartSpec {
   const order = headToTail(counts);
   const datasets = runs.map((r, i) => {
     const byClass = new Map<number, number | null>();
@@ -84,11 +84,11 @@ export function perClassMetricChart(id: string, key: string, runs: readonly RunD
     return { label: labels[i]!, data: order.map((c) => byClass.get(c) ?? null), backgroundColor: runColour(i), borderWidth: 0 };
   });
   const info = metricInfo(key);
-  const note = info ? (info.better === 'lower' ? ' — lower is better' : ' — higher is better') : '';
+  const note = info?.better ? (info.better === 'lower' ? ' — lower is better' : ' — higher is better') : '';
   return {
     id, type: 'bar',
     data: { labels: order.map((c) => names[c]!), datasets },
-    options: baseOptions(`Per-class ${metricLabel(key)}${note}`, info?.label ?? key, 'class (head → tail)'),
+    options: baseOptions(`Per-class ${metricLabel(key, domain)}${note}`, metricLabel(key, domain), 'class (head → tail)'),
     groupBands: groupBands(order, counts),
   };
 }

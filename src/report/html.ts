@@ -8,7 +8,7 @@ import { basename, resolve } from 'node:path';
 import { CLASS_GROUPS, classGroup, groupClasses, type ClassGroup } from '../data/groups.ts';
 import { CLIENT_JS, REPORT_CSS, jsonForScript, loadChartJs, scriptSafe } from './assets.ts';
 import { GROUP_LABELS, headToTail, histogramChart, lossChart, lossTermsChart, perClassMetricChart, runColour, type ChartSpec } from './charts.ts';
-import { bestIndices, formatMetric, metricInfo, metricKeys, metricLabel } from './metric-info.ts';
+import { bestIndices, formatMetric, isDomainFeatures, LEVEL_TOLERANCE, metricInfo, metricKeys, metricLabel, metricLegend } from './metric-info.ts';
 import type { EvalProtocol, MetricValues, RunData, RunImage } from './run-dir-types.ts';
 
 /** How to render the report. */
@@ -118,7 +118,7 @@ function summarySection(runs: readonly RunData[], labels: readonly string[]): st
   const n = d0.counts.reduce((a, b) => a + b, 0);
   const nz = d0.counts.filter((c) => c > 0);
   const lead = `Dataset <b>${esc(d0.name)}</b>: ${C} classes, ${n.toLocaleString('en-US')} training images, ${Math.max(...d0.counts)} → ${nz.length ? Math.min(...nz) : 0} per class${d0.size ? `, ${d0.size}×${d0.size} px` : ''}.`;
-  return section('summary', 'Runs', lead, `<table><thead>${head}</thead><tbody>${rows.join('')}</tbody></table>${warnings.map((w) => `<div class="warn">${esc(w)}</div>`).join('')}${notes.map((n) => `<p class="muted">${esc(n)}</p>`).join('')}`);
+  return section('summary', 'Runs', lead, `<div class="scroll"><table><thead>${head}</thead><tbody>${rows.join('')}</tbody></table></div>${warnings.map((w) => `<div class="warn">${esc(w)}</div>`).join('')}${notes.map((n) => `<p class="muted">${esc(n)}</p>`).join('')}`);
 }
 
 function noteSection(note: string | undefined): string {
@@ -136,7 +136,8 @@ export function groupTable(runs: readonly RunData[], labels: readonly string[], 
   if (keys.length === 0) return '<p class="muted">eval.json holds no metric values.</p>';
   const members = groupClasses(counts);
   const R = evald.length;
-  const h1 = `<tr><th rowspan="2">Group</th><th rowspan="2">Classes</th>${keys.map((k) => `<th colspan="${R}" title="${esc(metricInfo(k)?.help ?? k)}" style="text-align:center">${esc(metricLabel(k))}</th>`).join('')}</tr>`;
+  const domain = domainFeatures(runs);
+  const h1 = `<tr><th rowspan="2">Group</th><th rowspan="2">Classes</th>${keys.map((k) => `<th colspan="${R}" title="${esc(metricInfo(k)?.help ?? k)}" style="text-align:center">${esc(metricLabel(k, domain))}</th>`).join('')}</tr>`;
   const h2 = `<tr>${keys.map(() => evald.map((x) => `<th>${esc(labels[x.i]!)}</th>`).join('')).join('')}</tr>`;
   const cells = (vals: MetricValues[]): string => keys.map((k) => {
     const vs = vals.map((v) => v[k]);
@@ -149,7 +150,19 @@ export function groupTable(runs: readonly RunData[], labels: readonly string[], 
     return `<tr><td>${badge(g)} ${esc(GROUP_LABELS[g])}</td><td>${range}</td>${cells(evald.map((x) => x.r.eval!.groups[g] ?? {}))}</tr>`;
   }).join('');
   const foot = `<tr><td><b>All classes</b></td><td>${counts.length}</td>${cells(evald.map((x) => x.r.eval!.overall))}</tr>`;
-  return `<table id="groups-table"><thead>${h1}${h2}</thead><tbody>${body}</tbody><tfoot>${foot}</tfoot></table>`;
+  return `<div class="scroll"><table id="groups-table"><thead>${h1}${h2}</thead><tbody>${body}</tbody><tfoot>${foot}</tfoot></table></div>${legend(keys, domain)}`;
+}
+
+/** Do all evaluated runs measure in the shapes domain classifier's features (domain-FID)? */
+function domainFeatures(runs: readonly RunData[]): boolean {
+  const ev = runs.filter((r) => r.eval);
+  return ev.length > 0 && ev.every((r) => isDomainFeatures(r.eval!.protocol.featureExtractor));
+}
+
+/** One line per metric: label with its better direction, and what it means. */
+function legend(keys: readonly string[], domain: boolean): string {
+  const lines = metricLegend(keys, domain);
+  return lines.length ? `<ul class="legend">${lines.map((l) => `<li>${esc(l)}</li>`).join('')}</ul>` : '';
 }
 
 /** Class cards head → tail, each holding one image per run side by side (DDPM | CBDM). */
@@ -166,7 +179,7 @@ function comparisonGrid(runs: readonly RunData[], labels: readonly string[], cla
     return `<div class="card"><div class="card-h"><b>${esc(d.classNames[c]!)}</b><span class="muted">#${c} · ${n.toLocaleString('en-US')} train img</span>${badge(classGroup(n))}</div>`
       + `<div class="pair" style="grid-template-columns: repeat(${runs.length}, minmax(0, 1fr))">${figs}</div></div>`;
   }).join('');
-  return `<div class="cards" style="grid-template-columns: repeat(auto-fill, minmax(${minCard}px, 1fr))">${cards}</div>`;
+  return `<div class="cards" style="grid-template-columns: repeat(auto-fill, minmax(min(${minCard}px, 100%), 1fr))">${cards}</div>`;
 }
 
 function flatten(v: unknown, prefix: string, out: Map<string, string>): void {
@@ -189,7 +202,7 @@ export function configDiff(runs: readonly RunData[], labels: readonly string[]):
   if (keys.length === 0) return '<p>The runs share every config and protocol field.</p>';
   const head = `<tr><th>Differs</th>${labels.map((l, i) => `<th class="txt">${runSwatch(i, l)}</th>`).join('')}</tr>`;
   const rows = keys.map((k) => `<tr><td><code>${esc(k)}</code></td>${flat.map((m) => `<td class="txt">${esc(m.get(k) ?? '—')}</td>`).join('')}</tr>`).join('');
-  return `<table class="diff"><thead>${head}</thead><tbody>${rows}</tbody></table>`;
+  return `<div class="scroll"><table class="diff"><thead>${head}</thead><tbody>${rows}</tbody></table></div>`;
 }
 
 /** Render the report for `runs` (first run's dataset defines class order and groups). */
@@ -204,7 +217,7 @@ export function renderReport(runs: readonly RunData[], opts: ReportOptions = {})
   const parts: string[] = [];
   parts.push(summarySection(runs, labels));
   parts.push(noteSection(opts.note));
-  parts.push(section('groups', 'Many / Medium / Few', 'Metrics for each group of classes by training-set size (eval.json → groups), and over all classes; bold = best run for that group and metric.', groupTable(runs, labels, d.counts)));
+  parts.push(section('groups', 'Many / Medium / Few', `Metrics for each group of classes by training-set size (eval.json → groups), and over all classes; bold = best run for that group and metric when it is ahead by more than ${LEVEL_TOLERANCE * 100} % (closer values are level: one seed cannot separate them).`, groupTable(runs, labels, d.counts)));
   parts.push(section('data', 'Training data', 'The long tail every run was trained on, head → tail.', canvas('chart-hist')));
 
   const anySamples = runs.some((r) => r.samples.some((s) => s !== null));
@@ -222,11 +235,11 @@ export function renderReport(runs: readonly RunData[], opts: ReportOptions = {})
   const perClassKeys = metricKeys(runs.flatMap((r) => (r.eval?.perClass ?? []) as MetricValues[]), ['class', 'count']);
   perClassKeys.forEach((k, j) => {
     const id = `chart-metric-${j}`;
-    charts.push(perClassMetricChart(id, k, runs, labels, d.classNames, d.counts));
+    charts.push(perClassMetricChart(id, k, runs, labels, d.classNames, d.counts, domainFeatures(runs)));
     metricCharts.push(canvas(id));
   });
   parts.push(section('per-class', 'Per-class metrics', metricCharts.length ? `Classes head → tail; shaded bands mark Many / Medium / Few. ${runs.length > 1 ? 'Runs as coloured bars.' : ''}` : '',
-    metricCharts.length ? (d.classNames.length <= 20 ? `<div class="charts2">${metricCharts.join('')}</div>` : metricCharts.join('')) : '<p class="muted">No per-class metrics (eval.json → perClass).</p>'));
+    metricCharts.length ? (d.classNames.length <= 20 ? `<div class="charts2">${metricCharts.join('')}</div>` : metricCharts.join('')) + legend(perClassKeys, domainFeatures(runs)) : '<p class="muted">No per-class metrics (eval.json → perClass).</p>'));
 
   const lossParts: string[] = [];
   if (runs.some((r) => r.metrics.length)) {

@@ -170,6 +170,8 @@ test('per-class and Many/Medium/Few metrics with an injected extractor; protocol
   assert.equal(written.perClass.length, 10);
   assert.equal(written.protocol.featureExtractor, 'toy');
   assert.match(formatReport(r), /few \(3 classes\)/);
+  assert.match(formatReport(r).split('\n')[2]!, /^ +FID +/, 'features of a generic extractor: FID');
+  assert.match(formatReport({ ...r, protocol: { ...r.protocol, featureExtractor: 'shapes10-16-domain' } }).split('\n')[2]!, /^ +domain-FID /, 'the domain classifier\'s features: domain-FID');
   // a shifted sample set is measurably worse
   for (let i = 0; i < fake.x.length; i++) fake.x[i] = Math.min(1, fake.x[i]! * 0.7 + 0.2);
   writeSamples(file('fake2.npz'), { dtype: 'float32', shape: [200, 3, 6, 6], data: fake.x }, fromNumbers('int64', [200], fake.y));

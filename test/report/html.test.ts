@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { readRunDir, type RunData } from '../../src/report/run-dir.ts';
 import { configDiff, describeProtocol, escapeHtml, groupTable, renderReport, runLabels } from '../../src/report/html.ts';
 import { loadChartJs, jsonForScript } from '../../src/report/assets.ts';
-import { bestIndices, formatMetric, metricKeys } from '../../src/report/metric-info.ts';
+import { bestIndices, formatMetric, metricKeys, metricLabel, metricLegend } from '../../src/report/metric-info.ts';
 import { emaSmooth, groupBands, headToTail, thin } from '../../src/report/charts.ts';
 import { runReport } from '../../src/cli/report.ts';
 import { CbdmError } from '../../src/util/errors.ts';
@@ -65,6 +65,15 @@ test('metric helpers: direction, ties, formatting, key order', () => {
   assert.deepEqual(bestIndices('recall', [0.3, null, 0.5]), [2]);
   assert.deepEqual(bestIndices('mystery', [1, 2]), []);
   assert.deepEqual(bestIndices('fid', [1]), []);
+  // no winner inside the level tolerance (1 %): 10.00 vs 10.05 is level, 10 vs 11 is not
+  assert.deepEqual(bestIndices('fid', [10, 10.05]), []);
+  assert.deepEqual(bestIndices('fid', [10, 10.05, 11]), [0, 1]);
+  assert.deepEqual(bestIndices('recall', [0.9, 0.95]), [1]);
+  assert.deepEqual(bestIndices('nn_ratio', [0.5, 1]), [], 'no better direction: never bold');
+  assert.equal(metricLabel('fid', true), 'domain-FID ↓');
+  assert.equal(metricLabel('fid'), 'FID ↓');
+  assert.equal(metricLabel('nn_ratio'), 'nn-ratio');
+  assert.match(metricLegend(['fid', 'recall', 'mystery'], true).join('\n'), /^domain-FID ↓: Fréchet distance .*shapes domain classifier\)\nRecall ↑: improved recall/);
   assert.equal(formatMetric('fid', 12.345), '12.35');
   assert.equal(formatMetric('fid', null), '—');
   assert.deepEqual(metricKeys([{ zeta: 1, recall: 2 }, { fid: 1, alpha: null }]), ['fid', 'recall', 'zeta']);

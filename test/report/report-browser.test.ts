@@ -1,7 +1,8 @@
 /**
  * The report in a real browser: render two fake runs, open report.html in headless Chromium and
  * check that it works offline — no console or page errors, no network requests, every chart
- * canvas has drawn pixels, every image decoded, the Many/Medium/Few table has its 3 rows.
+ * canvas has drawn pixels, every image decoded, the Many/Medium/Few table has its 3 rows, and no
+ * element makes the page wider than the window.
  * Leaves a full-page screenshot in test-artifacts/report.png.
  */
 import { test } from 'node:test';
@@ -69,8 +70,11 @@ test('report.html renders offline in headless Chromium: charts drawn, images loa
     const groupRows = await page.$$eval('#groups-table tbody tr', (rows) => rows.map((r) => r.textContent ?? ''));
     assert.equal(groupRows.length, 3);
     assert.match(groupRows[2]!, /Few/);
+    // bold only where one run is ahead by more than the level tolerance (bestIndices)
     const bold = await page.$$eval('#groups-table td.best', (cells) => cells.length);
-    assert.ok(bold >= 12, `one best value per row and metric (got ${bold})`);
+    const expected = (/<table id="groups-table">.*?<\/table>/s.exec(html)![0].match(/<td class="best">/g) ?? []).length;
+    assert.ok(expected >= 6, `the fake runs differ clearly on most metrics (${expected} bold)`);
+    assert.equal(bold, expected);
 
     assert.deepEqual(errors, []);
     assert.deepEqual(requests, [], 'the report must not touch the network');
@@ -78,6 +82,12 @@ test('report.html renders offline in headless Chromium: charts drawn, images loa
     const artifacts = join(process.cwd(), 'test-artifacts');
     mkdirSync(artifacts, { recursive: true });
     await page.screenshot({ path: join(artifacts, 'report.png') as `${string}.png`, fullPage: true });
+
+    // nothing wider than the page, even on a phone-width window: wide tables scroll inside their box
+    await page.setViewport({ width: 420, height: 800 });
+    const width = (await page.evaluate('[document.documentElement.scrollWidth, document.documentElement.clientWidth]')) as [number, number];
+    const wide = width[0] > width[1] ? await page.evaluate(`Array.from(document.querySelectorAll('body *')).filter((e) => e.getBoundingClientRect().right > ${width[1]} + 1).slice(0, 5).map((e) => e.tagName + '.' + e.className).join(', ')`) : '';
+    assert.ok(width[0] <= width[1], `page content ${width[0]} px wide in a ${width[1]} px window: ${String(wide)}`);
   } finally {
     await browser.close();
     rmSync(root, { recursive: true, force: true });

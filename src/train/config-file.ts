@@ -10,6 +10,12 @@ import { join } from 'node:path';
 import YAML from 'yaml';
 import { CbdmError } from '../util/errors.ts';
 import type { ModelOverrides, TrainConfig } from './config.ts';
+import type { LabelPrior, Method } from './loss.ts';
+import { PRESET_NAMES } from '../models/presets.ts';
+
+// Every member of the unions, checked by the compiler (a new method or prior must be listed).
+const METHODS = Object.keys({ ddpm: 0, cbdm: 0, t2h: 0 } satisfies Record<Method, 0>);
+const PRIORS = Object.keys({ train: 0, uniform: 0 } satisfies Record<LabelPrior, 0>);
 
 /** What a value of each TrainConfig field may be. */
 type FieldType =
@@ -17,8 +23,8 @@ type FieldType =
   | { kind: 'enum'; values: readonly string[] } | { kind: 'model' };
 
 const FIELD_TYPES: Record<keyof TrainConfig, { type: FieldType; nullable?: boolean }> = {
-  method: { type: { kind: 'enum', values: ['ddpm', 'cbdm'] } },
-  preset: { type: { kind: 'enum', values: ['tiny', 'small', 'cifar'] } },
+  method: { type: { kind: 'enum', values: METHODS } },
+  preset: { type: { kind: 'enum', values: PRESET_NAMES } },
   dataset: { type: { kind: 'string' } },
   root: { type: { kind: 'string' }, nullable: true },
   imb: { type: { kind: 'number' } },
@@ -33,7 +39,7 @@ const FIELD_TYPES: Record<keyof TrainConfig, { type: FieldType; nullable?: boole
   tau: { type: { kind: 'number' } },
   gamma: { type: { kind: 'number' } },
   labelDropProb: { type: { kind: 'number' } },
-  prior: { type: { kind: 'enum', values: ['train', 'uniform'] } },
+  prior: { type: { kind: 'enum', values: PRIORS } },
   cfg: { type: { kind: 'boolean' } },
   dropout: { type: { kind: 'number' }, nullable: true },
   seed: { type: { kind: 'int' } },

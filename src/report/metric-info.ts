@@ -24,7 +24,8 @@ export const METRIC_INFO: Readonly<Record<string, MetricInfo>> = {
   is: { label: 'IS', better: 'higher', digits: 2, help: 'Inception Score (10 splits)' },
   precision: { label: 'Precision', better: 'higher', digits: 3, help: 'improved precision: share of samples inside the real manifold' },
   recall: { label: 'Recall', better: 'higher', digits: 3, help: 'improved recall: share of real images inside the sample manifold (diversity)' },
-  accuracy: { label: 'Class accuracy', better: 'higher', digits: 3, help: 'share of class-c samples that a classifier recognises as class c' },
+  accuracy: { label: 'Class accuracy', better: 'higher', digits: 3, help: 'share of class-c samples that a classifier recognises as class c (on shapes10 each class has its own hue, so colour alone can score: see shape accuracy)' },
+  shape_accuracy: { label: 'Shape accuracy', better: 'higher', digits: 3, help: 'share of class-c samples whose shape family the shapes100 classifier recognises (it must tell shapes apart within every colour: colour alone scores ≈ 0.1)' },
   nn_ratio: { label: 'nn-ratio', digits: 3, help: 'distance of samples to their nearest training image ÷ the same for fresh real images: ≈ 1 healthy, → 0 memorised' },
 };
 

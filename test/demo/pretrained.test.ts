@@ -48,6 +48,8 @@ test('cbdm demo (pretrained): samples, evaluates and reports without training', 
     for (const method of ['ddpm', 'cbdm'] as const) {
       const ev = r.runs[method].eval;
       assert.equal(ev.perClass.length, 10);
+      const shape = ev.overall.shape_accuracy;
+      assert.ok(typeof shape === 'number' && shape >= 0 && shape <= 1, `${method} shape accuracy ${shape}`);
       for (const g of CLASS_GROUPS) assert.ok(ev.groups[g], `${method} group ${g}`);
       assert.ok(existsSync(join(out, method, 'eval.json')));
       assert.ok(!existsSync(join(out, method, 'checkpoints')), 'nothing was trained');

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import * as E from '../../src/engine/index.ts';
 import { domainExtractor, domainRecipe, domainWeightsName, domainAssetsDir, DOMAIN_TRAIN_SEED, DOMAIN_TEST_SEED, type DomainRecipe } from '../../src/metrics/domain.ts';
 import { sampleShapesBalanced } from '../../src/data/shapes.ts';
+import { shapeOfClass } from '../../src/data/shapes-families.ts';
 import { CbdmError } from '../../src/util/errors.ts';
 
 /** A recipe that trains in well under a second (not for accuracy). */
@@ -70,4 +71,30 @@ test('shipped weights recognise fresh reference samples', async (t) => {
     const acc = pred.reduce((s, c, i) => s + (c === ds.labels[i] ? 1 : 0), 0) / n;
     assert.ok(acc >= 0.95, `shapes${classes}-${size}: accuracy on fresh samples ${acc}`);
   }
+});
+
+test('shape check: a colour-only smudge scores on shapes10 class accuracy but not on shape accuracy (shapes100 family)', async (t) => {
+  const S = 16, per = 30;
+  if (!existsSync(join(domainAssetsDir(), domainWeightsName(100, S))) || !existsSync(join(domainAssetsDir(), domainWeightsName(10, S)))) {
+    t.skip('no shipped shapes10/shapes100 weights at 16 px');
+    return;
+  }
+  E.useBackend();
+  const ds = sampleShapesBalanced({ classes: 10, size: S, perClass: per, seed: 999 });
+  const n = ds.labels.length, D = 3 * S * S;
+  // colour-only counterfeits: each image box-blurred (radius 5) until no shape is left
+  const smudge = new Uint8Array(ds.images.length);
+  for (let i = 0; i < n; i++) for (let ch = 0; ch < 3; ch++) for (let y = 0; y < S; y++) for (let x = 0; x < S; x++) {
+    let s = 0, k = 0;
+    for (let yy = Math.max(0, y - 5); yy <= Math.min(S - 1, y + 5); yy++) for (let xx = Math.max(0, x - 5); xx <= Math.min(S - 1, x + 5); xx++) { s += ds.images[i * D + ch * S * S + yy * S + xx]!; k++; }
+    smudge[i * D + ch * S * S + y * S + x] = Math.round(s / k);
+  }
+  const ex10 = await domainExtractor(10, S, { allowTraining: false });
+  const ex100 = await domainExtractor(100, S, { allowTraining: false });
+  const rate = (pred: Int32Array, ok: (p: number, c: number) => boolean) => pred.reduce((a, p, i) => a + (ok(p, ds.labels[i]!) ? 1 : 0), 0) / n;
+  const classAcc = (imgs: Uint8Array) => rate(ex10.classify(imgs, n), (p, c) => p === c);
+  const shapeAcc = (imgs: Uint8Array) => rate(ex100.classify(imgs, n), (p, c) => shapeOfClass(p) === shapeOfClass(c));
+  assert.ok(shapeAcc(ds.images) >= 0.95, `real images: shape accuracy ${shapeAcc(ds.images)}`);
+  assert.ok(classAcc(smudge) >= 0.35, `colour alone scores on class accuracy: ${classAcc(smudge)} (chance 0.1)`);
+  assert.ok(shapeAcc(smudge) <= 0.25, `colour alone is near chance on shape accuracy: ${shapeAcc(smudge)}`);
 });

@@ -12,6 +12,7 @@ import { CbdmError } from '../util/errors.ts';
 import type { ModelOverrides, TrainConfig } from './config.ts';
 import type { LabelPrior, Method } from './loss.ts';
 import { PRESET_NAMES } from '../models/presets.ts';
+import { T2H_MODES } from './t2h.ts';
 
 // Every member of the unions, checked by the compiler (a new method or prior must be listed).
 const METHODS = Object.keys({ ddpm: 0, cbdm: 0, t2h: 0 } satisfies Record<Method, 0>);
@@ -48,6 +49,9 @@ const FIELD_TYPES: Record<keyof TrainConfig, { type: FieldType; nullable?: boole
   keepCkpts: { type: { kind: 'int' } },
   omegaEval: { type: { kind: 'number' } },
   finetuneFrom: { type: { kind: 'string' }, nullable: true },
+  t2hMode: { type: { kind: 'enum', values: T2H_MODES } },
+  t2hCutTime: { type: { kind: 'int' }, nullable: true },
+  t2hPriorExponent: { type: { kind: 'number' }, nullable: true },
   model: { type: { kind: 'model' }, nullable: true },
 };
 

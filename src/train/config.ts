@@ -6,6 +6,7 @@
 import { CbdmError } from '../util/errors.ts';
 import { parsePreset, type PresetName } from '../models/presets.ts';
 import type { LabelPrior, Method } from './loss.ts';
+import { T2H_MODES, type T2hMode } from './t2h.ts';
 
 export interface TrainConfig {
   method: Method;
@@ -33,6 +34,12 @@ export interface TrainConfig {
   keepCkpts: number;
   omegaEval: number;
   finetuneFrom: string | null;
+  /** T2H: transfer gate (method t2h only). */
+  t2hMode: T2hMode;
+  /** T2H: transfer only where t < this (null: always, the released default). */
+  t2hCutTime: number | null;
+  /** T2H prior variant: weights ∝ π^β·exp(…), no gate (null: the plain transfer). */
+  t2hPriorExponent: number | null;
   /** Architecture overrides on top of the preset (ch, chMult, attn, numResBlocks). */
   model: ModelOverrides | null;
 }
@@ -47,7 +54,7 @@ export interface ModelOverrides {
 
 /** Help text for every field (used by the CLI and the report). */
 export const TRAIN_HELP: Record<keyof TrainConfig, string> = {
-  method: 'ddpm (label-dropout CFG training) or cbdm (adds the class-balancing regulariser)',
+  method: 'ddpm (label-dropout CFG training), cbdm (adds the class-balancing regulariser) or t2h (oriented-calibration target transfer, Zhang et al. ICLR 2024)',
   preset: 'model size: tiny | small | cifar (the paper\'s 35.9M UNet)',
   dataset: 'shapes10-lt | shapes100-lt | cifar10[-lt] | cifar100[-lt] | folder:PATH',
   root: 'dataset directory or .tar.gz (CIFAR)',
@@ -55,7 +62,7 @@ export const TRAIN_HELP: Record<keyof TrainConfig, string> = {
   numpyCompat: 'CIFAR-LT: select exactly the published subset (NumPy legacy MT19937 seeded 0)',
   imageSize: 'image size (default: the preset\'s; shapes 16 or 32, CIFAR 32)',
   steps: 'optimiser steps',
-  batch: 'batch size (published: 64 DDPM, 48 CBDM)',
+  batch: 'batch size (published: 64 DDPM, 48 CBDM, 128 T2H)',
   lr: 'peak learning rate (Adam)',
   warmup: 'linear warm-up steps',
   gradClip: 'global grad-norm clip (0 = off)',
@@ -72,6 +79,9 @@ export const TRAIN_HELP: Record<keyof TrainConfig, string> = {
   keepCkpts: 'how many periodic checkpoints to keep (0 = all)',
   omegaEval: 'guidance scale ω used when sampling for evaluation',
   finetuneFrom: 'start from this DDPM run/checkpoint (CBDM fine-tune: uniform y′)',
+  t2hMode: 'T2H transfer gate: t2h (only towards classes at least as frequent; published) | h2t | full (no gate)',
+  t2hCutTime: 'T2H: transfer only where t < N (default: always)',
+  t2hPriorExponent: 'T2H prior variant β: transfer weights ∝ π_y^β·exp(−d/2σ̃²), no gate (default: off)',
   model: 'architecture overrides on top of the preset: {ch, chMult, attn, numResBlocks}',
 };
 
@@ -79,16 +89,17 @@ export const TRAIN_HELP: Record<keyof TrainConfig, string> = {
 export function defaultTrainConfig(method: Method = 'cbdm'): TrainConfig {
   return {
     method, preset: 'tiny', dataset: 'shapes10-lt', root: null, imb: 0.01, numpyCompat: false, imageSize: null,
-    steps: 300000, batch: method === 'cbdm' ? 48 : 64, lr: 2e-4, warmup: 5000, gradClip: 1.0, emaDecay: 0.9999,
+    steps: 300000, batch: method === 'cbdm' ? 48 : method === 't2h' ? 128 : 64, lr: 2e-4, warmup: 5000, gradClip: 1.0, emaDecay: 0.9999,
     tau: 1.0, gamma: 0.25, labelDropProb: 0.1, prior: 'train', cfg: true, dropout: null, seed: 0,
-    logEvery: 50, ckptEvery: 5000, keepCkpts: 3, omegaEval: method === 'cbdm' ? 1.6 : 0.8, finetuneFrom: null, model: null,
+    logEvery: 50, ckptEvery: 5000, keepCkpts: 3, omegaEval: method === 'cbdm' ? 1.6 : method === 't2h' ? 1.5 : 0.8, finetuneFrom: null,
+    t2hMode: 't2h', t2hCutTime: null, t2hPriorExponent: null, model: null,
   };
 }
 
 /** Merge user values over defaults and validate; errors name the field and what is allowed. */
 export function resolveTrainConfig(partial: Partial<TrainConfig>): TrainConfig {
   const method = partial.method ?? 'cbdm';
-  if (method !== 'ddpm' && method !== 'cbdm') throw new CbdmError(`--method must be ddpm or cbdm, got '${String(method)}'`);
+  if (method !== 'ddpm' && method !== 'cbdm' && method !== 't2h') throw new CbdmError(`--method must be ddpm, cbdm or t2h, got '${String(method)}'`);
   const c: TrainConfig = { ...defaultTrainConfig(method), ...stripUndefined(partial) };
   c.preset = parsePreset(c.preset);
   const posInt = (k: keyof TrainConfig) => {
@@ -106,6 +117,14 @@ export function resolveTrainConfig(partial: Partial<TrainConfig>): TrainConfig {
   if (c.prior !== 'train' && c.prior !== 'uniform') throw new CbdmError(`--prior must be train or uniform, got '${String(c.prior)}'`);
   if (!(c.imb > 0 && c.imb <= 1)) throw new CbdmError(`--imb must be in (0, 1], got ${c.imb}`);
   if (!Number.isInteger(c.seed)) throw new CbdmError(`--seed must be an integer, got ${c.seed}`);
+  if (!(T2H_MODES as readonly string[]).includes(c.t2hMode)) throw new CbdmError(`--t2h-mode must be one of ${T2H_MODES.join(', ')}, got '${String(c.t2hMode)}'`);
+  if (c.t2hCutTime !== null && !(Number.isInteger(c.t2hCutTime) && c.t2hCutTime > 0)) throw new CbdmError(`--t2h-cut-time must be a positive integer (a timestep), got ${c.t2hCutTime}`);
+  if (c.t2hPriorExponent !== null && !(Number.isFinite(c.t2hPriorExponent) && c.t2hPriorExponent >= 0)) throw new CbdmError(`--t2h-prior-exponent must be a finite number ≥ 0, got ${c.t2hPriorExponent}`);
+  if (method !== 't2h') {
+    for (const k of ['t2hMode', 't2hCutTime', 't2hPriorExponent'] as const) {
+      if (partial[k] !== undefined && partial[k] !== defaultTrainConfig(method)[k]) throw new CbdmError(`--${kebab(k)} applies to --method t2h only (this run is ${method})`);
+    }
+  }
   if (c.finetuneFrom !== null) {
     // The fine-tune draws y′ uniformly (the published `--finetune`); config.json records that.
     if (partial.prior === 'train') throw new CbdmError('--prior train cannot be combined with --finetune-from: the CBDM fine-tune draws y′ uniformly');
@@ -119,8 +138,9 @@ export function trainDefaultText(k: keyof TrainConfig): string {
   const show = (v: unknown) => (v === null ? 'none' : Array.isArray(v) ? v.join(',') : String(v));
   if (TRAIN_HELP[k].includes('default:')) return '';
   if (k === 'method') return `(default: ${defaultTrainConfig().method})`;
-  const a = defaultTrainConfig('cbdm')[k], b = defaultTrainConfig('ddpm')[k];
-  return show(a) === show(b) ? `(default: ${show(a)})` : `(default: ${show(a)} for cbdm, ${show(b)} for ddpm)`;
+  const a = defaultTrainConfig('cbdm')[k], b = defaultTrainConfig('ddpm')[k], c = defaultTrainConfig('t2h')[k];
+  if (show(a) === show(b) && show(a) === show(c)) return `(default: ${show(a)})`;
+  return `(default: ${show(a)} for cbdm, ${show(b)} for ddpm, ${show(c)} for t2h)`;
 }
 
 export function stripUndefined<T extends object>(o: T): Partial<T> {

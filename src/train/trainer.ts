@@ -172,6 +172,8 @@ async function trainLocked(cfgIn: TrainConfig, opts: TrainOptions): Promise<Trai
   const lossCfg: LossConfig = {
     method: cfg.method, cfg: cfg.cfg, labelDropProb: cfg.labelDropProb, tau: cfg.tau, gamma: cfg.gamma,
     prior: cfg.finetuneFrom ? 'uniform' : cfg.prior,
+    // config.json files written before T2H existed have no t2h fields (and are not t2h runs).
+    t2h: { mode: cfg.t2hMode ?? 't2h', cutTime: cfg.t2hCutTime ?? null, priorExponent: cfg.t2hPriorExponent ?? null },
   };
   if (resumeFrom) {
     const st = loadCheckpoint(resumeFrom, net.store, ema.store, opt);

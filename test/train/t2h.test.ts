@@ -69,3 +69,12 @@ test('method t2h: one pass, loss = mean((h − ε̃)²) with ε̃ from the draws
   assert.ok(Math.abs(lp.lDdpm - mean) < 1e-5 * mean, `${lp.lDdpm} vs ${mean}`);
   assert.equal(lp.lReg, 0);
 });
+
+test('config: method t2h has its published defaults (batch 128, ω 1.5, mode t2h); T2H settings on another method are errors', async () => {
+  const { resolveTrainConfig } = await import('../../src/train/config.ts');
+  const c = resolveTrainConfig({ method: 't2h', t2hMode: 'h2t', t2hCutTime: 300 });
+  assert.deepEqual([c.batch, c.omegaEval, c.t2hMode, c.t2hCutTime, c.t2hPriorExponent], [128, 1.5, 'h2t', 300, null]);
+  assert.throws(() => resolveTrainConfig({ method: 'cbdm', t2hMode: 'full' }), /--t2h-mode applies to --method t2h only/);
+  assert.throws(() => resolveTrainConfig({ method: 't2h', t2hCutTime: 0 }), /--t2h-cut-time must be a positive integer/);
+  assert.throws(() => resolveTrainConfig({ method: 't2h', t2hPriorExponent: -1 }), /--t2h-prior-exponent must be a finite number ≥ 0/);
+});

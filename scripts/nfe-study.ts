@@ -35,6 +35,7 @@ function configs(): Config[] {
   const out: Config[] = [{ key: 'ddpm-1000', sampler: 'ddpm', steps: 1000, nfe: 1000 }];
   for (const nfe of [10, 20, 50]) {
     out.push({ key: `dpmpp-2m-${nfe}`, sampler: 'dpmpp-2m', steps: nfe, nfe });
+    out.push({ key: `dpmpp-2m-sde-${nfe}`, sampler: 'dpmpp-2m-sde', steps: nfe, nfe });
     out.push({ key: `unipc-${nfe}`, sampler: 'unipc', steps: nfe, nfe });
     out.push({ key: `dpmpp-3m-${nfe}`, sampler: 'dpmpp-3m', steps: nfe, nfe });
     out.push({ key: `heun-${nfe - 1}`, sampler: 'heun', steps: nfe / 2, nfe: nfe - 1 });
@@ -46,7 +47,7 @@ function configs(): Config[] {
     out.push({ key: `dpmpp-2m-clamp-${nfe}`, sampler: 'dpmpp-2m', steps: nfe, clip: 'clip', nfe });
     out.push({ key: `unipc-clamp-${nfe}`, sampler: 'unipc', steps: nfe, clip: 'clip', nfe });
   }
-  for (const key of ['dpmpp-2m', 'unipc', 'ddim-eta1']) {
+  for (const key of ['dpmpp-2m', 'dpmpp-2m-sde', 'unipc', 'ddim-eta1']) {
     const base = out.find((c) => c.key === `${key}-50`)!;
     out.push({ ...base, key: `${key}-100`, steps: 100, nfe: 100 });
   }

@@ -6,7 +6,7 @@
 import { CbdmError } from '../util/errors.ts';
 import { ddim } from './ddim.ts';
 import { ddpmAncestral } from './ddpm.ts';
-import { dpmSolverPP2M, dpmSolverPP3M } from './dpm-solver.ts';
+import { dpmSolverPP2M, dpmSolverPP2MSde, dpmSolverPP3M } from './dpm-solver.ts';
 import { euler, heun } from './euler.ts';
 import { SPACINGS, makeGrid, type Spacing } from './grid.ts';
 import type { Schedule } from './schedule.ts';
@@ -15,7 +15,7 @@ import { X0_CLIPS } from './sampler.ts';
 import type { Rng } from '../util/rng.ts';
 import { unipc, unipc3 } from './unipc.ts';
 
-export type SamplerName = 'ddpm' | 'ddim' | 'euler' | 'heun' | 'dpmpp-2m' | 'dpmpp-3m' | 'unipc' | 'unipc-3';
+export type SamplerName = 'ddpm' | 'ddim' | 'euler' | 'heun' | 'dpmpp-2m' | 'dpmpp-3m' | 'dpmpp-2m-sde' | 'unipc' | 'unipc-3';
 
 export interface SamplerInfo {
   name: SamplerName;
@@ -39,6 +39,7 @@ export const SAMPLERS: Readonly<Record<SamplerName, SamplerInfo>> = {
   heun: { name: 'heun', title: 'Heun (Karras et al. 2022, Algorithm 1): 2N − 1 evaluations', order: 2, defaultSpacing: 'karras', nfe: (n) => 2 * n - 1, run: heun },
   'dpmpp-2m': { name: 'dpmpp-2m', title: 'DPM-Solver++(2M) (Lu et al. 2022b, Algorithm 2)', order: 2, defaultSpacing: 'trailing', nfe: same, run: dpmSolverPP2M },
   'dpmpp-3m': { name: 'dpmpp-3m', title: 'DPM-Solver++(3M) (Lu et al. 2022b, multistep order 3)', order: 3, defaultSpacing: 'trailing', nfe: same, run: dpmSolverPP3M },
+  'dpmpp-2m-sde': { name: 'dpmpp-2m-sde', title: 'SDE-DPM-Solver++(2M) (Lu et al. 2022b; stochastic, as diffusers\' sde-dpmsolver++)', order: 2, defaultSpacing: 'trailing', nfe: same, run: dpmSolverPP2MSde },
   unipc: { name: 'unipc', title: 'UniPC-2, bh2 (Zhao et al. 2023, Algorithms 1–2; diffusers default)', order: 2, defaultSpacing: 'trailing', nfe: same, run: unipc },
   'unipc-3': { name: 'unipc-3', title: 'UniPC-3, bh2 (Zhao et al. 2023)', order: 3, defaultSpacing: 'trailing', nfe: same, run: unipc3 },
 };

@@ -46,6 +46,7 @@ const CASES: Array<{ key: string; sampler: SamplerName; spacing: Spacing; n: num
   { key: 'dpmpp-2m-clamp', sampler: 'dpmpp-2m', spacing: 'trailing', n: 10, clip: 'clamp', scale: 3 },
   { key: 'dpmpp-3m', sampler: 'dpmpp-3m', spacing: 'trailing', n: 20 },
   { key: 'dpmpp-3m-short', sampler: 'dpmpp-3m', spacing: 'karras', n: 8 },
+  { key: 'dpmpp-2m-sde', sampler: 'dpmpp-2m-sde', spacing: 'trailing', n: 10 },
   { key: 'unipc', sampler: 'unipc', spacing: 'trailing', n: 10 },
   { key: 'unipc-3', sampler: 'unipc-3', spacing: 'quadratic', n: 12 },
 ];
@@ -56,11 +57,16 @@ for (const c of CASES) {
     const y = Int32Array.from(get('y'));
     const states: Float32Array[] = [];
     const ts: number[] = [];
+    // The SDE solver's noise comes from the fixture, one B×D draw per step that does not end at σ = 0.
+    const noise = get('sde_noise');
+    let draws = 0;
+    const fixtureRng = { fillNormal: (z: Float32Array) => { z.set(Array.from({ length: z.length }, (_, k) => noise[draws * z.length + k]!)); draws++; return z; } } as unknown as Rng;
     const out = await SAMPLERS[c.sampler].run(toyEps, xT, sched, samplerOptions({
-      steps: c.n, spacing: c.spacing, clip: c.clip ?? 'none', y, rng: new Rng(0),
+      steps: c.n, spacing: c.spacing, clip: c.clip ?? 'none', y, rng: c.sampler === 'dpmpp-2m-sde' ? fixtureRng : new Rng(0),
       onStep: (s) => { states.push(Float32Array.from(s.x)); ts.push(s.t); },
     }));
     assert.deepEqual(ts, Array.from(get(`${c.key}_t`)), 'timesteps');
+    if (c.sampler === 'dpmpp-2m-sde') assert.equal(draws, c.n - 1, 'one noise draw per step except the last');
     const want = get(`${c.key}_states`);
     const D = xT.length;
     assert.equal(states.length * D, want.length);

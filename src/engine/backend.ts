@@ -203,6 +203,12 @@ export interface Backend extends Kernels {
   free(s: Storage): void;
   /** Bytes currently allocated and not freed (for leak tests). */
   liveBytes(): number;
+  /** Wait until queued device work is done (asynchronous backends; for timing). Host backends omit it. */
+  synchronize?(): void;
 }
 
-export type BackendName = 'js' | 'cpu' | 'cuda';
+/**
+ * `cuda-shim` is the cuda backend's CPU test build (the same kernels compiled by g++ through
+ * native/cuda/shim.h): tests register it, users never select it.
+ */
+export type BackendName = 'js' | 'cpu' | 'cuda' | 'cuda-shim';

@@ -1,11 +1,14 @@
 /**
  * Backend registry. `CBDM_BACKEND=js|cpu|cuda` selects; `cpu` (the native addon) is the default
- * and falls back to `js` with one warning when the addon is not built.
+ * and falls back to `js` with one warning when the addon is not built. `cuda` is never chosen by
+ * default; asked for where it cannot run, it is one CbdmError line saying why (no addon, no
+ * NVIDIA driver, no device).
  */
 import type { Backend, BackendName } from './backend.ts';
 import { JsBackend } from './js/backend.ts';
 import { setCurrentBackend, currentBackend } from './context.ts';
 import { loadCpuBackend, computePrecision, cpuInfo } from './cpu/load.ts';
+import { loadCudaBackend } from './cuda/load.ts';
 import { CbdmError } from '../util/errors.ts';
 
 const instances = new Map<BackendName, Backend>();
@@ -13,6 +16,13 @@ let warned = false;
 
 /** Names a user may select. */
 export const BACKEND_NAMES: readonly BackendName[] = ['js', 'cpu', 'cuda'];
+
+const testBackends = new Map<BackendName, Backend>();
+
+/** Tests register builds users cannot select (the cuda CPU shim) under their name. */
+export function registerTestBackend(name: 'cuda-shim', backend: Backend): void {
+  testBackends.set(name, backend);
+}
 
 /** Get (creating once) a backend by name. Throws with a hint if it is not available. */
 export function getBackend(name: BackendName): Backend {
@@ -29,8 +39,18 @@ export function getBackend(name: BackendName): Backend {
       b = r.backend;
       break;
     }
-    case 'cuda':
-      throw new Error('the cuda backend is not available in this build (see README: GPU)');
+    case 'cuda': {
+      const r = loadCudaBackend();
+      if (!r.ok) throw new CbdmError(`${r.reason}; choose CBDM_BACKEND=cpu or js`);
+      b = r.backend;
+      break;
+    }
+    case 'cuda-shim': {
+      const r = testBackends.get(name);
+      if (!r) throw new Error('the cuda-shim backend is a test build: tests register it with registerTestBackend');
+      b = r;
+      break;
+    }
     default: {
       const never: never = name;
       throw new Error(`unknown backend ${String(never)}`);
@@ -58,7 +78,7 @@ export function useBackend(name?: string): Backend {
   const requested = name ?? process.env.CBDM_BACKEND;
   let b: Backend;
   if (requested !== undefined && requested !== '') {
-    if (!(BACKEND_NAMES as readonly string[]).includes(requested)) {
+    if (!(BACKEND_NAMES as readonly string[]).includes(requested) && !testBackends.has(requested as BackendName)) {
       throw new Error(`unknown backend '${requested}': choose one of ${BACKEND_NAMES.join(', ')}`);
     }
     b = getBackend(requested as BackendName);

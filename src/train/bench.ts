@@ -74,6 +74,7 @@ export function benchTrain(preset: PresetName, opts: { batch?: number; reps?: nu
     });
     opt.update();
     emaUpdate(ema.store, net.store, 0.9999);
+    be.synchronize?.(); // a device backend's queued kernels belong to this step's time
   };
   step();
   const trainTimes: number[] = [];

@@ -10,6 +10,7 @@ import { tidy, noGrad, setCurrentBackend } from '../../src/engine/context.ts';
 import { getBackend, backendAvailable } from '../../src/engine/backends.ts';
 import type { Backend, BackendName } from '../../src/engine/backend.ts';
 import { Rng } from '../../src/util/rng.ts';
+import { cudaShimBackend } from './cuda-shim.ts';
 
 export interface InputSpec {
   shape: number[];
@@ -132,7 +133,11 @@ export function assertClose(a: ArrayLike<number>, b: ArrayLike<number>, tol: num
   assert.ok(maxErr / maxRef < tol, `${what}: max error ${maxErr.toExponential(3)} (scaled ${(maxErr / maxRef).toExponential(3)}) ≥ ${tol}`);
 }
 
-/** Backends other than js that are available here (parity tests run on each, skip otherwise). */
+/**
+ * Backends other than js that are available here (parity tests run on each, skip otherwise),
+ * including `cuda-shim`: the cuda kernels compiled for the CPU (test/engine/cuda-shim.ts).
+ */
 export function fastBackends(): BackendName[] {
-  return (['cpu', 'cuda'] as BackendName[]).filter((n) => backendAvailable(n));
+  cudaShimBackend();
+  return (['cpu', 'cuda', 'cuda-shim'] as BackendName[]).filter((n) => backendAvailable(n));
 }

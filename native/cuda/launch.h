@@ -1,0 +1,24 @@
+// One spelling of kernel launches and qualifiers for both builds: nvcc (the GPU addon) and g++
+// with the CPU shim (the test build, -DCBDM_CUDA_SHIM). Kernels are launched on the default
+// stream; CBDM_LAUNCH_SYNC marks kernels that use __shared__ memory and __syncthreads (the shim
+// runs those with one host thread per CUDA thread).
+#pragma once
+#ifdef __CUDACC__
+#include <cuda_runtime.h>
+#define CBDM_LAUNCH(kernel, grid, block, ...) kernel<<<(grid), (block)>>>(__VA_ARGS__)
+#define CBDM_LAUNCH_SYNC(kernel, grid, block, ...) kernel<<<(grid), (block)>>>(__VA_ARGS__)
+#else
+#include "shim.h"
+#endif
+#include <cstdint>
+
+namespace cbdm_cuda {
+// Threads per block of the 1-D kernels; the reductions' shared arrays are sized by it.
+constexpr int kBlock = 256;
+// Grid of a grid-stride loop over n elements (capped: each thread then loops).
+inline unsigned blocks_for(int64_t n) {
+  int64_t b = (n + kBlock - 1) / kBlock;
+  if (b < 1) b = 1;
+  return static_cast<unsigned>(b > 65535 ? 65535 : b);
+}
+}  // namespace cbdm_cuda

@@ -1,0 +1,125 @@
+/**
+ * The cuda backend without a GPU: how it reports itself unavailable (no addon, no driver), that
+ * `npm install`'s cuda step skips cleanly without nvcc, and gemm through the cuBLAS stand-in
+ * (native/cuda/cublas_standin.cpp: cuBLAS's column-major semantics and argument checks on the
+ * CPU) so that transposes, leading dimensions and batch strides of the row-major mapping are
+ * checked. The op-parity suites run every op on the shim build as `cuda-shim` (harness.ts).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as E from '../../src/engine/index.ts';
+import { CUDA_ADDON_PATH, loadCudaAddon } from '../../src/engine/cuda/load.ts';
+import { assertClose, parity } from './harness.ts';
+import { buildShim, cudaShimBackend } from './cuda-shim.ts';
+import { Rng } from '../../src/util/rng.ts';
+
+const root = join(import.meta.dirname, '..', '..');
+
+test('a missing cuda addon is one line naming what to do', () => {
+  const r = loadCudaAddon('/nonexistent/cbdm_cuda.node', 'cuda', null, {});
+  assert.equal(r.ok, false);
+  if (!r.ok) assert.match(r.reason, /^cuda backend unavailable: .*(not built|missing)/);
+});
+
+test('scripts/build-cuda.mjs without nvcc skips with one line and exits 0', () => {
+  const out = mkdtempSync(join(tmpdir(), 'cbdm-cuda-build-'));
+  try {
+    const r = spawnSync(process.execPath, [join(root, 'scripts', 'build-cuda.mjs'), '--out', out], {
+      encoding: 'utf8', env: { ...process.env, CBDM_NVCC: '/nonexistent/nvcc' },
+    });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout.trim(), 'cbdm: cuda backend not built: nvcc not found (CBDM_NVCC=/nonexistent/nvcc does not run).');
+    const status = JSON.parse(readFileSync(join(out, 'cuda-status.json'), 'utf8')) as { ok: boolean; message: string };
+    assert.equal(status.ok, false);
+    assert.match(status.message, /^skipped: nvcc not found/);
+    assert.equal(existsSync(join(out, 'Release', 'cbdm_cuda.node')), false);
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+});
+
+const gpuAddon = existsSync(CUDA_ADDON_PATH) ? loadCudaAddon(CUDA_ADDON_PATH, 'cuda', null, {}) : null;
+const noDriver = gpuAddon !== null && !gpuAddon.ok && /code 35/.test(gpuAddon.reason);
+
+test('CBDM_BACKEND=cuda on a machine without an NVIDIA driver is one cbdm: error line', {
+  skip: gpuAddon === null ? 'the nvcc-built addon is not here (no nvcc at install)' : !noDriver ? 'this machine has a driver' : false,
+}, () => {
+  const out = mkdtempSync(join(tmpdir(), 'cbdm-cuda-cli-'));
+  try {
+    const r = spawnSync(process.execPath, [join(root, 'bin', 'cbdm.mjs'), 'demo', '--out', join(out, 'demo')], {
+      encoding: 'utf8', env: { ...process.env, CBDM_BACKEND: 'cuda' },
+    });
+    assert.notEqual(r.status, 0);
+    const lines = r.stderr.trim().split('\n');
+    assert.equal(lines.length, 1, r.stderr);
+    assert.match(lines[0]!, /^cbdm: error: cuda backend unavailable: no NVIDIA driver \(cudaGetDeviceCount: .*code 35\); choose CBDM_BACKEND=cpu or js$/);
+    assert.equal(existsSync(join(out, 'demo')), false, 'nothing written');
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+});
+
+const shim = cudaShimBackend(true);
+const shimSkip = shim === null ? 'cuda shim not built' : false;
+
+test('gemm goes through the cuBLAS stand-in, every transpose, ragged sizes, alpha and beta', { skip: shimSkip }, () => {
+  const b = shim!;
+  const js = E.getBackend('js');
+  const standin = (buildShim() as { standin: string }).standin;
+  assert.equal(b.gemmLibrary(), standin);
+  const rng = new Rng(5);
+  for (const [M, N, K] of [[1, 1, 1], [5, 7, 3], [17, 33, 19], [64, 3, 40]] as const) {
+    for (const transA of [false, true]) {
+      for (const transB of [false, true]) {
+        const a = rng.fillNormal(new Float32Array(M * K)) as Float32Array;
+        const bb = rng.fillNormal(new Float32Array(K * N)) as Float32Array;
+        const c = rng.fillNormal(new Float32Array(M * N)) as Float32Array;
+        const run = (be: E.Backend): Float32Array => {
+          const [A, B, C] = [a, bb, c].map((d) => { const s = be.alloc('float32', d.length); be.write(s, d); return s; });
+          be.gemm(transA, transB, M, N, K, 0.75, A!, B!, 0.5, C!);
+          const r = be.read(C!) as Float32Array;
+          [A, B, C].forEach((s) => be.free(s!));
+          return r;
+        };
+        assertClose(run(js), run(b), 1e-5, `gemm ${M}×${N}×${K} transA=${transA} transB=${transB}`);
+      }
+    }
+  }
+});
+
+test('attention (batched strided gemm around a row softmax) through the stand-in matches js', { skip: shimSkip }, () => {
+  parity('cuda-shim', (q, k, v) => E.attention(q!, k!, v!), [{ shape: [3, 5, 7] }, { shape: [3, 5, 7] }, { shape: [3, 5, 7] }], { tol: 1e-5 });
+});
+
+test('cuda-shim: device memory returns to baseline, host fallbacks are counted', { skip: shimSkip }, () => {
+  const b = E.useBackend('cuda-shim');
+  const before = b.liveBytes();
+  const convBefore = shim!.hostFallbacks.get('conv2dForward') ?? 0;
+  E.tidy(() => {
+    const x = E.tensor(Float32Array.from({ length: 2 * 3 * 4 * 4 }, (_, i) => Math.sin(i)), [2, 3, 4, 4], { requiresGrad: true });
+    const w = E.tensor(Float32Array.from({ length: 4 * 3 * 3 * 3 }, (_, i) => Math.cos(i)), [4, 3, 3, 3], { requiresGrad: true });
+    E.backward(E.mean(E.swish(E.conv2d(x, w, null, { pad: 1 }))));
+    x.grad?.dispose();
+    w.grad?.dispose();
+    x.dispose();
+    w.dispose();
+  });
+  assert.equal(b.liveBytes(), before);
+  assert.equal(shim!.hostFallbacks.get('conv2dForward'), convBefore + 1);
+  E.useBackend('js');
+});
+
+const nvccCheck = (() => {
+  const r = spawnSync(process.execPath, [join(root, 'scripts', 'build-cuda.mjs'), '--check'], { encoding: 'utf8' });
+  return r.status === 0 ? JSON.parse(r.stdout.trim()) as { ok: boolean; message: string } | null : { ok: false, message: r.stderr };
+})();
+
+test('the kernel text compiles with nvcc for sm_90 (device code, cached by source hash)', {
+  skip: nvccCheck === null ? 'nvcc not found' : false,
+}, () => {
+  assert.ok(nvccCheck!.ok, nvccCheck!.message);
+});

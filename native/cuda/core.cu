@@ -14,6 +14,7 @@
 #include "embedding.cuh"
 #include "optim.cuh"
 #include "gemm_tiled.cuh"
+#include "im2col.cuh"
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -36,7 +37,10 @@ struct Scratch {
     return static_cast<int>(e);
   }
 };
-Scratch g_partials, g_ids;
+Scratch g_partials, g_ids, g_col;
+
+// Bytes of im2col buffer per chunk of images (one image at least).
+constexpr int64_t kColBytes = int64_t{256} << 20;
 
 int launched() { return static_cast<int>(cudaGetLastError()); }
 
@@ -218,6 +222,88 @@ int cbdm_cuda_gemm(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, fl
   const dim3 block(kTile, kTile);
   CBDM_LAUNCH_SYNC(sgemm_tiled_kernel, grid, block, trans_a, trans_b, M, N, K, alpha, A, sA, B, sB, beta, C, sC);
   return launched();
+}
+
+// ---- convolution as im2col + GEMM ----------------------------------------------------------------
+namespace {
+struct ConvShape {
+  int64_t N, Ci, H, W, Co, KH, KW, stride, pad, Ho, Wo;
+  int64_t L() const { return Ho * Wo; }
+  int64_t R() const { return Ci * KH * KW; }
+  // 1×1, stride 1, no padding: the image itself is its col matrix.
+  bool direct() const { return KH == 1 && KW == 1 && stride == 1 && pad == 0; }
+  int64_t chunk() const {
+    const int64_t per = R() * L() * static_cast<int64_t>(sizeof(float));
+    const int64_t nc = per > 0 ? kColBytes / per : N;
+    return nc < 1 ? 1 : (nc > N ? N : nc);
+  }
+};
+
+// col for images [n0, n0 + nc): a pointer to x itself when direct, else g_col filled by im2col.
+int lower(const ConvShape& s, const float* x, int64_t n0, int64_t nc, const float** col) {
+  const float* xn = x + n0 * s.Ci * s.H * s.W;
+  if (s.direct()) { *col = xn; return 0; }
+  if (int e = g_col.ensure(static_cast<size_t>(nc * s.R() * s.L()) * sizeof(float))) return e;
+  float* c = static_cast<float*>(g_col.ptr);
+  CBDM_LAUNCH(im2col_kernel, blocks_for(nc * s.R() * s.L()), kBlock, xn, c, nc, s.Ci, s.H, s.W, s.KH, s.KW, s.stride, s.pad, s.Ho, s.Wo);
+  *col = c;
+  return launched();
+}
+}  // namespace
+
+// y_n = w·col_n (+ b): one strided-batched GEMM per chunk (w shared: stride 0).
+int cbdm_cuda_conv2d_forward(const float* x, const float* w, const float* b, float* y, int64_t N, int64_t Ci, int64_t H, int64_t W,
+                             int64_t Co, int64_t KH, int64_t KW, int64_t stride, int64_t pad, int64_t Ho, int64_t Wo) {
+  const ConvShape s{N, Ci, H, W, Co, KH, KW, stride, pad, Ho, Wo};
+  const int64_t L = s.L(), R = s.R(), nc = s.chunk();
+  for (int64_t n0 = 0; n0 < N; n0 += nc) {
+    const int64_t m = N - n0 < nc ? N - n0 : nc;
+    const float* col = nullptr;
+    if (int e = lower(s, x, n0, m, &col)) return e;
+    if (int e = cbdm_cuda_gemm(0, 0, Co, L, R, 1.0f, w, 0, col, R * L, 0.0f, y + n0 * Co * L, Co * L, m)) return e;
+  }
+  if (b) return cbdm_cuda_broadcast(kBroadcastAdd, y, b, y, N, Co, L);
+  return 0;
+}
+
+// gcol_n = wᵀ·gy_n, then col2im into gx (or gx_n = wᵀ·gy_n directly for 1×1).
+int cbdm_cuda_conv2d_backward_data(const float* gy, const float* w, float* gx, int64_t N, int64_t Ci, int64_t H, int64_t W,
+                                   int64_t Co, int64_t KH, int64_t KW, int64_t stride, int64_t pad, int64_t Ho, int64_t Wo) {
+  const ConvShape s{N, Ci, H, W, Co, KH, KW, stride, pad, Ho, Wo};
+  const int64_t L = s.L(), R = s.R(), nc = s.chunk();
+  if (s.direct()) return cbdm_cuda_gemm(1, 0, R, L, Co, 1.0f, w, 0, gy, Co * L, 0.0f, gx, Ci * H * W, N);
+  for (int64_t n0 = 0; n0 < N; n0 += nc) {
+    const int64_t m = N - n0 < nc ? N - n0 : nc;
+    if (int e = g_col.ensure(static_cast<size_t>(m * R * L) * sizeof(float))) return e;
+    float* gcol = static_cast<float*>(g_col.ptr);
+    if (int e = cbdm_cuda_gemm(1, 0, R, L, Co, 1.0f, w, 0, gy + n0 * Co * L, Co * L, 0.0f, gcol, R * L, m)) return e;
+    float* gxn = gx + n0 * Ci * H * W;
+    CBDM_LAUNCH(col2im_kernel, blocks_for(m * Ci * H * W), kBlock, gcol, gxn, m, Ci, H, W, KH, KW, stride, pad, Ho, Wo);
+    if (int e = launched()) return e;
+  }
+  return 0;
+}
+
+// gw = Σ_n gy_n·col_nᵀ (one GEMM per image, accumulating after the first), gb = Σ_{n,l} gy.
+int cbdm_cuda_conv2d_backward_weight(const float* x, const float* gy, float* gw, float* gb, int64_t N, int64_t Ci, int64_t H,
+                                     int64_t W, int64_t Co, int64_t KH, int64_t KW, int64_t stride, int64_t pad, int64_t Ho,
+                                     int64_t Wo) {
+  const ConvShape s{N, Ci, H, W, Co, KH, KW, stride, pad, Ho, Wo};
+  const int64_t L = s.L(), R = s.R(), nc = s.chunk();
+  if (N == 0) {
+    if (int e = cbdm_cuda_fill(gw, Co * R, 0.0f)) return e;
+  }
+  for (int64_t n0 = 0; n0 < N; n0 += nc) {
+    const int64_t m = N - n0 < nc ? N - n0 : nc;
+    const float* col = nullptr;
+    if (int e = lower(s, x, n0, m, &col)) return e;
+    for (int64_t i = 0; i < m; i++) {
+      const float beta = n0 + i == 0 ? 0.0f : 1.0f;
+      if (int e = cbdm_cuda_gemm(0, 1, Co, R, L, 1.0f, gy + (n0 + i) * Co * L, 0, col + i * R * L, 0, beta, gw, 0, 1)) return e;
+    }
+  }
+  if (gb) return cbdm_cuda_broadcast(kBroadcastSum, gy, nullptr, gb, N, Co, L);
+  return 0;
 }
 
 }  // extern "C"

@@ -46,6 +46,15 @@ int cbdm_cuda_adam(float* p, const float* g, float* m, float* v, int64_t n, doub
                    double eps, double weight_decay, double step);
 int cbdm_cuda_ema(float* ema, const float* p, int64_t n, float decay);
 
+/** Convolution as im2col + GEMM (shapes as ConvGeom in src/engine/backend.ts); b and gb may be null. */
+int cbdm_cuda_conv2d_forward(const float* x, const float* w, const float* b, float* y, int64_t N, int64_t Ci, int64_t H, int64_t W,
+                             int64_t Co, int64_t KH, int64_t KW, int64_t stride, int64_t pad, int64_t Ho, int64_t Wo);
+int cbdm_cuda_conv2d_backward_data(const float* gy, const float* w, float* gx, int64_t N, int64_t Ci, int64_t H, int64_t W,
+                                   int64_t Co, int64_t KH, int64_t KW, int64_t stride, int64_t pad, int64_t Ho, int64_t Wo);
+int cbdm_cuda_conv2d_backward_weight(const float* x, const float* gy, float* gw, float* gb, int64_t N, int64_t Ci, int64_t H,
+                                     int64_t W, int64_t Co, int64_t KH, int64_t KW, int64_t stride, int64_t pad, int64_t Ho,
+                                     int64_t Wo);
+
 /**
  * Row-major C(M×N) = alpha·op(A)·op(B) + beta·C for `batch` products with element strides sA, sB,
  * sC: through cuBLAS when cbdm_cuda_load_cublas succeeded, else the tiled kernel.

@@ -205,6 +205,13 @@ FN(adamStep) {
   DONE(cbdm_cuda_adam(f(a, 0), f(a, 1), f(a, 2), f(a, 3), integer(a, 4), num(a, 5), num(a, 6), num(a, 7), num(a, 8), num(a, 9), num(a, 10)));
 }
 FN(emaUpdate) { ARGS(4); DONE(cbdm_cuda_ema(f(a, 0), f(a, 1), integer(a, 2), static_cast<float>(num(a, 3)))); }
+// conv2dForward(x, w, b|0, y, N, Ci, H, W, Co, KH, KW, stride, pad, Ho, Wo) and the two backward
+// passes with the same geometry tail (ConvGeom of src/engine/backend.ts).
+#define GEOM(i) integer(a, i), integer(a, i + 1), integer(a, i + 2), integer(a, i + 3), integer(a, i + 4), integer(a, i + 5), \
+  integer(a, i + 6), integer(a, i + 7), integer(a, i + 8), integer(a, i + 9), integer(a, i + 10)
+FN(conv2dForward) { ARGS(15); DONE(cbdm_cuda_conv2d_forward(f(a, 0), f(a, 1), f(a, 2), f(a, 3), GEOM(4))); }
+FN(conv2dBackwardData) { ARGS(14); DONE(cbdm_cuda_conv2d_backward_data(f(a, 0), f(a, 1), f(a, 2), GEOM(3))); }
+FN(conv2dBackwardWeight) { ARGS(15); DONE(cbdm_cuda_conv2d_backward_weight(f(a, 0), f(a, 1), f(a, 2), f(a, 3), GEOM(4))); }
 // gemm(transA, transB, M, N, K, alpha, A, sA, B, sB, beta, C, sC, batch)
 FN(gemm) {
   ARGS(14);
@@ -237,7 +244,8 @@ napi_value init(napi_env env, napi_value exports) {
     {"reduce", reduce}, {"groupNormForward", groupNormForward}, {"groupNormBackward", groupNormBackward},
     {"softmaxForward", softmaxForward}, {"softmaxBackward", softmaxBackward}, {"crossEntropyBackward", crossEntropyBackward},
     {"embeddingForward", embeddingForward}, {"embeddingBackward", embeddingBackward}, {"adamStep", adamStep},
-    {"emaUpdate", emaUpdate}, {"gemm", gemm}, {"loadCublas", loadCublas}, {"gemmLibrary", gemmLibrary},
+    {"emaUpdate", emaUpdate}, {"gemm", gemm}, {"conv2dForward", conv2dForward},
+    {"conv2dBackwardData", conv2dBackwardData}, {"conv2dBackwardWeight", conv2dBackwardWeight}, {"loadCublas", loadCublas}, {"gemmLibrary", gemmLibrary},
   };
   for (const auto& e : fns) {
     napi_value fn;

@@ -46,7 +46,8 @@ const gpuAddon = existsSync(CUDA_ADDON_PATH) ? loadCudaAddon(CUDA_ADDON_PATH, 'c
 const noDriver = gpuAddon !== null && !gpuAddon.ok && /code 35/.test(gpuAddon.reason);
 
 test('CBDM_BACKEND=cuda on a machine without an NVIDIA driver is one cbdm: error line', {
-  skip: gpuAddon === null ? 'the nvcc-built addon is not here (no nvcc at install)' : !noDriver ? 'this machine has a driver' : false,
+  skip: gpuAddon === null ? 'the nvcc-built addon is not here (no nvcc at install)'
+    : gpuAddon.ok ? 'this machine has a working GPU' : !noDriver ? gpuAddon.reason : false,
 }, () => {
   const out = mkdtempSync(join(tmpdir(), 'cbdm-cuda-cli-'));
   try {
@@ -95,21 +96,33 @@ test('attention (batched strided gemm around a row softmax) through the stand-in
   parity('cuda-shim', (q, k, v) => E.attention(q!, k!, v!), [{ shape: [3, 5, 7] }, { shape: [3, 5, 7] }, { shape: [3, 5, 7] }], { tol: 1e-5 });
 });
 
+for (const [name, geom] of [
+  ['3×3 s1 p1', { stride: 1, pad: 1, k: 3, H: 5, W: 6 }], ['3×3 s2 p1', { stride: 2, pad: 1, k: 3, H: 7, W: 6 }],
+  ['1×1 (no lowering)', { stride: 1, pad: 0, k: 1, H: 4, W: 3 }], ['1×1 s2', { stride: 2, pad: 0, k: 1, H: 5, W: 5 }],
+  ['5×5 s1 p2', { stride: 1, pad: 2, k: 5, H: 6, W: 6 }],
+] as const) {
+  test(`conv2d ${name} as im2col + strided-batched cuBLAS (stand-in) matches js, forward and both backward passes`, { skip: shimSkip }, () => {
+    parity('cuda-shim', (x, w, b) => E.conv2d(x!, w!, b!, { stride: geom.stride, pad: geom.pad }),
+      [{ shape: [3, 4, geom.H, geom.W] }, { shape: [5, 4, geom.k, geom.k] }, { shape: [5] }], { tol: 1e-5 });
+  });
+}
+
 test('cuda-shim: device memory returns to baseline, host fallbacks are counted', { skip: shimSkip }, () => {
   const b = E.useBackend('cuda-shim');
   const before = b.liveBytes();
-  const convBefore = shim!.hostFallbacks.get('conv2dForward') ?? 0;
+  const poolBefore = shim!.hostFallbacks.get('avgPool2dForward') ?? 0;
   E.tidy(() => {
     const x = E.tensor(Float32Array.from({ length: 2 * 3 * 4 * 4 }, (_, i) => Math.sin(i)), [2, 3, 4, 4], { requiresGrad: true });
     const w = E.tensor(Float32Array.from({ length: 4 * 3 * 3 * 3 }, (_, i) => Math.cos(i)), [4, 3, 3, 3], { requiresGrad: true });
-    E.backward(E.mean(E.swish(E.conv2d(x, w, null, { pad: 1 }))));
+    E.backward(E.mean(E.avgPool2d(E.swish(E.conv2d(x, w, null, { pad: 1 })), { kernel: 2 })));
     x.grad?.dispose();
     w.grad?.dispose();
     x.dispose();
     w.dispose();
   });
   assert.equal(b.liveBytes(), before);
-  assert.equal(shim!.hostFallbacks.get('conv2dForward'), convBefore + 1);
+  assert.equal(shim!.hostFallbacks.get('avgPool2dForward'), poolBefore + 1);
+  assert.equal(shim!.hostFallbacks.get('conv2dForward'), undefined, 'conv runs on the device');
   E.useBackend('js');
 });
 

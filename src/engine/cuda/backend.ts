@@ -5,7 +5,7 @@
  * in CI against the `js` reference by the op-parity suite.
  *
  * float64 storages (gradient checks) live on the host and run the host backend's kernels. Kernels
- * without a device implementation yet (convolution, pooling, resampling, batch norm, dropout) copy
+ * without a device implementation yet (pooling, resampling, batch norm, dropout) copy
  * their operands to the host, run the host kernel (native cpu when built, else js) and copy the
  * outputs back; each such call is counted in `hostFallbacks` so that benchmarks report them.
  */
@@ -207,15 +207,23 @@ export class CudaBackend implements Backend {
     this.nat.gemm(transA, transB, M, N, K, alpha, p[0]!, 0, p[1]!, 0, beta, p[2]!, 0, 1);
   }
 
-  // ---- convolution (host for now: im2col kernels are the next step) ------------------------------
+  // ---- convolution as im2col + GEMM (native/cuda/im2col.cuh) --------------------------------------
   conv2dForward(x: Storage, w: Storage, b: Storage | null, y: Storage, g: ConvGeom): void {
-    this.viaHost('conv2dForward', [x, w, b], [y], (hs) => this.host.conv2dForward(hs(x)!, hs(w)!, hs(b), hs(y)!, g));
+    const p = this.d(x, w, y);
+    const pb = b ? this.d(b) : [0];
+    if (!p || !pb) return this.host.conv2dForward(x, w, b, y, g);
+    this.nat.conv2dForward(p[0]!, p[1]!, pb[0]!, p[2]!, g.N, g.Ci, g.H, g.W, g.Co, g.KH, g.KW, g.stride, g.pad, g.Ho, g.Wo);
   }
   conv2dBackwardData(gy: Storage, w: Storage, gx: Storage, g: ConvGeom): void {
-    this.viaHost('conv2dBackwardData', [gy, w], [gx], (hs) => this.host.conv2dBackwardData(hs(gy)!, hs(w)!, hs(gx)!, g));
+    const p = this.d(gy, w, gx);
+    if (!p) return this.host.conv2dBackwardData(gy, w, gx, g);
+    this.nat.conv2dBackwardData(p[0]!, p[1]!, p[2]!, g.N, g.Ci, g.H, g.W, g.Co, g.KH, g.KW, g.stride, g.pad, g.Ho, g.Wo);
   }
   conv2dBackwardWeight(x: Storage, gy: Storage, gw: Storage, gb: Storage | null, g: ConvGeom): void {
-    this.viaHost('conv2dBackwardWeight', [x, gy], [gw, gb], (hs) => this.host.conv2dBackwardWeight(hs(x)!, hs(gy)!, hs(gw)!, hs(gb), g));
+    const p = this.d(x, gy, gw);
+    const pb = gb ? this.d(gb) : [0];
+    if (!p || !pb) return this.host.conv2dBackwardWeight(x, gy, gw, gb, g);
+    this.nat.conv2dBackwardWeight(p[0]!, p[1]!, p[2]!, pb[0]!, g.N, g.Ci, g.H, g.W, g.Co, g.KH, g.KW, g.stride, g.pad, g.Ho, g.Wo);
   }
 
   // ---- group norm ---------------------------------------------------------------------------------

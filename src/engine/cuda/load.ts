@@ -30,7 +30,8 @@ const MIN_MAJOR = 9;
 const REQUIRED_EXPORTS: readonly (keyof CudaAddon)[] = [
   'probe', 'malloc', 'free', 'upload', 'download', 'copy', 'synchronize', 'ew', 'fill', 'broadcast', 'copyBlocks', 'reduce',
   'groupNormForward', 'groupNormBackward', 'softmaxForward', 'softmaxBackward', 'crossEntropyBackward', 'embeddingForward',
-  'embeddingBackward', 'adamStep', 'emaUpdate', 'gemm', 'loadCublas', 'gemmLibrary',
+  'embeddingBackward', 'adamStep', 'emaUpdate', 'gemm', 'loadCublas', 'gemmLibrary', 'conv2dForward', 'conv2dBackwardData',
+  'conv2dBackwardWeight',
 ];
 
 /** Why the GPU addon is missing, from build/cuda-status.json when the build left one. */

@@ -63,6 +63,13 @@ export interface CudaAddon {
   /** Row-major C = alpha·op(A)·op(B) + beta·C, `batch` products with element strides sA, sB, sC. */
   gemm(transA: boolean, transB: boolean, M: number, N: number, K: number, alpha: number, A: Ptr, sA: number,
     B: Ptr, sB: number, beta: number, C: Ptr, sC: number, batch: number): void;
+  /** Convolution as im2col + GEMM (native/cuda/im2col.cuh); b / gb may be 0 (none). */
+  conv2dForward(x: Ptr, w: Ptr, b: Ptr, y: Ptr, N: number, Ci: number, H: number, W: number, Co: number, KH: number, KW: number,
+    stride: number, pad: number, Ho: number, Wo: number): void;
+  conv2dBackwardData(gy: Ptr, w: Ptr, gx: Ptr, N: number, Ci: number, H: number, W: number, Co: number, KH: number, KW: number,
+    stride: number, pad: number, Ho: number, Wo: number): void;
+  conv2dBackwardWeight(x: Ptr, gy: Ptr, gw: Ptr, gb: Ptr, N: number, Ci: number, H: number, W: number, Co: number, KH: number,
+    KW: number, stride: number, pad: number, Ho: number, Wo: number): void;
   /** dlopen cuBLAS from `path`: '' on success, else why not. */
   loadCublas(path: string): string;
   /** The cuBLAS library gemm uses, or '' for the tiled kernel. */

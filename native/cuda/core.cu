@@ -15,6 +15,8 @@
 #include "optim.cuh"
 #include "gemm_tiled.cuh"
 #include "im2col.cuh"
+#include "dropout.cuh"
+#include "resample.cuh"
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -134,6 +136,20 @@ int cbdm_cuda_broadcast(int op, const float* a, const float* v, float* out, int6
 }
 int cbdm_cuda_copy_blocks(const float* a, int64_t a_stride, float* out, int64_t out_stride, int64_t len, int64_t count) {
   CBDM_LAUNCH(copy_blocks_kernel, blocks_for(len * count), kBlock, a, a_stride, out, out_stride, len, count);
+  return launched();
+}
+
+int cbdm_cuda_dropout(const float* x, float* out, int64_t n, double p, uint32_t seed0, uint32_t seed1) {
+  const double threshold = std::floor(p * 4294967296.0);  // p < 1, so this fits uint32
+  CBDM_LAUNCH(dropout_kernel, blocks_for(n), kBlock, x, out, n, static_cast<uint32_t>(threshold), 1.0 / (1.0 - p), seed0, seed1);
+  return launched();
+}
+int cbdm_cuda_upsample_nearest2x_forward(const float* x, float* y, int64_t P, int64_t H, int64_t W) {
+  CBDM_LAUNCH(upsample_nearest2x_forward_kernel, blocks_for(4 * P * H * W), kBlock, x, y, P, H, W);
+  return launched();
+}
+int cbdm_cuda_upsample_nearest2x_backward(const float* gy, float* gx, int64_t P, int64_t H, int64_t W) {
+  CBDM_LAUNCH(upsample_nearest2x_backward_kernel, blocks_for(P * H * W), kBlock, gy, gx, P, H, W);
   return launched();
 }
 

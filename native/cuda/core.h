@@ -27,6 +27,9 @@ int cbdm_cuda_ew(int op, const float* a, const float* b, float* out, int64_t n, 
 int cbdm_cuda_fill(float* out, int64_t n, float value);
 int cbdm_cuda_broadcast(int op, const float* a, const float* v, float* out, int64_t O, int64_t C, int64_t I);
 int cbdm_cuda_copy_blocks(const float* a, int64_t a_stride, float* out, int64_t out_stride, int64_t len, int64_t count);
+int cbdm_cuda_dropout(const float* x, float* out, int64_t n, double p, uint32_t seed0, uint32_t seed1);
+int cbdm_cuda_upsample_nearest2x_forward(const float* x, float* y, int64_t P, int64_t H, int64_t W);
+int cbdm_cuda_upsample_nearest2x_backward(const float* gy, float* gx, int64_t P, int64_t H, int64_t W);
 int cbdm_cuda_reduce(int op, const float* a, const float* b, const float* w, int64_t N, int64_t D, double* result_host);
 
 int cbdm_cuda_group_norm_forward(const float* x, const float* gamma, const float* beta, float* y, float* mean, float* rstd,

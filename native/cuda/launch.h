@@ -13,8 +13,14 @@
 #include <cstdint>
 
 namespace cbdm_cuda {
-// Threads per block of the 1-D kernels; the reductions' shared arrays are sized by it.
+// Threads per block of the 1-D kernels (a power of two); the reductions' shared arrays are sized
+// by it. The shim build uses 64: its cost is one fiber switch per thread per barrier, and the
+// kernels are written for any power-of-two block (the GPU build keeps 256).
+#ifdef __CUDACC__
 constexpr int kBlock = 256;
+#else
+constexpr int kBlock = 64;
+#endif
 // Grid of a grid-stride loop over n elements (capped: each thread then loops).
 inline unsigned blocks_for(int64_t n) {
   int64_t b = (n + kBlock - 1) / kBlock;

@@ -167,6 +167,12 @@ FN(synchronize) { ARGS(0); DONE(cbdm_cuda_synchronize()); }
 FN(ew) { ARGS(7); DONE(cbdm_cuda_ew(static_cast<int>(integer(a, 0)), f(a, 1), f(a, 2), f(a, 3), integer(a, 4), static_cast<float>(num(a, 5)), static_cast<float>(num(a, 6)))); }
 FN(fill) { ARGS(3); DONE(cbdm_cuda_fill(f(a, 0), integer(a, 1), static_cast<float>(num(a, 2)))); }
 FN(broadcast) { ARGS(7); DONE(cbdm_cuda_broadcast(static_cast<int>(integer(a, 0)), f(a, 1), f(a, 2), f(a, 3), integer(a, 4), integer(a, 5), integer(a, 6))); }
+FN(dropout) {
+  ARGS(6);
+  DONE(cbdm_cuda_dropout(f(a, 0), f(a, 1), integer(a, 2), num(a, 3), static_cast<uint32_t>(integer(a, 4)), static_cast<uint32_t>(integer(a, 5))));
+}
+FN(upsampleNearest2xForward) { ARGS(5); DONE(cbdm_cuda_upsample_nearest2x_forward(f(a, 0), f(a, 1), integer(a, 2), integer(a, 3), integer(a, 4))); }
+FN(upsampleNearest2xBackward) { ARGS(5); DONE(cbdm_cuda_upsample_nearest2x_backward(f(a, 0), f(a, 1), integer(a, 2), integer(a, 3), integer(a, 4))); }
 FN(copyBlocks) { ARGS(6); DONE(cbdm_cuda_copy_blocks(f(a, 0), integer(a, 1), f(a, 2), integer(a, 3), integer(a, 4), integer(a, 5))); }
 FN(reduce) {
   ARGS(6);
@@ -241,6 +247,7 @@ napi_value init(napi_env env, napi_value exports) {
   const struct { const char* name; napi_callback fn; } fns[] = {
     {"probe", probe}, {"malloc", malloc_}, {"free", free_}, {"upload", upload}, {"download", download}, {"copy", copy},
     {"synchronize", synchronize}, {"ew", ew}, {"fill", fill}, {"broadcast", broadcast}, {"copyBlocks", copyBlocks},
+    {"dropout", dropout}, {"upsampleNearest2xForward", upsampleNearest2xForward}, {"upsampleNearest2xBackward", upsampleNearest2xBackward},
     {"reduce", reduce}, {"groupNormForward", groupNormForward}, {"groupNormBackward", groupNormBackward},
     {"softmaxForward", softmaxForward}, {"softmaxBackward", softmaxBackward}, {"crossEntropyBackward", crossEntropyBackward},
     {"embeddingForward", embeddingForward}, {"embeddingBackward", embeddingBackward}, {"adamStep", adamStep},

@@ -49,7 +49,7 @@ struct Fiber {
   bool started;
   FiberState state;
 };
-constexpr size_t kFiberStack = 64 * 1024;
+constexpr size_t kFiberStack = 16 * 1024;
 inline jmp_buf scheduler;
 inline std::vector<Fiber> fibers;
 inline std::vector<char> stacks;

@@ -5,7 +5,8 @@
  * in CI against the `js` reference by the op-parity suite.
  *
  * float64 storages (gradient checks) live on the host and run the host backend's kernels. Kernels
- * without a device implementation yet (pooling, resampling, batch norm, dropout) copy
+ * without a device implementation yet (pooling, bilinear resize, batch norm: the Inception
+ * feature extractor's ops, not the UNet's) copy
  * their operands to the host, run the host kernel (native cpu when built, else js) and copy the
  * outputs back; each such call is counted in `hostFallbacks` so that benchmarks report them.
  */
@@ -179,7 +180,8 @@ export class CudaBackend implements Backend {
     this.nat.copyBlocks(p[0]! + 4 * aOff, aStride, p[1]! + 4 * outOff, outStride, len, count);
   }
   dropout(x: Storage, out: Storage, p: number, seed0: number, seed1: number): void {
-    this.viaHost('dropout', [x], [out], (hs) => this.host.dropout(hs(x)!, hs(out)!, p, seed0, seed1));
+    const d = this.d(x, out);
+    if (d) this.nat.dropout(d[0]!, d[1]!, out.size, p, seed0 >>> 0, seed1 >>> 0); else this.host.dropout(x, out, p, seed0, seed1);
   }
 
   // ---- reductions (float64 accumulation on the device) --------------------------------------------
@@ -304,12 +306,14 @@ export class CudaBackend implements Backend {
     if (p) this.nat.crossEntropyBackward(p[0]!, labels, scale, p[1]!, N, K); else this.host.crossEntropyBackward(logp, labels, scale, gx, N, K);
   }
 
-  // ---- resampling, pooling, batch norm (host for now) ---------------------------------------------
+  // ---- resampling (bilinear: host for now), pooling and batch norm (host for now) ---------------------------------------------
   upsampleNearest2xForward(x: Storage, y: Storage, P: number, H: number, W: number): void {
-    this.viaHost('upsampleNearest2xForward', [x], [y], (hs) => this.host.upsampleNearest2xForward(hs(x)!, hs(y)!, P, H, W));
+    const d = this.d(x, y);
+    if (d) this.nat.upsampleNearest2xForward(d[0]!, d[1]!, P, H, W); else this.host.upsampleNearest2xForward(x, y, P, H, W);
   }
   upsampleNearest2xBackward(gy: Storage, gx: Storage, P: number, H: number, W: number): void {
-    this.viaHost('upsampleNearest2xBackward', [gy], [gx], (hs) => this.host.upsampleNearest2xBackward(hs(gy)!, hs(gx)!, P, H, W));
+    const d = this.d(gy, gx);
+    if (d) this.nat.upsampleNearest2xBackward(d[0]!, d[1]!, P, H, W); else this.host.upsampleNearest2xBackward(gy, gx, P, H, W);
   }
   resizeBilinear(x: Storage, y: Storage, P: number, H: number, W: number, Ho: number, Wo: number): void {
     this.viaHost('resizeBilinear', [x], [y], (hs) => this.host.resizeBilinear(hs(x)!, hs(y)!, P, H, W, Ho, Wo));

@@ -31,7 +31,7 @@ const REQUIRED_EXPORTS: readonly (keyof CudaAddon)[] = [
   'probe', 'malloc', 'free', 'upload', 'download', 'copy', 'synchronize', 'ew', 'fill', 'broadcast', 'copyBlocks', 'reduce',
   'groupNormForward', 'groupNormBackward', 'softmaxForward', 'softmaxBackward', 'crossEntropyBackward', 'embeddingForward',
   'embeddingBackward', 'adamStep', 'emaUpdate', 'gemm', 'loadCublas', 'gemmLibrary', 'conv2dForward', 'conv2dBackwardData',
-  'conv2dBackwardWeight',
+  'conv2dBackwardWeight', 'dropout', 'upsampleNearest2xForward', 'upsampleNearest2xBackward',
 ];
 
 /** Why the GPU addon is missing, from build/cuda-status.json when the build left one. */

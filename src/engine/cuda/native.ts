@@ -46,6 +46,10 @@ export interface CudaAddon {
   ew(op: number, a: Ptr, b: Ptr, out: Ptr, n: number, s1: number, s2: number): void;
   fill(out: Ptr, n: number, value: number): void;
   broadcast(op: number, a: Ptr, v: Ptr, out: Ptr, O: number, C: number, I: number): void;
+  /** Counter-based dropout (src/engine/js/dropout.ts); p ∈ [0, 1), seeds uint32. */
+  dropout(x: Ptr, out: Ptr, n: number, p: number, seed0: number, seed1: number): void;
+  upsampleNearest2xForward(x: Ptr, y: Ptr, P: number, H: number, W: number): void;
+  upsampleNearest2xBackward(gy: Ptr, gx: Ptr, P: number, H: number, W: number): void;
   copyBlocks(a: Ptr, aStride: number, out: Ptr, outStride: number, len: number, count: number): void;
   reduce(op: number, a: Ptr, b: Ptr, w: Ptr, N: number, D: number): number;
   groupNormForward(x: Ptr, gamma: Ptr, beta: Ptr, y: Ptr, mean: Ptr, rstd: Ptr, N: number, C: number, L: number, G: number,

@@ -29,10 +29,13 @@ function run(cmd, args) {
   return { ok: r.status === 0, out: `${r.stdout ?? ''}${r.stderr ?? ''}${r.error ? r.error.message : ''}` };
 }
 
-/** Node's C headers (node_api.h): npm's nodedir, else the installed node's include/node. */
+/**
+ * Node's C headers (node_api.h): npm's nodedir, else the installed node's include/node, else the
+ * copy scripts/device-pack.sh puts in .device/include/node for a GPU host with a bare node binary.
+ */
 function nodeInclude() {
   const dirs = [process.env.npm_config_nodedir ? join(process.env.npm_config_nodedir, 'include', 'node') : '',
-    join(dirname(process.execPath), '..', 'include', 'node')];
+    join(dirname(process.execPath), '..', 'include', 'node'), join(root, '.device', 'include', 'node')];
   return dirs.find((d) => d && existsSync(join(d, 'node_api.h'))) ?? null;
 }
 

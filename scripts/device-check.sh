@@ -96,7 +96,7 @@ for B in 48 128; do
 done
 
 # ---- results -----------------------------------------------------------------------------------------
-COMMIT=$(git rev-parse HEAD 2>/dev/null || echo "${CBDM_COMMIT:-unknown}")
+COMMIT=$(git rev-parse HEAD 2>/dev/null || cat .device/commit 2>/dev/null || echo unknown)
 python3 - "$STEPS" "$OUT/device-check.json" "$COMMIT" "$DRY" "$(( $(date +%s) - START ))" <<'PY'
 import json, sys, datetime
 steps_file, out, commit, dry, seconds = sys.argv[1:6]

@@ -86,10 +86,12 @@ print(json.dumps({'steps': len(d), 'max_rel_diff': max(d), 'first10_max_rel_diff
 sys.exit(0 if len(a) == len(b) == 200 and max(d[:10]) < 1e-3 and max(d) < 5e-2 else 1)"
 fi
 
-# ---- 6. training step at the paper config: ours (cuda) vs PyTorch eager and torch.compile ----------
+# ---- 6. training step at the paper config: ours (cuda, fp32 and TF32 GEMMs) vs PyTorch eager (its
+# default: TF32 convolutions, fp32 matmuls), eager with bf16 autocast, and torch.compile ------------
 CIFAR='"ch":128,"mult":[1,2,2,2],"attn":[1],"nres":2,"ncls":100,"size":32,"threads":16,"reps":5,"device":"cuda"'
 for B in 48 128; do
   run "bench-ours-b$B" 60 env CBDM_BACKEND=cuda node bin/cbdm.mjs bench train --preset cifar --batch "$B" --no-peer --json --reps 5
+  run "bench-ours-tf32-b$B" 60 env CBDM_BACKEND=cuda CBDM_CUDA_MATH=tf32 node bin/cbdm.mjs bench train --preset cifar --batch "$B" --no-peer --json --reps 5
   run "bench-torch-eager-fp32-b$B" 40 python3 bench/peers/train.py "{$CIFAR,\"batch\":$B}"
   run "bench-torch-eager-bf16-b$B" 40 python3 bench/peers/train.py "{$CIFAR,\"batch\":$B,\"amp\":\"bf16\"}"
   run "bench-torch-compile-fp32-b$B" 120 python3 bench/peers/train.py "{$CIFAR,\"batch\":$B,\"compile\":true,\"warmup\":2}"

@@ -84,6 +84,7 @@ int cbdm_cuda_device_info(int device, char* name, int name_len, int* major, int*
 
 const char* cbdm_cuda_error_string(int code) {
   if (code == kErrorTooLarge) return "a size does not fit cuBLAS's 32-bit arguments";
+  if (code == kErrorNoCublas) return "TF32 needs cuBLAS (not loaded; the tiled gemm kernel is fp32 only)";
   if (code >= kCublasErrorBase) {
     switch (code - kCublasErrorBase) {
       case CUBLAS_STATUS_NOT_INITIALIZED: return "cuBLAS: not initialised";

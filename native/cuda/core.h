@@ -66,6 +66,12 @@ int cbdm_cuda_gemm(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, fl
                    const float* B, int64_t sB, float beta, float* C, int64_t sC, int64_t batch);
 /** dlopen a cuBLAS library (path); 0 on success, else writes why into message. */
 int cbdm_cuda_load_cublas(const char* path, char* message, int message_len);
+/**
+ * GEMM math through cuBLAS: 0 plain fp32, 1 TF32 tensor cores (inputs rounded to a 10-bit
+ * mantissa, fp32 accumulation). Returns 0, or an error when cuBLAS is not loaded (the tiled kernel
+ * has fp32 only) or refuses the mode.
+ */
+int cbdm_cuda_set_gemm_tf32(int tf32);
 /** The loaded cuBLAS path, or "" when gemm uses the tiled kernel. */
 const char* cbdm_cuda_gemm_library(void);
 

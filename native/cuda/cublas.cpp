@@ -15,6 +15,7 @@ struct Cublas {
   void* lib = nullptr;
   cublasHandle_t handle = nullptr;
   cublasSgemmStridedBatched_fn sgemm_strided_batched = nullptr;
+  cublasSetMathMode_fn set_math_mode = nullptr;
   std::string path;
 };
 Cublas g_cublas;
@@ -61,13 +62,20 @@ extern "C" int cbdm_cuda_load_cublas(const char* path, char* message, int messag
     dlclose(lib);
     return say("cublasCreate_v2 failed with status " + std::to_string(s));
   }
-  // Plain fp32 products (no TF32): parity with the cpu backend first; TF32 is a later setting.
+  // Plain fp32 products until cbdm_cuda_set_gemm_tf32 asks for TF32 (CBDM_CUDA_MATH=tf32).
   set_math(h, CUBLAS_DEFAULT_MATH);
   g_cublas.lib = lib;
   g_cublas.handle = h;
   g_cublas.sgemm_strided_batched = sgemm;
+  g_cublas.set_math_mode = set_math;
   g_cublas.path = path;
   return 0;
+}
+
+extern "C" int cbdm_cuda_set_gemm_tf32(int tf32) {
+  if (!g_cublas.handle) return cbdm_cuda::kErrorNoCublas;
+  const cublasStatus_t s = g_cublas.set_math_mode(g_cublas.handle, tf32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH);
+  return s == CUBLAS_STATUS_SUCCESS ? 0 : cbdm_cuda::kCublasErrorBase + s;
 }
 
 extern "C" const char* cbdm_cuda_gemm_library(void) { return g_cublas.path.c_str(); }

@@ -2,9 +2,12 @@
 // without a GPU: the same symbols and the same column-major semantics, including cuBLAS's
 // argument checks (leading dimensions, sizes, handle), so that a wrong transpose, leading
 // dimension or batch stride in native/cuda/cublas.cpp gives wrong numbers or an error here too.
+// CUBLAS_TF32_TENSOR_OP_MATH is emulated by rounding both inputs to TF32.
 // Pointers are host pointers (the shim build's "device" memory is host memory).
 #include "cublas_api.h"
+#include <cstdint>
 #include <cstdlib>
+#include <cstring>
 
 struct cublasContext {
   int math_mode;
@@ -13,6 +16,16 @@ struct cublasContext {
 namespace {
 int g_calls = 0;
 inline long long imax(long long a, long long b) { return a > b ? a : b; }
+
+// TF32 as the tensor cores read an fp32 input: 10 explicit mantissa bits, round to nearest even
+// (finite inputs; the products and sums stay fp32 or wider).
+inline float tf32(float x) {
+  uint32_t u;
+  std::memcpy(&u, &x, 4);
+  u = (u + 0xfffu + ((u >> 13) & 1u)) & ~0x1fffu;
+  std::memcpy(&x, &u, 4);
+  return x;
+}
 }  // namespace
 
 extern "C" {
@@ -55,7 +68,7 @@ cublasStatus_t cublasSgemmStridedBatched(cublasHandle_t h, cublasOperation_t ta,
         for (int p = 0; p < k; p++) {
           const float a = ta == CUBLAS_OP_N ? Ab[i + static_cast<long long>(p) * lda] : Ab[p + static_cast<long long>(i) * lda];
           const float bv = tb == CUBLAS_OP_N ? Bb[p + static_cast<long long>(j) * ldb] : Bb[j + static_cast<long long>(p) * ldb];
-          acc += static_cast<double>(a) * bv;
+          acc += h->math_mode == CUBLAS_TF32_TENSOR_OP_MATH ? static_cast<double>(tf32(a)) * tf32(bv) : static_cast<double>(a) * bv;
         }
         float* c = Cb + i + static_cast<long long>(j) * ldc;
         *c = *beta == 0.0f ? static_cast<float>(*alpha * acc) : static_cast<float>(*alpha * acc + *beta * *c);

@@ -236,6 +236,7 @@ FN(loadCublas) {
   napi_create_string_utf8(env, e == 0 ? "" : message, NAPI_AUTO_LENGTH, &r);
   return r;
 }
+FN(setGemmTf32) { ARGS(1); DONE(cbdm_cuda_set_gemm_tf32(flag(a, 0))); }
 FN(gemmLibrary) {
   (void)info;
   napi_value r;
@@ -252,7 +253,7 @@ napi_value init(napi_env env, napi_value exports) {
     {"softmaxForward", softmaxForward}, {"softmaxBackward", softmaxBackward}, {"crossEntropyBackward", crossEntropyBackward},
     {"embeddingForward", embeddingForward}, {"embeddingBackward", embeddingBackward}, {"adamStep", adamStep},
     {"emaUpdate", emaUpdate}, {"gemm", gemm}, {"conv2dForward", conv2dForward},
-    {"conv2dBackwardData", conv2dBackwardData}, {"conv2dBackwardWeight", conv2dBackwardWeight}, {"loadCublas", loadCublas}, {"gemmLibrary", gemmLibrary},
+    {"conv2dBackwardData", conv2dBackwardData}, {"conv2dBackwardWeight", conv2dBackwardWeight}, {"loadCublas", loadCublas}, {"gemmLibrary", gemmLibrary}, {"setGemmTf32", setGemmTf32},
   };
   for (const auto& e : fns) {
     napi_value fn;

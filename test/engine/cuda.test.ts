@@ -174,3 +174,43 @@ test('two CBDM training steps on cuda-shim run without a host fallback and match
   assertClose(ref, ours, 1e-4, 'losses of two steps');
   E.useBackend('js');
 });
+
+/** x rounded to TF32 (10 mantissa bits, nearest even), as the stand-in and the tensor cores read it. */
+function tf32(x: number): number {
+  const u = new Uint32Array(new Float32Array([x]).buffer);
+  u[0] = ((u[0]! + 0xfff + ((u[0]! >>> 13) & 1)) & ~0x1fff) >>> 0;
+  return new Float32Array(u.buffer)[0]!;
+}
+
+test('TF32 math (CBDM_CUDA_MATH=tf32) reaches cuBLAS: products of TF32-rounded inputs, and back to fp32', { skip: shimSkip }, () => {
+  const b = shim!;
+  const js = E.getBackend('js');
+  const rng = new Rng(9);
+  const [M, N, K] = [6, 5, 33];
+  const a = rng.fillNormal(new Float32Array(M * K)) as Float32Array;
+  const bb = rng.fillNormal(new Float32Array(K * N)) as Float32Array;
+  const run = (be: E.Backend, x: Float32Array, y: Float32Array): Float32Array => {
+    const [A, B, C] = [x, y, new Float32Array(M * N)].map((d) => { const s = be.alloc('float32', d.length); be.write(s, d); return s; });
+    be.gemm(false, false, M, N, K, 1, A!, B!, 0, C!);
+    const r = be.read(C!) as Float32Array;
+    [A, B, C].forEach((s) => be.free(s!));
+    return r;
+  };
+  const fp32 = run(js, a, bb);
+  const tf32Ref = run(js, a.map(tf32), bb.map(tf32));
+  b.setGemmTf32(true);
+  try {
+    const ours = run(b, a, bb);
+    assertClose(tf32Ref, ours, 1e-6, 'tf32 gemm vs js on TF32-rounded inputs');
+    assert.ok(fp32.some((v, i) => Math.abs(v - ours[i]!) > 1e-4), 'tf32 differs from fp32');
+  } finally {
+    b.setGemmTf32(false);
+  }
+  assertClose(fp32, run(b, a, bb), 1e-6, 'fp32 again');
+});
+
+test('CBDM_CUDA_MATH other than fp32 or tf32 makes the backend unavailable, naming the setting', { skip: shimSkip }, () => {
+  const r = loadCudaAddon((buildShim() as { addon: string }).addon, 'cuda-shim', null, { CBDM_CUDA_MATH: 'bf16' });
+  assert.equal(r.ok, false);
+  if (!r.ok) assert.equal(r.reason, "cuda backend unavailable: CBDM_CUDA_MATH='bf16' is not fp32 or tf32");
+});

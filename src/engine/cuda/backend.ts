@@ -88,6 +88,11 @@ export class CudaBackend implements Backend {
     this.nat.synchronize();
   }
 
+  /** Switch cuBLAS GEMMs to TF32 tensor-core math or back to fp32 (throws without cuBLAS). */
+  setGemmTf32(on: boolean): void {
+    this.nat.setGemmTf32(on);
+  }
+
   /** The cuBLAS library gemm goes through, or '' for the tiled kernel. */
   gemmLibrary(): string {
     return this.nat.gemmLibrary();

@@ -6,7 +6,10 @@
  * cuBLAS is loaded with dlopen from the first of: `CBDM_CUBLAS` (a path; if set it must load),
  * the names `libcublas.so.13`, `.so.12`, `.so` on the loader path (LD_LIBRARY_PATH, e.g. PyTorch's
  * `site-packages/nvidia/cublas/lib`), `$CUDA_HOME/lib64` and `/usr/local/cuda/lib64`. Without
- * one, gemm (and attention and, later, convolution) use the tiled kernel of native/cuda/gemm_tiled.cuh.
+ * one, gemm (and so attention and convolution) use the tiled kernel of native/cuda/gemm_tiled.cuh.
+ *
+ * `CBDM_CUDA_MATH=fp32|tf32` (default fp32): tf32 lets cuBLAS use TF32 tensor cores for every GEMM
+ * (PyTorch's default for convolutions on these GPUs); it needs cuBLAS.
  */
 import { createRequire } from 'node:module';
 import { existsSync, readFileSync } from 'node:fs';
@@ -30,7 +33,7 @@ const MIN_MAJOR = 9;
 const REQUIRED_EXPORTS: readonly (keyof CudaAddon)[] = [
   'probe', 'malloc', 'free', 'upload', 'download', 'copy', 'synchronize', 'ew', 'fill', 'broadcast', 'copyBlocks', 'reduce',
   'groupNormForward', 'groupNormBackward', 'softmaxForward', 'softmaxBackward', 'crossEntropyBackward', 'embeddingForward',
-  'embeddingBackward', 'adamStep', 'emaUpdate', 'gemm', 'loadCublas', 'gemmLibrary', 'conv2dForward', 'conv2dBackwardData',
+  'embeddingBackward', 'adamStep', 'emaUpdate', 'gemm', 'loadCublas', 'gemmLibrary', 'setGemmTf32', 'conv2dForward', 'conv2dBackwardData',
   'conv2dBackwardWeight', 'dropout', 'upsampleNearest2xForward', 'upsampleNearest2xBackward',
 ];
 
@@ -89,6 +92,14 @@ export function loadCudaAddon(addonPath: string, name: BackendName, cublas: stri
     } else {
       for (const c of cublasCandidates(env)) if (nat.loadCublas(c) === '') break;
     }
+  }
+  const math = env.CBDM_CUDA_MATH;
+  if (math !== undefined && math !== '' && math !== 'fp32' && math !== 'tf32') {
+    return { ok: false, reason: `cuda backend unavailable: CBDM_CUDA_MATH='${math}' is not fp32 or tf32` };
+  }
+  if (math === 'tf32') {
+    if (nat.gemmLibrary() === '') return { ok: false, reason: 'cuda backend unavailable: CBDM_CUDA_MATH=tf32 needs cuBLAS, which was not found (set CBDM_CUBLAS)' };
+    nat.setGemmTf32(true);
   }
   const cpu = loadCpuBackend();
   return { ok: true, backend: new CudaBackend(nat, name, cpu.ok ? cpu.backend : new JsBackend()), probe };

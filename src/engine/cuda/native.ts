@@ -76,6 +76,8 @@ export interface CudaAddon {
     KW: number, stride: number, pad: number, Ho: number, Wo: number): void;
   /** dlopen cuBLAS from `path`: '' on success, else why not. */
   loadCublas(path: string): string;
+  /** TF32 tensor-core math for cuBLAS GEMMs (and so conv and attention); throws without cuBLAS. */
+  setGemmTf32(on: boolean): void;
   /** The cuBLAS library gemm uses, or '' for the tiled kernel. */
   gemmLibrary(): string;
 }

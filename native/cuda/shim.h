@@ -19,7 +19,6 @@
 #endif
 #include <setjmp.h>
 #include <ucontext.h>
-#include <atomic>
 #include <cmath>
 #include <cstddef>
 #include <cstdio>

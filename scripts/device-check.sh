@@ -17,6 +17,7 @@ cd "$ROOT"
 OUT=${OUT:-$ROOT/device-out}
 mkdir -p "$OUT"
 BUDGET_S=${CBDM_DEVICE_BUDGET_S:-480}
+PYTHON=${PYTHON:-python3}   # the Python with PyTorch
 START=$(date +%s)
 STEPS="$OUT/steps.tsv"
 : > "$STEPS"
@@ -59,7 +60,7 @@ else record device failed 0 "nvidia-smi not found"; fi
 
 # cuBLAS: the CUDA install's, else PyTorch's nvidia/cublas wheel (src/engine/cuda/load.ts reads CBDM_CUBLAS).
 if [ -z "${CBDM_CUBLAS:-}" ] && [ "$DRY" = 0 ] && ! ls /usr/local/cuda/lib64/libcublas.so* > /dev/null 2>&1; then
-  CBDM_CUBLAS=$(python3 -c "import glob, nvidia.cublas as c; print(sorted(glob.glob(c.__path__[0] + '/lib/libcublas.so*'))[-1])" 2>/dev/null || true)
+  CBDM_CUBLAS=$("$PYTHON" -c "import glob, nvidia.cublas as c; print(sorted(glob.glob(c.__path__[0] + '/lib/libcublas.so*'))[-1])" 2>/dev/null || true)
   [ -n "$CBDM_CUBLAS" ] && export CBDM_CUBLAS
 fi
 
@@ -92,9 +93,9 @@ CIFAR='"ch":128,"mult":[1,2,2,2],"attn":[1],"nres":2,"ncls":100,"size":32,"threa
 for B in 48 128; do
   run "bench-ours-b$B" 60 env CBDM_BACKEND=cuda node bin/cbdm.mjs bench train --preset cifar --batch "$B" --no-peer --json --reps 5
   run "bench-ours-tf32-b$B" 60 env CBDM_BACKEND=cuda CBDM_CUDA_MATH=tf32 node bin/cbdm.mjs bench train --preset cifar --batch "$B" --no-peer --json --reps 5
-  run "bench-torch-eager-fp32-b$B" 40 python3 bench/peers/train.py "{$CIFAR,\"batch\":$B}"
-  run "bench-torch-eager-bf16-b$B" 40 python3 bench/peers/train.py "{$CIFAR,\"batch\":$B,\"amp\":\"bf16\"}"
-  run "bench-torch-compile-fp32-b$B" 120 python3 bench/peers/train.py "{$CIFAR,\"batch\":$B,\"compile\":true,\"warmup\":2}"
+  run "bench-torch-eager-fp32-b$B" 40 "$PYTHON" bench/peers/train.py "{$CIFAR,\"batch\":$B}"
+  run "bench-torch-eager-bf16-b$B" 40 "$PYTHON" bench/peers/train.py "{$CIFAR,\"batch\":$B,\"amp\":\"bf16\"}"
+  run "bench-torch-compile-fp32-b$B" 120 "$PYTHON" bench/peers/train.py "{$CIFAR,\"batch\":$B,\"compile\":true,\"warmup\":2}"
 done
 
 # ---- results -----------------------------------------------------------------------------------------

@@ -55,7 +55,9 @@ fi
 
 # ---- 2. the device ---------------------------------------------------------------------------------
 if [ "$DRY" = 1 ]; then record device skipped 0 "dry run: nvidia-smi"
-elif command -v nvidia-smi > /dev/null; then record device ok 0 "$(nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader)"
+elif command -v nvidia-smi > /dev/null; then
+  nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | head -1 > "$OUT/device.txt"
+  record device ok 0 "$(cat "$OUT/device.txt")"
 else record device failed 0 "nvidia-smi not found"; fi
 
 # cuBLAS: the CUDA install's, else PyTorch's nvidia/cublas wheel (src/engine/cuda/load.ts reads CBDM_CUBLAS).
@@ -97,6 +99,32 @@ for B in 48 128; do
   run "bench-torch-eager-bf16-b$B" 40 "$PYTHON" bench/peers/train.py "{$CIFAR,\"batch\":$B,\"amp\":\"bf16\"}"
   run "bench-torch-compile-fp32-b$B" 120 "$PYTHON" bench/peers/train.py "{$CIFAR,\"batch\":$B,\"compile\":true,\"warmup\":2}"
 done
+
+# ---- 7. model FLOP utilisation: counted FLOPs per image of the step × images/s ÷ the datasheet peak --
+run flops 60 env CBDM_BACKEND=cpu node --import tsx bench/train-flops.ts --preset cifar
+if [ "$DRY" = 0 ] && [ -s "$OUT/flops.log" ]; then
+  run mfu 5 python3 - "$OUT" "$(cat "$OUT/device.txt" 2>/dev/null)" <<'PY'
+import glob, json, os, sys
+out, device = sys.argv[1], sys.argv[2]
+flops = json.loads(open(os.path.join(out, 'flops.log')).read().strip().splitlines()[-1])['flops_per_image_step']
+# NVIDIA H100/H200 datasheets, dense TFLOP/s: (FP32, TF32 tensor, BF16 tensor).
+peaks = {'H100 PCIe': (51.2, 378.0, 756.0), 'H100': (66.9, 494.7, 989.4), 'H200': (66.9, 494.7, 989.4)}
+peak = next((v for k, v in peaks.items() if k in device), None)
+rows = []
+for f in sorted(glob.glob(os.path.join(out, 'bench-*.log'))):
+    name = os.path.basename(f)[:-4]
+    text = open(f).read()
+    try:
+        img_s = json.loads(text)[0]['ours'] if name.startswith('bench-ours') else json.loads(text.strip().splitlines()[-1])['train_img_s']
+    except Exception:
+        continue
+    tflops = flops * img_s / 1e12
+    mode = 2 if 'bf16' in name else 1 if 'tf32' in name or 'torch' in name else 0
+    rows.append({'run': name, 'img_s': img_s, 'tflops': tflops, 'mfu': tflops / peak[mode] if peak else None,
+                 'peak_tflops': peak[mode] if peak else None})
+print(json.dumps({'device': device, 'flops_per_image_step': flops, 'runs': rows}))
+PY
+fi
 
 # ---- results -----------------------------------------------------------------------------------------
 COMMIT=$(git rev-parse HEAD 2>/dev/null || cat .device/commit 2>/dev/null || echo unknown)

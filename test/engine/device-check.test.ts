@@ -28,7 +28,7 @@ test('device-check.sh --dry-run lists every step, skips the GPU ones and writes 
     const byName = new Map(doc.steps.map((s) => [s.name, s]));
     assert.equal(byName.get('node')?.status, 'ok');
     for (const name of ['device', 'build', 'probe', 'parity', 'loss-cuda', 'loss-cpu', 'bench-ours-b48', 'bench-torch-eager-fp32-b48',
-      'bench-torch-eager-bf16-b48', 'bench-torch-compile-fp32-b48', 'bench-ours-b128', 'bench-torch-compile-fp32-b128']) {
+      'bench-torch-eager-bf16-b48', 'bench-torch-compile-fp32-b48', 'bench-ours-tf32-b48', 'bench-ours-b128', 'bench-torch-compile-fp32-b128', 'flops']) {
       const s = byName.get(name);
       assert.ok(s, `step ${name} listed`);
       assert.equal(s.status, 'skipped', name);

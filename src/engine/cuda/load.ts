@@ -18,7 +18,8 @@ import { fileURLToPath } from 'node:url';
 import type { BackendName } from '../backend.ts';
 import type { CudaAddon, CudaProbe } from './native.ts';
 import { CudaBackend } from './backend.ts';
-import { loadCpuBackend } from '../cpu/load.ts';
+import { loadAddon } from '../cpu/load.ts';
+import { CpuBackend } from '../cpu/backend.ts';
 import { JsBackend } from '../js/backend.ts';
 
 export type CudaLoadResult = { ok: true; backend: CudaBackend; probe: CudaProbe } | { ok: false; reason: string };
@@ -101,8 +102,9 @@ export function loadCudaAddon(addonPath: string, name: BackendName, cublas: stri
     if (nat.gemmLibrary() === '') return { ok: false, reason: 'cuda backend unavailable: CBDM_CUDA_MATH=tf32 needs cuBLAS, which was not found (set CBDM_CUBLAS)' };
     nat.setGemmTf32(true);
   }
-  const cpu = loadCpuBackend();
-  return { ok: true, backend: new CudaBackend(nat, name, cpu.ok ? cpu.backend : new JsBackend()), probe };
+  // The host side gets its own instance (own pool and live-byte count), on the native kernels when built.
+  const cpu = loadAddon();
+  return { ok: true, backend: new CudaBackend(nat, name, 'addon' in cpu ? new CpuBackend(cpu.addon) : new JsBackend()), probe };
 }
 
 let gpu: CudaLoadResult | null = null;

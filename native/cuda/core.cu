@@ -17,6 +17,7 @@
 #include "im2col.cuh"
 #include "dropout.cuh"
 #include "resample.cuh"
+#include "pool.cuh"
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -151,6 +152,17 @@ int cbdm_cuda_upsample_nearest2x_forward(const float* x, float* y, int64_t P, in
 }
 int cbdm_cuda_upsample_nearest2x_backward(const float* gy, float* gx, int64_t P, int64_t H, int64_t W) {
   CBDM_LAUNCH(upsample_nearest2x_backward_kernel, blocks_for(P * H * W), kBlock, gy, gx, P, H, W);
+  return launched();
+}
+
+int cbdm_cuda_pool2d_forward(int max, const float* x, float* y, int64_t P, int64_t H, int64_t W, int64_t k, int64_t stride, int64_t pad,
+                             int64_t Ho, int64_t Wo, int count_include_pad) {
+  CBDM_LAUNCH(pool2d_forward_kernel, blocks_for(P * Ho * Wo), kBlock, max, x, y, P, H, W, k, stride, pad, Ho, Wo, count_include_pad);
+  return launched();
+}
+int cbdm_cuda_pool2d_backward(int max, const float* x, const float* gy, float* gx, int64_t P, int64_t H, int64_t W, int64_t k,
+                              int64_t stride, int64_t pad, int64_t Ho, int64_t Wo, int count_include_pad) {
+  CBDM_LAUNCH(pool2d_backward_kernel, blocks_for(P * H * W), kBlock, max, x, gy, gx, P, H, W, k, stride, pad, Ho, Wo, count_include_pad);
   return launched();
 }
 

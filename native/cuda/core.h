@@ -30,6 +30,11 @@ int cbdm_cuda_copy_blocks(const float* a, int64_t a_stride, float* out, int64_t 
 int cbdm_cuda_dropout(const float* x, float* out, int64_t n, double p, uint32_t seed0, uint32_t seed1);
 int cbdm_cuda_upsample_nearest2x_forward(const float* x, float* y, int64_t P, int64_t H, int64_t W);
 int cbdm_cuda_upsample_nearest2x_backward(const float* gy, float* gx, int64_t P, int64_t H, int64_t W);
+/** Average (max = 0) or max pooling, PoolGeom of src/engine/backend.ts with P = N·C planes. x is unused by the average backward. */
+int cbdm_cuda_pool2d_forward(int max, const float* x, float* y, int64_t P, int64_t H, int64_t W, int64_t k, int64_t stride, int64_t pad,
+                             int64_t Ho, int64_t Wo, int count_include_pad);
+int cbdm_cuda_pool2d_backward(int max, const float* x, const float* gy, float* gx, int64_t P, int64_t H, int64_t W, int64_t k,
+                              int64_t stride, int64_t pad, int64_t Ho, int64_t Wo, int count_include_pad);
 int cbdm_cuda_reduce(int op, const float* a, const float* b, const float* w, int64_t N, int64_t D, double* result_host);
 
 int cbdm_cuda_group_norm_forward(const float* x, const float* gamma, const float* beta, float* y, float* mean, float* rstd,

@@ -173,6 +173,17 @@ FN(dropout) {
 }
 FN(upsampleNearest2xForward) { ARGS(5); DONE(cbdm_cuda_upsample_nearest2x_forward(f(a, 0), f(a, 1), integer(a, 2), integer(a, 3), integer(a, 4))); }
 FN(upsampleNearest2xBackward) { ARGS(5); DONE(cbdm_cuda_upsample_nearest2x_backward(f(a, 0), f(a, 1), integer(a, 2), integer(a, 3), integer(a, 4))); }
+// pool2dForward(max, x, y, P, H, W, k, stride, pad, Ho, Wo, cip); pool2dBackward(max, x|0, gy, gx, P, …, cip)
+FN(pool2dForward) {
+  ARGS(12);
+  DONE(cbdm_cuda_pool2d_forward(flag(a, 0), f(a, 1), f(a, 2), integer(a, 3), integer(a, 4), integer(a, 5), integer(a, 6), integer(a, 7),
+                                integer(a, 8), integer(a, 9), integer(a, 10), flag(a, 11)));
+}
+FN(pool2dBackward) {
+  ARGS(13);
+  DONE(cbdm_cuda_pool2d_backward(flag(a, 0), f(a, 1), f(a, 2), f(a, 3), integer(a, 4), integer(a, 5), integer(a, 6), integer(a, 7),
+                                 integer(a, 8), integer(a, 9), integer(a, 10), integer(a, 11), flag(a, 12)));
+}
 FN(copyBlocks) { ARGS(6); DONE(cbdm_cuda_copy_blocks(f(a, 0), integer(a, 1), f(a, 2), integer(a, 3), integer(a, 4), integer(a, 5))); }
 FN(reduce) {
   ARGS(6);
@@ -247,7 +258,7 @@ FN(gemmLibrary) {
 napi_value init(napi_env env, napi_value exports) {
   const struct { const char* name; napi_callback fn; } fns[] = {
     {"probe", probe}, {"malloc", malloc_}, {"free", free_}, {"upload", upload}, {"download", download}, {"copy", copy},
-    {"synchronize", synchronize}, {"ew", ew}, {"fill", fill}, {"broadcast", broadcast}, {"copyBlocks", copyBlocks},
+    {"synchronize", synchronize}, {"ew", ew}, {"fill", fill}, {"broadcast", broadcast}, {"copyBlocks", copyBlocks}, {"pool2dForward", pool2dForward}, {"pool2dBackward", pool2dBackward},
     {"dropout", dropout}, {"upsampleNearest2xForward", upsampleNearest2xForward}, {"upsampleNearest2xBackward", upsampleNearest2xBackward},
     {"reduce", reduce}, {"groupNormForward", groupNormForward}, {"groupNormBackward", groupNormBackward},
     {"softmaxForward", softmaxForward}, {"softmaxBackward", softmaxBackward}, {"crossEntropyBackward", crossEntropyBackward},

@@ -110,18 +110,22 @@ for (const [name, geom] of [
 test('cuda-shim: device memory returns to baseline, host fallbacks are counted', { skip: shimSkip }, () => {
   const b = E.useBackend('cuda-shim');
   const before = b.liveBytes();
-  const poolBefore = shim!.hostFallbacks.get('avgPool2dForward') ?? 0;
+  const bnBefore = shim!.hostFallbacks.get('batchNormForward') ?? 0;
   E.tidy(() => {
     const x = E.tensor(Float32Array.from({ length: 2 * 3 * 4 * 4 }, (_, i) => Math.sin(i)), [2, 3, 4, 4], { requiresGrad: true });
     const w = E.tensor(Float32Array.from({ length: 4 * 3 * 3 * 3 }, (_, i) => Math.cos(i)), [4, 3, 3, 3], { requiresGrad: true });
-    E.backward(E.mean(E.avgPool2d(E.swish(E.conv2d(x, w, null, { pad: 1 })), { kernel: 2 })));
+    const h = E.avgPool2d(E.swish(E.conv2d(x, w, null, { pad: 1 })), { kernel: 2 });
+    const c = E.tensor([0, 0, 0, 0], [4]);
+    const v = E.tensor([1, 1, 1, 1], [4]);
+    E.backward(E.mean(E.batchNormInference(h, c, v, v, c, 1e-3)));
     x.grad?.dispose();
     w.grad?.dispose();
     x.dispose();
     w.dispose();
   });
   assert.equal(b.liveBytes(), before);
-  assert.equal(shim!.hostFallbacks.get('avgPool2dForward'), poolBefore + 1);
+  assert.equal(shim!.hostFallbacks.get('batchNormForward'), bnBefore + 1);
+  assert.equal(shim!.hostFallbacks.get('avgPool2dForward'), undefined, 'pooling runs on the device');
   assert.equal(shim!.hostFallbacks.get('conv2dForward'), undefined, 'conv runs on the device');
   E.useBackend('js');
 });
@@ -213,4 +217,29 @@ test('CBDM_CUDA_MATH other than fp32 or tf32 makes the backend unavailable, nami
   const r = loadCudaAddon((buildShim() as { addon: string }).addon, 'cuda-shim', null, { CBDM_CUDA_MATH: 'bf16' });
   assert.equal(r.ok, false);
   if (!r.ok) assert.equal(r.reason, "cuda backend unavailable: CBDM_CUDA_MATH='bf16' is not fp32 or tf32");
+});
+
+test('max pooling on the device: ties go to the first maximum in window order, NaN wins (forward and gradient vs js)', { skip: shimSkip }, () => {
+  const values = Array.from({ length: 2 * 2 * 5 * 6 }, (_, i) => (i === 17 ? NaN : Math.floor(((i * 7) % 11) / 4)));
+  const run = (name: 'js' | 'cuda-shim', opts: { kernel: number; stride?: number; pad?: number }): [Float32Array, Float32Array] => {
+    E.useBackend(name);
+    const x = E.tensor(values, [2, 2, 5, 6], { requiresGrad: true });
+    const y = E.tidy(() => {
+      const out = E.maxPool2d(x, opts);
+      const r = out.toArray() as Float32Array;
+      E.backward(out, E.tensor(Array.from({ length: out.size }, (_, i) => 1 + (i % 3)), [...out.shape]));
+      return r;
+    });
+    const g = x.grad!.toArray() as Float32Array;
+    x.grad!.dispose();
+    x.dispose();
+    return [y, g];
+  };
+  for (const opts of [{ kernel: 3, stride: 2, pad: 1 }, { kernel: 2 }]) {
+    const [yj, gj] = run('js', opts);
+    const [yc, gc] = run('cuda-shim', opts);
+    assert.deepEqual(Array.from(yc), Array.from(yj), `forward ${JSON.stringify(opts)}`);
+    assert.deepEqual(Array.from(gc), Array.from(gj), `gradient ${JSON.stringify(opts)}`);
+  }
+  E.useBackend('js');
 });

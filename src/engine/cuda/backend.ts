@@ -5,8 +5,8 @@
  * in CI against the `js` reference by the op-parity suite.
  *
  * float64 storages (gradient checks) live on the host and run the host backend's kernels. Kernels
- * without a device implementation yet (pooling, bilinear resize, batch norm: the Inception
- * feature extractor's ops, not the UNet's) copy
+ * without a device implementation yet (bilinear resize and batch norm: Inception feature
+ * extraction's, not the UNet's) copy
  * their operands to the host, run the host kernel (native cpu when built, else js) and copy the
  * outputs back; each such call is counted in `hostFallbacks` so that benchmarks report them.
  */
@@ -311,7 +311,7 @@ export class CudaBackend implements Backend {
     if (p) this.nat.crossEntropyBackward(p[0]!, labels, scale, p[1]!, N, K); else this.host.crossEntropyBackward(logp, labels, scale, gx, N, K);
   }
 
-  // ---- resampling (bilinear: host for now), pooling and batch norm (host for now) ---------------------------------------------
+  // ---- resampling (bilinear on the host for now), pooling; batch norm on the host for now ---------------------------------------------
   upsampleNearest2xForward(x: Storage, y: Storage, P: number, H: number, W: number): void {
     const d = this.d(x, y);
     if (d) this.nat.upsampleNearest2xForward(d[0]!, d[1]!, P, H, W); else this.host.upsampleNearest2xForward(x, y, P, H, W);
@@ -324,16 +324,24 @@ export class CudaBackend implements Backend {
     this.viaHost('resizeBilinear', [x], [y], (hs) => this.host.resizeBilinear(hs(x)!, hs(y)!, P, H, W, Ho, Wo));
   }
   avgPool2dForward(x: Storage, y: Storage, g: PoolGeom, countIncludePad: boolean): void {
-    this.viaHost('avgPool2dForward', [x], [y], (hs) => this.host.avgPool2dForward(hs(x)!, hs(y)!, g, countIncludePad));
+    const d = this.d(x, y);
+    if (!d) return this.host.avgPool2dForward(x, y, g, countIncludePad);
+    this.nat.pool2dForward(false, d[0]!, d[1]!, g.N * g.C, g.H, g.W, g.k, g.stride, g.pad, g.Ho, g.Wo, countIncludePad);
   }
   avgPool2dBackward(gy: Storage, gx: Storage, g: PoolGeom, countIncludePad: boolean): void {
-    this.viaHost('avgPool2dBackward', [gy], [gx], (hs) => this.host.avgPool2dBackward(hs(gy)!, hs(gx)!, g, countIncludePad));
+    const d = this.d(gy, gx);
+    if (!d) return this.host.avgPool2dBackward(gy, gx, g, countIncludePad);
+    this.nat.pool2dBackward(false, 0, d[0]!, d[1]!, g.N * g.C, g.H, g.W, g.k, g.stride, g.pad, g.Ho, g.Wo, countIncludePad);
   }
   maxPool2dForward(x: Storage, y: Storage, g: PoolGeom): void {
-    this.viaHost('maxPool2dForward', [x], [y], (hs) => this.host.maxPool2dForward(hs(x)!, hs(y)!, g));
+    const d = this.d(x, y);
+    if (!d) return this.host.maxPool2dForward(x, y, g);
+    this.nat.pool2dForward(true, d[0]!, d[1]!, g.N * g.C, g.H, g.W, g.k, g.stride, g.pad, g.Ho, g.Wo, false);
   }
   maxPool2dBackward(x: Storage, gy: Storage, gx: Storage, g: PoolGeom): void {
-    this.viaHost('maxPool2dBackward', [x, gy], [gx], (hs) => this.host.maxPool2dBackward(hs(x)!, hs(gy)!, hs(gx)!, g));
+    const d = this.d(x, gy, gx);
+    if (!d) return this.host.maxPool2dBackward(x, gy, gx, g);
+    this.nat.pool2dBackward(true, d[0]!, d[1]!, d[2]!, g.N * g.C, g.H, g.W, g.k, g.stride, g.pad, g.Ho, g.Wo, false);
   }
   batchNormStats(x: Storage, mean: Storage, variance: Storage, g: BatchNormGeom): void {
     this.viaHost('batchNormStats', [x], [mean, variance], (hs) => this.host.batchNormStats(hs(x)!, hs(mean)!, hs(variance)!, g));

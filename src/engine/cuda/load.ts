@@ -36,6 +36,7 @@ const REQUIRED_EXPORTS: readonly (keyof CudaAddon)[] = [
   'groupNormForward', 'groupNormBackward', 'softmaxForward', 'softmaxBackward', 'crossEntropyBackward', 'embeddingForward',
   'embeddingBackward', 'adamStep', 'emaUpdate', 'gemm', 'loadCublas', 'gemmLibrary', 'setGemmTf32', 'conv2dForward', 'conv2dBackwardData',
   'conv2dBackwardWeight', 'dropout', 'upsampleNearest2xForward', 'upsampleNearest2xBackward',
+  'pool2dForward', 'pool2dBackward',
 ];
 
 /** Why the GPU addon is missing, from build/cuda-status.json when the build left one. */

@@ -50,6 +50,12 @@ export interface CudaAddon {
   dropout(x: Ptr, out: Ptr, n: number, p: number, seed0: number, seed1: number): void;
   upsampleNearest2xForward(x: Ptr, y: Ptr, P: number, H: number, W: number): void;
   upsampleNearest2xBackward(gy: Ptr, gx: Ptr, P: number, H: number, W: number): void;
+  /** Average (max = false) or max pooling over P = N·C planes (native/cuda/pool.cuh). */
+  pool2dForward(max: boolean, x: Ptr, y: Ptr, P: number, H: number, W: number, k: number, stride: number, pad: number,
+    Ho: number, Wo: number, countIncludePad: boolean): void;
+  /** Gradient of either pooling; x is only read by the max pooling (0 for average). */
+  pool2dBackward(max: boolean, x: Ptr, gy: Ptr, gx: Ptr, P: number, H: number, W: number, k: number, stride: number, pad: number,
+    Ho: number, Wo: number, countIncludePad: boolean): void;
   copyBlocks(a: Ptr, aStride: number, out: Ptr, outStride: number, len: number, count: number): void;
   reduce(op: number, a: Ptr, b: Ptr, w: Ptr, N: number, D: number): number;
   groupNormForward(x: Ptr, gamma: Ptr, beta: Ptr, y: Ptr, mean: Ptr, rstd: Ptr, N: number, C: number, L: number, G: number,

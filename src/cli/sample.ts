@@ -10,9 +10,9 @@ import { useBackend } from '../engine/backends.ts';
 import { loadRunModel, loadWeightsFile, type LoadedModel } from '../models/load.ts';
 import { generate, type LabelMode } from '../diffusion/generate.ts';
 import { makeSchedule, linearBetas, type VarianceType } from '../diffusion/schedule.ts';
-import { SAMPLERS, SAMPLER_NAMES, parseSpacing, parseX0Clip, samplerByName } from '../diffusion/samplers.ts';
-import { SPACINGS, type Spacing } from '../diffusion/grid.ts';
-import { X0_CLIPS, type X0Clip } from '../diffusion/sampler.ts';
+import { PROTOCOLS, PROTOCOL_NAMES, SAMPLERS, SAMPLER_NAMES, parseProtocol, protocolSettings } from '../diffusion/samplers.ts';
+import { SPACINGS } from '../diffusion/grid.ts';
+import { X0_CLIPS } from '../diffusion/sampler.ts';
 import { writeSamplesNpz, writeClassGrids } from '../diffusion/samples-file.ts';
 import { sampleToShards } from '../diffusion/shards.ts';
 import { Progress } from '../util/progress.ts';
@@ -27,13 +27,14 @@ interface SampleCliOptions {
   class?: number;
   labels: string;
   shardSize?: number;
-  sampler: string;
+  protocol: string;
+  sampler?: string;
   steps?: number;
   spacing?: string;
-  eta: number;
+  eta?: number;
   omega?: number;
   variance: VarianceType;
-  clip: string;
+  clip?: string;
   batch: number;
   seed: number;
   out: string;
@@ -53,13 +54,14 @@ export function register(program: Command): void {
     .option('--n <n>', 'number of images', int, 64)
     .option('--class <c>', 'generate only this class', int)
     .addOption(new Option('--labels <mode>', 'labels when no --class: iid-uniform (y ~ U{0..C−1} per image, the published eval; alias random) or balanced (equal counts, cycling)').choices(['iid-uniform', 'random', 'balanced']).default('iid-uniform'))
-    .option('--sampler <s>', `sampler: ${SAMPLER_NAMES.map((n) => `${n} = ${SAMPLERS[n].title}`).join('; ')}`, 'ddpm')
-    .option('--steps <n>', 'grid points (ddpm: all T = 1000; others: e.g. 20–50; heun costs 2·steps − 1 evaluations)', int)
+    .option('--protocol <p>', `sampling protocol, its fields overridden by the flags below: ${PROTOCOL_NAMES.map((n) => `${n} = ${PROTOCOLS[n].title}`).join('; ')}`, 'fast')
+    .option('--sampler <s>', `sampler (default: the protocol's): ${SAMPLER_NAMES.map((n) => `${n} = ${SAMPLERS[n].title}`).join('; ')}`)
+    .option('--steps <n>', 'grid points (default: the protocol\'s; ddpm: all T = 1000; others e.g. 20–50; heun costs 2·steps − 1 evaluations)', int)
     .option('--spacing <s>', `timestep spacing: ${SPACINGS.join(' | ')} (default: the sampler's own — ddim uniform, euler/heun karras, dpmpp/unipc trailing)`)
-    .option('--eta <f>', 'DDIM η (0 = deterministic; ddim only)', num, 0)
-    .option('--omega <w>', 'guidance scale ω (published: DDPM 0.8, CBDM 1.6)', num)
+    .option('--eta <f>', 'DDIM η (0 = deterministic; ddim only)', num)
+    .option('--omega <w>', 'guidance scale ω (default: the protocol\'s, else the run\'s --omega-eval; published: DDPM 0.8, CBDM 1.6)', num)
     .addOption(new Option('--variance <v>', 'DDPM reverse variance').choices(['fixedlarge', 'fixedsmall']).default('fixedlarge'))
-    .option('--clip <mode>', `x̂0 handling: ${X0_CLIPS.join(' | ')} (preview-only = the published sampler: clipped only in previews, samples unaffected; clamp = clamp x̂0 to [−1, 1] every step)`, 'preview-only')
+    .option('--clip <mode>', `x̂0 handling (default: the protocol's): ${X0_CLIPS.join(' | ')} (preview-only = the published sampler: clipped only in previews, samples unaffected; clamp = clamp x̂0 to [−1, 1] every step)`)
     .option('--batch <n>', 'images per batch', int, 64)
     .option('--seed <n>', 'seed of x_T, labels and sampler noise', int, 0)
     .requiredOption('--out <path>', 'samples.npz, or a directory (gets samples.npz and class_XXX.png grids; with --shard-size: samples.json and shard-NNNNN.npz)')
@@ -71,15 +73,11 @@ export function register(program: Command): void {
       const m: LoadedModel = o.run ? loadRunModel(o.run, backend) : loadWeightsFile(o.ckpt!, backend, { imageSize: o.imageSize });
       // The published schedule (β 1e-4 → 0.02) over the model's own T (1000 for every published model).
       const sched = makeSchedule(linearBetas(m.net.config.T, 1e-4, 0.02));
-      const omega = o.omega ?? m.omegaEval ?? 0;
+      const { sampler, steps, spacing, eta, clip, omega } = protocolSettings(parseProtocol(o.protocol), o, sched.T, m.omegaEval ?? null);
       const labels: LabelMode = o.class !== undefined ? { kind: 'class', cls: o.class } : { kind: o.labels === 'balanced' ? 'balanced' : 'random' };
-      const sampler = samplerByName(o.sampler).name;
-      const spacing: Spacing | undefined = o.spacing === undefined ? undefined : parseSpacing(o.spacing);
-      const clip: X0Clip = parseX0Clip(o.clip);
-      const steps = o.steps ?? (sampler === 'ddpm' ? sched.T : 50);
       const shardSize = o.shardSize ?? (o.n > SHARD_ABOVE ? 1000 : undefined);
       const bar = new Progress(o.n, { label: `sample ${sampler}`, unit: 'image', enabled: o.quiet ? false : undefined });
-      const request = { n: o.n, labels, sampler, steps, spacing, eta: o.eta, omega, variance: o.variance, clip, batch: o.batch, seed: o.seed };
+      const request = { n: o.n, labels, sampler, steps, spacing, eta, omega, variance: o.variance, clip, batch: o.batch, seed: o.seed };
       if (shardSize !== undefined) {
         if (o.out.endsWith('.npz')) throw new CbdmError(`--out ${o.out}: ${o.n} images are written as shards into a directory (give a folder name; --shard-size ${shardSize})`);
         const r = await sampleToShards(o.out, m.net, sched, { ...request, shardSize, model: o.run ?? o.ckpt!, onProgress: (done) => bar.update(done) });

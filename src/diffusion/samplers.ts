@@ -46,6 +46,10 @@ export const SAMPLERS: Readonly<Record<SamplerName, SamplerInfo>> = {
 
 export const SAMPLER_NAMES = Object.keys(SAMPLERS) as SamplerName[];
 
+/** The sampler and step count of the `fast` protocol (see PROTOCOLS). */
+const FAST_SAMPLER: SamplerName = 'dpmpp-2m-sde';
+const FAST_STEPS = 50;
+
 /** The sampler of a name, or a one-line error listing the names. */
 export function samplerByName(name: string, flag = '--sampler'): SamplerInfo {
   const s = (SAMPLERS as Record<string, SamplerInfo | undefined>)[name];
@@ -102,4 +106,62 @@ export function resolveSampling(name: string, steps: number, spacing: Spacing | 
 /** SamplerOptions with every field at its neutral default (published DDPM settings). */
 export function samplerOptions(o: Partial<SamplerOptions> & { steps: number; y: Int32Array | null; rng: Rng }): SamplerOptions {
   return { spacing: 'uniform', eta: 0, variance: 'fixedlarge', clip: 'none', ...o };
+}
+
+/**
+ * Named sampling protocols for `cbdm sample --protocol`. Flags given with it override its fields.
+ * - `cbdm`: the CBDM paper's protocol A — ancestral DDPM over all 1000 steps, fixedlarge variance,
+ *   the published x̂_0 handling, labels i.i.d. uniform, the run's ω.
+ * - `ddim50`: later work's protocol B — DDIM 50 steps (uniform spacing), η = 0, ω = 1.5.
+ * - `fast`: the default for evaluation-sized runs, chosen by the sampler study (docs/RESULTS.md §6):
+ *   the fewest model evaluations whose group metrics on the demo runs match 1000-step DDPM within
+ *   the seed-to-seed spread.
+ */
+export type ProtocolName = 'cbdm' | 'ddim50' | 'fast';
+export const PROTOCOL_NAMES: readonly ProtocolName[] = ['fast', 'cbdm', 'ddim50'];
+
+export interface ProtocolPreset {
+  sampler: SamplerName;
+  steps: number | 'all';
+  spacing?: Spacing;
+  eta: number;
+  clip: X0Clip;
+  /** Fixed ω of the protocol (absent: the run's own --omega-eval). */
+  omega?: number;
+  title: string;
+}
+
+export const PROTOCOLS: Readonly<Record<ProtocolName, ProtocolPreset>> = {
+  cbdm: { sampler: 'ddpm', steps: 'all', eta: 0, clip: 'preview-only', title: 'protocol A (CBDM paper): ancestral DDPM, all 1000 steps' },
+  ddim50: { sampler: 'ddim', steps: 50, spacing: 'uniform', eta: 0, clip: 'none', omega: 1.5, title: 'protocol B (later work): DDIM 50 steps, η = 0, ω = 1.5' },
+  fast: { sampler: FAST_SAMPLER, steps: FAST_STEPS, eta: 0, clip: 'none', title: `fast: ${FAST_SAMPLER} ${FAST_STEPS} steps (docs/RESULTS.md §6)` },
+};
+
+export function parseProtocol(v: string): ProtocolName {
+  if (!(PROTOCOL_NAMES as readonly string[]).includes(v)) throw new CbdmError(`--protocol '${v}' is not a protocol; choose one of ${PROTOCOL_NAMES.join(', ')}`);
+  return v as ProtocolName;
+}
+
+/** Sampler settings a user gave (undefined = not given). */
+export interface SamplingOverrides { sampler?: string; steps?: number; spacing?: string; eta?: number; clip?: string; omega?: number }
+
+/**
+ * Resolve a protocol and the flags given with it: given flags win; the protocol's grid, η and clip
+ * apply while its own sampler is used (another sampler starts from plain defaults: 50 steps, its own
+ * spacing, the published x̂_0 handling); ω falls back to the protocol's, then to the run's.
+ */
+export function protocolSettings(name: ProtocolName, o: SamplingOverrides, T: number, runOmega: number | null):
+  { sampler: SamplerName; steps: number; spacing?: Spacing; eta: number; clip: X0Clip; omega: number } {
+  const p = PROTOCOLS[name];
+  const sampler = o.sampler === undefined ? p.sampler : samplerByName(o.sampler).name;
+  const same = sampler === p.sampler;
+  const spacing = o.spacing === undefined ? (same ? p.spacing : undefined) : parseSpacing(o.spacing);
+  return {
+    sampler,
+    steps: o.steps ?? (same ? (p.steps === 'all' ? T : p.steps) : sampler === 'ddpm' ? T : 50),
+    ...(spacing !== undefined ? { spacing } : {}),
+    eta: o.eta ?? (same ? p.eta : 0),
+    clip: o.clip === undefined ? (same ? p.clip : 'preview-only') : parseX0Clip(o.clip),
+    omega: o.omega ?? p.omega ?? runOmega ?? 0,
+  };
 }

@@ -160,3 +160,15 @@ test('a non-finite model output stops sampling with the step and timestep named'
   await assert.rejects(SAMPLERS['dpmpp-2m'].run(broken, xT, sched, samplerOptions({ steps: 10, spacing: 'trailing', y: null, batch: 1, rng: new Rng(0) })),
     (e: unknown) => e instanceof CbdmError && /not finite at step 6 \(t = 499\)/.test(e.message));
 });
+
+test('protocols: cbdm is 1000-step ancestral DDPM with the run\'s ω; ddim50 fixes ω 1.5; flags override; another sampler drops the protocol\'s grid', async () => {
+  const { protocolSettings } = await import('../../src/diffusion/samplers.ts');
+  assert.deepEqual(protocolSettings('cbdm', {}, 1000, 1.6), { sampler: 'ddpm', steps: 1000, eta: 0, clip: 'preview-only', omega: 1.6 });
+  assert.deepEqual(protocolSettings('ddim50', {}, 1000, 0.8), { sampler: 'ddim', steps: 50, spacing: 'uniform', eta: 0, clip: 'none', omega: 1.5 });
+  assert.equal(protocolSettings('ddim50', { omega: 2 }, 1000, 0.8).omega, 2);
+  const f = protocolSettings('fast', {}, 1000, 1.6);
+  assert.equal(resolveSampling(f.sampler, f.steps, f.spacing, f.eta, f.omega, sched).nfe <= 50, true);
+  assert.deepEqual(protocolSettings('ddim50', { sampler: 'unipc' }, 1000, 0.8), { sampler: 'unipc', steps: 50, eta: 0, clip: 'preview-only', omega: 1.5 });
+  assert.equal(protocolSettings('cbdm', { sampler: 'ddim', steps: 25, eta: 1 }, 1000, null).omega, 0);
+  assert.throws(() => protocolSettings('cbdm', { spacing: 'cosine' }, 1000, null), /--spacing 'cosine' is not a spacing/);
+});

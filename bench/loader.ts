@@ -22,7 +22,7 @@ function makeDataset(): ImageDataset {
     images[i] = v; images[i + 1] = v >>> 8; images[i + 2] = v >>> 16; images[i + 3] = v >>> 24;
   }
   const labels = Int32Array.from({ length: N }, (_, i) => i % 10);
-  return { name: 'bench', numClasses: 10, classNames: [...'0123456789'], size: S, images, labels, counts: new Array(10).fill(N / 10) };
+  return { name: 'bench', numClasses: 10, classNames: [...'0123456789'], size: S, channels: 3, images, labels, counts: new Array(10).fill(N / 10) };
 }
 
 function measure(ds: ImageDataset, flip: boolean): number {

@@ -116,8 +116,10 @@ async function testSet(o: ClassifyOptions, train: ImageDataset): Promise<ImageDa
       return sampleShapesBalanced({ classes: kind.classes, size: train.size as 16 | 32, perClass: o.testPerClass ?? 100, seed: CLASSIFY_TEST_SEED });
     case 'cifar':
       return loadDataset({ name: kind.variant, root: o.root, split: 'test' });
+    case 'fashion-mnist':
+      return loadDataset({ name: 'fashion-mnist', root: o.root, split: 'test', size: train.size });
     case 'folder':
-      throw new CbdmError(`${o.dataset} has no balanced test split; classify supports shapes10/100-lt and CIFAR datasets`);
+      throw new CbdmError(`${o.dataset} has no balanced test split; classify supports shapes10/100-lt, CIFAR and Fashion-MNIST datasets`);
   }
 }
 

@@ -21,6 +21,7 @@ export interface DataCliOptions {
   numpyCompat?: boolean;
   seed?: number;
   size?: number;
+  maxPerClass?: number;
   strict?: boolean;
 }
 
@@ -38,7 +39,7 @@ export interface InspectReport {
 }
 
 function toSpec(o: DataCliOptions): DatasetSpec {
-  return { name: o.dataset, root: o.root, split: o.split, format: o.format, imb: o.imb, profile: o.profile, numpyCompat: o.numpyCompat, seed: o.seed, size: o.size, strict: o.strict };
+  return { name: o.dataset, root: o.root, split: o.split, format: o.format, imb: o.imb, profile: o.profile, numpyCompat: o.numpyCompat, seed: o.seed, size: o.size, nMax: o.maxPerClass, strict: o.strict };
 }
 
 /** Per-class counts, imbalance and group split of a dataset. */
@@ -121,20 +122,21 @@ function parseNumber(what: string, integer: boolean) {
 function datasetOptions(cmd: Command): Command {
   return cmd
     .requiredOption('--dataset <name>', `dataset: ${DATASET_NAMES.join(', ')}, or folder:PATH`)
-    .option('--root <dir>', 'CIFAR: folder or .tar.gz of the download (https://www.cs.toronto.edu/~kriz/cifar.html)')
-    .addOption(new Option('--split <split>', 'CIFAR split').choices(['train', 'test']).default('train'))
+    .option('--root <dir>', 'CIFAR: folder or .tar.gz of the download (https://www.cs.toronto.edu/~kriz/cifar.html); Fashion-MNIST: folder of the IDX .gz files (default /usr/share/datasets/fashion-mnist)')
+    .addOption(new Option('--split <split>', 'CIFAR / Fashion-MNIST split').choices(['train', 'test']).default('train'))
     .addOption(new Option('--format <format>', 'CIFAR distribution to read').choices(['auto', 'binary', 'python']).default('auto'))
     .option('--imb <factor>', 'imbalance factor n_min/n_max for *-lt datasets (default 0.01; folders: make a long-tailed subset)', parseNumber('imb', false))
     .addOption(new Option('--profile <profile>', 'long-tail profile').choices(['exp', 'step']).default('exp'))
     .option('--numpy-compat', 'select CIFAR-LT images exactly as the published code (NumPy legacy MT19937, seed 0)', false)
     .option('--seed <n>', 'seed of the subset selection / shapes generator', parseNumber('seed', true), 0)
-    .option('--size <px>', 'image size (shapes: 16 or 32; folders: any; CIFAR: 32)', parseNumber('size', true))
+    .option('--size <px>', 'image size (shapes: 16 or 32; Fashion-MNIST: 32 = 28 padded with black, 16 = bilinear resize; folders: any; CIFAR: 32)', parseNumber('size', true))
+    .option('--max-per-class <n>', 'fashion-mnist-lt / shapes: images of the head class (default 500)', parseNumber('max-per-class', true))
     .option('--strict', 'folders: fail on unreadable images instead of skipping them', false);
 }
 
 /** Register `cbdm data`. */
 export function register(program: Command): void {
-  const data = program.command('data').description('inspect or export datasets (embedded shapes, CIFAR-10/100(-LT), image folders)');
+  const data = program.command('data').description('inspect or export datasets (embedded shapes, CIFAR-10/100(-LT), Fashion-MNIST(-LT), image folders)');
   datasetOptions(data.command('inspect').description('per-class counts with a bar chart and the Many/Medium/Few split'))
     .option('--json', 'print machine-readable JSON', false)
     .action(async (o: DataCliOptions & { json?: boolean }) => {

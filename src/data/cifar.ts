@@ -188,6 +188,7 @@ export function loadCifar(opts: CifarOptions): ImageDataset {
     numClasses,
     classNames: classNames(src, opts.variant, numClasses, warn),
     size: 32,
+    channels: 3,
     images,
     labels,
     counts,

@@ -3,6 +3,9 @@
  * report) reads. Images stay uint8 (decoded once); scaling to [−1, 1] happens per batch.
  */
 
+/** Colour (RGB) or greyscale. */
+export type ImageChannels = 1 | 3;
+
 /** A labelled image set, NCHW uint8, square images. */
 export interface ImageDataset {
   /** Canonical name, e.g. `shapes10-lt`, `cifar100-lt`, `folder:/path`. */
@@ -11,7 +14,9 @@ export interface ImageDataset {
   classNames: string[];
   /** Image height = width in pixels. */
   size: number;
-  /** N × 3 × size × size, channel-major (CHW) per image, values 0..255. */
+  /** Channels per image: 3 (RGB) or 1 (greyscale, e.g. Fashion-MNIST). */
+  channels: ImageChannels;
+  /** N × channels × size × size, channel-major (CHW) per image, values 0..255. */
   images: Uint8Array;
   /** N class indices in [0, numClasses). */
   labels: Int32Array;
@@ -24,4 +29,9 @@ export interface ImageDataset {
 /** Number of images in a dataset. */
 export function datasetLength(ds: ImageDataset): number {
   return ds.labels.length;
+}
+
+/** Values per image (channels × size × size). */
+export function imageValues(ds: Pick<ImageDataset, 'channels' | 'size'>): number {
+  return ds.channels * ds.size * ds.size;
 }

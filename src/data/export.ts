@@ -42,20 +42,33 @@ export function classFolderName(c: number, name: string, numClasses: number): st
   return `${String(c).padStart(Math.max(3, String(numClasses - 1).length), '0')}_${safe}`;
 }
 
-/** Encode image i of `ds` (CHW uint8) as PNG bytes. */
+/** Encode image i of `ds` (CHW uint8) as PNG bytes: RGB, or 8-bit greyscale for one channel. */
 export function encodePng(ds: ImageDataset, i: number): Uint8Array {
   const s = ds.size;
   const plane = s * s;
-  const png = new PNG({ width: s, height: s, colorType: 2, inputColorType: 2, inputHasAlpha: false });
-  const rgb = Buffer.alloc(plane * 3);
-  const o = i * 3 * plane;
-  for (let p = 0; p < plane; p++) {
-    rgb[3 * p] = ds.images[o + p]!;
-    rgb[3 * p + 1] = ds.images[o + plane + p]!;
-    rgb[3 * p + 2] = ds.images[o + 2 * plane + p]!;
+  const o = i * ds.channels * plane;
+  switch (ds.channels) {
+    case 1: {
+      const png = new PNG({ width: s, height: s, colorType: 0, inputColorType: 0, inputHasAlpha: false });
+      png.data = Buffer.from(ds.images.subarray(o, o + plane));
+      return PNG.sync.write(png, { colorType: 0, inputColorType: 0, inputHasAlpha: false });
+    }
+    case 3: {
+      const png = new PNG({ width: s, height: s, colorType: 2, inputColorType: 2, inputHasAlpha: false });
+      const rgb = Buffer.alloc(plane * 3);
+      for (let p = 0; p < plane; p++) {
+        rgb[3 * p] = ds.images[o + p]!;
+        rgb[3 * p + 1] = ds.images[o + plane + p]!;
+        rgb[3 * p + 2] = ds.images[o + 2 * plane + p]!;
+      }
+      png.data = rgb;
+      return PNG.sync.write(png, { colorType: 2, inputColorType: 2, inputHasAlpha: false });
+    }
+    default: {
+      const never: never = ds.channels;
+      throw new Error(`encodePng: ${String(never)} channels`);
+    }
   }
-  png.data = rgb;
-  return PNG.sync.write(png, { colorType: 2, inputColorType: 2, inputHasAlpha: false });
 }
 
 /** Write every image of `ds` under `outDir`; returns the index that is also saved as index.json. */

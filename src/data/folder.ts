@@ -122,5 +122,5 @@ export async function loadImageFolder(root: string, opts: FolderOptions): Promis
     counts[files[k]!.label]!++;
     at++;
   }
-  return { name: `folder:${root}`, numClasses: classNames.length, classNames, size, images, labels, counts, sourceIndex, skipped };
+  return { name: `folder:${root}`, numClasses: classNames.length, classNames, size, channels: 3, images, labels, counts, sourceIndex, skipped };
 }

@@ -1,7 +1,7 @@
 /**
  * Seeded, infinite, shuffled mini-batches with random horizontal flip and [−1, 1] scaling.
  *
- * Shapes: B batch, C = 3 channels, H = W = ds.size. x is B×C×H×W float32, y is B int32.
+ * Shapes: B batch, C = ds.channels (3 RGB, 1 grey), H = W = ds.size. x is B×C×H×W float32, y is B int32.
  *
  * The order of epoch e is a Fisher–Yates permutation drawn from `Rng(seed, 2 + e)`, so it is a
  * pure function of (seed, e) and never stored; flips come from one `Rng(seed, 1)` stream whose
@@ -15,7 +15,7 @@
  * 4-byte aligned, little-endian and the width a multiple of 4, `copyPlainWords`/`copyFlippedWords`
  * read four pixels per load (≈1.7× faster) and must match them exactly (tested).
  */
-import type { ImageDataset } from './dataset.ts';
+import { imageValues, type ImageDataset } from './dataset.ts';
 import { Rng, type RngState } from '../util/rng.ts';
 import { CbdmError } from '../util/errors.ts';
 
@@ -105,7 +105,7 @@ export class BatchLoader {
   constructor(ds: ImageDataset, opts: LoaderOptions) {
     if (!(Number.isInteger(opts.batchSize) && opts.batchSize >= 1)) throw new CbdmError(`batch size must be a positive integer, got ${opts.batchSize}`);
     if (ds.labels.length === 0) throw new CbdmError(`dataset ${ds.name} is empty: nothing to train on`);
-    if (ds.images.length !== ds.labels.length * 3 * ds.size * ds.size) throw new CbdmError(`dataset ${ds.name}: ${ds.images.length} pixel bytes for ${ds.labels.length} images of 3×${ds.size}×${ds.size}`);
+    if (ds.images.length !== ds.labels.length * imageValues(ds)) throw new CbdmError(`dataset ${ds.name}: ${ds.images.length} pixel bytes for ${ds.labels.length} images of ${ds.channels}×${ds.size}×${ds.size}`);
     this.ds = ds;
     this.batchSize = opts.batchSize;
     this.flip = opts.flip ?? true;
@@ -147,17 +147,16 @@ export class BatchLoader {
 
   /** The next batch in freshly allocated arrays. */
   next(): { x: Float32Array; y: Int32Array } {
-    const s = this.ds.size;
-    const x = new Float32Array(this.batchSize * 3 * s * s);
+    const x = new Float32Array(this.batchSize * imageValues(this.ds));
     const y = new Int32Array(this.batchSize);
     this.nextInto(x, y);
     return { x, y };
   }
 
-  /** Fill `x` (B×3×H×W) and `y` (B) with the next batch, allocating nothing. */
+  /** Fill `x` (B×C×H×W) and `y` (B) with the next batch, allocating nothing. */
   nextInto(x: Float32Array, y: Int32Array): void {
     const s = this.ds.size;
-    const per = 3 * s * s;
+    const per = imageValues(this.ds);
     const B = this.batchSize;
     if (x.length !== B * per || y.length !== B) throw new RangeError(`BatchLoader.nextInto: need x of ${B * per} and y of ${B}, got ${x.length} and ${y.length}`);
     const images = this.ds.images;

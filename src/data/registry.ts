@@ -5,6 +5,11 @@
  *   cifar10, cifar100               the full split (`root` required)
  *   cifar10-lt, cifar100-lt         long-tailed subset of the train split (`imb`, `profile`,
  *                                   `numpyCompat` reproduces the published selection)
+ *   fashion-mnist                   Fashion-MNIST, balanced (train 60k or `split` test 10k), 1 channel,
+ *                                   28 px padded to 32 or resized to 16 (`size`); root default
+ *                                   /usr/share/datasets/fashion-mnist (Debian dataset-fashion-mnist)
+ *   fashion-mnist-lt                long-tailed subset of its train split: exp profile,
+ *                                   n_i = floor(nMax · imb^(i/(C−1))), nMax default 500 (500 → 5)
  *   folder:PATH                     one sub-folder per class, resized/cropped to `size`
  */
 import type { ImageDataset } from './dataset.ts';
@@ -13,20 +18,22 @@ import { loadCifar, type CifarSplit, type CifarVariant, type CifarFormat } from 
 import { makeLongTail } from './subset.ts';
 import { loadImageFolder } from './folder.ts';
 import { makeShapesLT } from './shapes.ts';
+import { loadFashionMnist } from './fashion-mnist.ts';
 import { CbdmError } from '../util/errors.ts';
 
 /** A parsed dataset name. */
 export type DatasetKind =
   | { kind: 'shapes'; classes: 10 | 100 }
   | { kind: 'cifar'; variant: CifarVariant; longTail: boolean }
+  | { kind: 'fashion-mnist'; longTail: boolean }
   | { kind: 'folder'; path: string };
 
 /** Everything needed to build a dataset; only `name` is always required. */
 export interface DatasetSpec {
   name: string;
-  /** CIFAR: folder or .tar.gz of the download. */
+  /** CIFAR: folder or .tar.gz of the download; Fashion-MNIST: folder of the IDX files. */
   root?: string;
-  /** CIFAR: train (default) or test; long-tailed names only take train. */
+  /** CIFAR / Fashion-MNIST: train (default) or test; long-tailed names only take train. */
   split?: CifarSplit;
   /** CIFAR: binary or python version; default auto. */
   format?: CifarFormat | 'auto';
@@ -38,9 +45,9 @@ export interface DatasetSpec {
   numpyCompat?: boolean;
   /** Seed of the subset selection / procedural generator (default 0). */
   seed?: number;
-  /** Image size: shapes 16 or 32 (default 32); folders any (default 32); CIFAR must be 32. */
+  /** Image size: shapes and Fashion-MNIST 16 or 32 (default 32); folders any (default 32); CIFAR must be 32. */
   size?: number;
-  /** Shapes: head-class size (default 500). */
+  /** Shapes and fashion-mnist-lt: head-class size (default 500); CIFAR-LT takes N / C. */
   nMax?: number;
   /** Folders: unreadable images are fatal (default false: skipped with a warning). */
   strict?: boolean;
@@ -49,7 +56,10 @@ export interface DatasetSpec {
 }
 
 /** The fixed dataset names (plus `folder:PATH`). */
-export const DATASET_NAMES = ['shapes10-lt', 'shapes100-lt', 'cifar10', 'cifar10-lt', 'cifar100', 'cifar100-lt'] as const;
+export const DATASET_NAMES = ['shapes10-lt', 'shapes100-lt', 'cifar10', 'cifar10-lt', 'cifar100', 'cifar100-lt', 'fashion-mnist', 'fashion-mnist-lt'] as const;
+
+/** Head-class size of fashion-mnist-lt unless `nMax` says otherwise: 500 → 5 at imb 0.01, as CIFAR-100-LT. */
+export const FASHION_MNIST_LT_MAX_PER_CLASS = 500;
 
 /** Parse a `--dataset` value; unknown names get an error listing the valid ones. */
 export function parseDatasetName(name: string): DatasetKind {
@@ -65,6 +75,8 @@ export function parseDatasetName(name: string): DatasetKind {
     case 'cifar10-lt': return { kind: 'cifar', variant: 'cifar10', longTail: true };
     case 'cifar100': return { kind: 'cifar', variant: 'cifar100', longTail: false };
     case 'cifar100-lt': return { kind: 'cifar', variant: 'cifar100', longTail: true };
+    case 'fashion-mnist': return { kind: 'fashion-mnist', longTail: false };
+    case 'fashion-mnist-lt': return { kind: 'fashion-mnist', longTail: true };
     default:
       throw new CbdmError(`unknown dataset "${name}"; valid names: ${DATASET_NAMES.join(', ')}, folder:PATH`);
   }
@@ -89,6 +101,15 @@ export async function loadDataset(spec: DatasetSpec): Promise<ImageDataset> {
       const full = loadCifar({ root: spec.root, variant: parsed.variant, split, format: spec.format ?? 'auto', onWarning: spec.onWarning });
       if (!parsed.longTail) return split === 'test' ? { ...full, name: `${parsed.variant}-test` } : full;
       return makeLongTail(full, { imb: spec.imb ?? 0.01, profile: spec.profile ?? 'exp', numpyCompat: spec.numpyCompat ?? false, seed: spec.seed ?? 0, name: spec.name });
+    }
+    case 'fashion-mnist': {
+      const split = spec.split ?? 'train';
+      if (parsed.longTail && split !== 'train') throw new CbdmError(`${spec.name} is a subset of the train split; use fashion-mnist --split test for the (balanced) test set`);
+      const full = loadFashionMnist({ root: spec.root, split, size: spec.size ?? 32 });
+      if (!parsed.longTail) return full;
+      const nMax = spec.nMax ?? FASHION_MNIST_LT_MAX_PER_CLASS;
+      if (!(Number.isInteger(nMax) && nMax >= 1 && nMax <= 6000)) throw new CbdmError(`--max-per-class must be an integer in 1..6000 (Fashion-MNIST has 6,000 train images per class), got ${nMax}`);
+      return makeLongTail(full, { imb: spec.imb ?? 0.01, profile: spec.profile ?? 'exp', nMax, numpyCompat: spec.numpyCompat ?? false, seed: spec.seed ?? 0, name: spec.name });
     }
     case 'folder': {
       const ds = await loadImageFolder(parsed.path, { size: spec.size ?? 32, strict: spec.strict ?? false, onWarning: spec.onWarning });

@@ -9,7 +9,7 @@
  *   - otherwise our own seeded `Rng` shuffles each class's indices the same way.
  * Images are ordered class by class (as `np.vstack` of the per-class selections).
  */
-import type { ImageDataset } from './dataset.ts';
+import { imageValues, type ImageDataset } from './dataset.ts';
 import { longTailCounts, type LongTailProfile } from './longtail.ts';
 import { MT19937 } from './mt19937.ts';
 import { Rng } from '../util/rng.ts';
@@ -60,7 +60,7 @@ export function selectLongTail(labels: Int32Array, numClasses: number, counts: r
 
 /** A new dataset holding the selected images of `ds` (copies pixels; `sourceIndex` composes). */
 export function subsetDataset(ds: ImageDataset, indices: Int32Array, name: string): ImageDataset {
-  const per = 3 * ds.size * ds.size;
+  const per = imageValues(ds);
   const images = new Uint8Array(indices.length * per);
   const labels = new Int32Array(indices.length);
   const sourceIndex = new Int32Array(indices.length);
@@ -73,7 +73,7 @@ export function subsetDataset(ds: ImageDataset, indices: Int32Array, name: strin
     sourceIndex[k] = ds.sourceIndex ? ds.sourceIndex[i]! : i;
     counts[labels[k]!]!++;
   }
-  return { name, numClasses: ds.numClasses, classNames: ds.classNames.slice(), size: ds.size, images, labels, counts, sourceIndex };
+  return { name, numClasses: ds.numClasses, classNames: ds.classNames.slice(), size: ds.size, channels: ds.channels, images, labels, counts, sourceIndex };
 }
 
 /** The long-tailed subset of a (balanced) dataset, e.g. CIFAR-100 → CIFAR-100-LT (10,847 images). */

@@ -73,7 +73,7 @@ test('export writes class folders of PNGs and index.json; loading them back is l
     const s = 5;
     const images = new Uint8Array(n * 3 * s * s).map((_, k) => (k * 37) % 256);
     const labels = Int32Array.from([0, 2, 2, 0, 2, 0, 0]);
-    const ds = { name: 'toy', numClasses: 3, classNames: ['head/x', 'mid', 'tail'], size: s, images, labels, counts: [4, 0, 3], sourceIndex: Int32Array.from([10, 11, 12, 13, 14, 15, 16]) };
+    const ds = { name: 'toy', numClasses: 3, classNames: ['head/x', 'mid', 'tail'], size: s, channels: 3 as const, images, labels, counts: [4, 0, 3], sourceIndex: Int32Array.from([10, 11, 12, 13, 14, 15, 16]) };
     const idx = exportDataset(ds, join(root, 'out'));
     const saved = JSON.parse(readFileSync(join(root, 'out', 'index.json'), 'utf8')) as ExportIndex;
     assert.deepEqual(saved, JSON.parse(JSON.stringify(idx)));

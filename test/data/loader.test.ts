@@ -13,7 +13,7 @@ function toy(n: number, s: number, C = 5): ImageDataset {
   const labels = Int32Array.from({ length: n }, (_, i) => i % C);
   const counts = new Array(C).fill(0);
   for (const y of labels) counts[y]++;
-  return { name: 'toy', numClasses: C, classNames: counts.map((_, i) => `c${i}`), size: s, images, labels, counts };
+  return { name: 'toy', numClasses: C, classNames: counts.map((_, i) => `c${i}`), size: s, channels: 3, images, labels, counts };
 }
 
 /** Which image (and flip) produced batch row b, by matching pixels; -1 if none. */

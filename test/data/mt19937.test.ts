@@ -72,7 +72,7 @@ test('makeLongTail gives CIFAR-LT sizes, class-ordered images and composed sourc
   const labels = Int32Array.from({ length: n }, (_, i) => i % C);
   const images = new Uint8Array(n * 3 * 2 * 2);
   for (let i = 0; i < n; i++) images.fill(i % 256, i * 12, (i + 1) * 12);
-  const ds: ImageDataset = { name: 'toy', numClasses: C, classNames: Array.from({ length: C }, (_, i) => `c${i}`), size: 2, images, labels, counts: new Array(C).fill(perClass) };
+  const ds: ImageDataset = { name: 'toy', numClasses: C, classNames: Array.from({ length: C }, (_, i) => `c${i}`), size: 2, channels: 3, images, labels, counts: new Array(C).fill(perClass) };
   const lt = makeLongTail(ds, { imb: 0.1 });
   assert.deepEqual(lt.counts, [50, 38, 29, 23, 17, 13, 10, 8, 6, 5]);
   assert.equal(lt.labels.length, 199);

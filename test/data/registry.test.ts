@@ -20,7 +20,7 @@ test('parseDatasetName knows every name and lists them on a typo', () => {
   assert.deepEqual(parseDatasetName('cifar100-lt'), { kind: 'cifar', variant: 'cifar100', longTail: true });
   assert.deepEqual(parseDatasetName('shapes10-lt'), { kind: 'shapes', classes: 10 });
   assert.deepEqual(parseDatasetName('folder:/a/b'), { kind: 'folder', path: '/a/b' });
-  assert.throws(() => parseDatasetName('cifar-100'), (e: unknown) => e instanceof CbdmError && /shapes10-lt, shapes100-lt, cifar10, cifar10-lt, cifar100, cifar100-lt, folder:PATH/.test(e.message));
+  assert.throws(() => parseDatasetName('cifar-100'), (e: unknown) => e instanceof CbdmError && /shapes10-lt, shapes100-lt, cifar10, cifar10-lt, cifar100, cifar100-lt, fashion-mnist, fashion-mnist-lt, folder:PATH/.test(e.message));
   assert.throws(() => parseDatasetName('folder:'), CbdmError);
 });
 
@@ -28,7 +28,7 @@ test('full-size label sets give the published CIFAR-LT sizes (10,847 and 12,406)
   for (const [C, want] of [[100, 10847], [10, 12406]] as const) {
     const n = 50000;
     const labels = Int32Array.from({ length: n }, (_, i) => (i * 7919) % C);
-    const ds: ImageDataset = { name: `c${C}`, numClasses: C, classNames: Array.from({ length: C }, String), size: 1, images: new Uint8Array(3 * n), labels, counts: new Array(C).fill(n / C) };
+    const ds: ImageDataset = { name: `c${C}`, numClasses: C, classNames: Array.from({ length: C }, String), size: 1, channels: 3, images: new Uint8Array(3 * n), labels, counts: new Array(C).fill(n / C) };
     for (const numpyCompat of [false, true]) {
       const lt = makeLongTail(ds, { imb: 0.01, numpyCompat });
       assert.equal(lt.labels.length, want);

@@ -21,7 +21,7 @@ import { toValues } from '../src/models/load.ts';
 import { loadStateDictFile } from '../src/io/torch.ts';
 import { loadDataset } from '../src/data/registry.ts';
 import { makeSchedule, linearBetas } from '../src/diffusion/schedule.ts';
-import { evaluateShapesRun } from '../src/demo/evaluate.ts';
+import { evaluateRun } from '../src/demo/evaluate.ts';
 import { writeFileAtomic } from '../src/io/atomic.ts';
 import { CLASS_GROUPS } from '../src/data/groups.ts';
 import type { EvalResult } from '../src/report/run-dir.ts';
@@ -83,7 +83,7 @@ for (const run of positionals) {
     else loadCheckpoint(join(run, 'checkpoints', f), net.store, null, null, { emaInto: true });
     mkdirSync(dir, { recursive: true });
     const t0 = performance.now();
-    const ev = await evaluateShapesRun(dir, net, ds, sched, { perClass, samplerSteps, omega: values.omega !== undefined ? Number(values.omega) : cfg.train.omegaEval, seed: Number(values.seed), batch: 100, clipX0: values.clip === 'clip' ? 'clip' : 'none', eta: Number(values.eta) });
+    const ev = await evaluateRun(dir, net, ds, sched, { perClass, samplerSteps, omega: values.omega !== undefined ? Number(values.omega) : cfg.train.omegaEval, seed: Number(values.seed), batch: 100, clipX0: values.clip === 'clip' ? 'clip' : 'none', eta: Number(values.eta) });
     console.error(`${name}: evaluated in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
     rows.push({ run, method: cfg.train.method, seed: cfg.train.seed, step, tag: values.tag!, eval: ev });
     writeFileAtomic(studyPath, JSON.stringify(rows, null, 1));

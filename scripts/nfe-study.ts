@@ -21,7 +21,7 @@ import { useBackend } from '../src/engine/backends.ts';
 import { loadRunModel } from '../src/models/load.ts';
 import { loadDataset } from '../src/data/registry.ts';
 import { makeSchedule, linearBetas } from '../src/diffusion/schedule.ts';
-import { evaluateShapesRun } from '../src/demo/evaluate.ts';
+import { evaluateRun } from '../src/demo/evaluate.ts';
 import { CLASS_GROUPS } from '../src/data/groups.ts';
 import { pretrainedDemoDir } from '../src/demo/demo.ts';
 import type { SamplerName } from '../src/diffusion/samplers.ts';
@@ -92,7 +92,7 @@ if (values.table) {
       const t0 = Date.now();
       const dir = join(out, basename(run), c.key);
       mkdirSync(dir, { recursive: true });
-      const ev = await evaluateShapesRun(dir, m.net, ds, sched, {
+      const ev = await evaluateRun(dir, m.net, ds, sched, {
         perClass, samplerSteps: c.steps, omega: m.omegaEval ?? 0, seed, batch: 100, sampler: c.sampler, spacing: c.spacing,
         eta: c.eta ?? 0, clipX0: c.clip ?? 'none',
       });

@@ -17,6 +17,7 @@ import { CLASS_GROUPS, classGroup, type ClassGroup } from '../data/groups.ts';
 import { atPrecision, extractFeatures, inceptionExtractor, readSamples, type FeaturePrecision, readStats, writeStats, type FeatureExtractor, type RefStats, type Samples, type FeatureSet } from '../metrics/features.ts';
 import { loadFidInception, resolveInceptionWeights } from '../metrics/inception-weights.ts';
 import { domainExtractor } from '../metrics/domain.ts';
+import { fashionExtractor } from '../metrics/fashion-classifier.ts';
 import { writeEvalJson } from '../report/run-dir.ts';
 import type { EvalProtocol, EvalResult, MetricValues, PerClassEval } from '../report/run-dir-types.ts';
 import { CbdmError } from '../util/errors.ts';
@@ -96,14 +97,22 @@ export function describeProtocol(p: EvalProtocol): string {
 
 // ---- extractors ---------------------------------------------------------------------------------
 
-/** Build the feature extractor: the FID Inception from --inception / CBDM_INCEPTION, or the domain classifier. */
-export async function makeExtractor(kind: ExtractorKind, o: { inception?: string; classes?: number; size?: number }): Promise<FeatureExtractor> {
+/**
+ * Build the feature extractor: the FID Inception from --inception / CBDM_INCEPTION, or the
+ * dataset's own classifier ('domain'): the shapes domain classifier for RGB images, the
+ * Fashion-MNIST evaluator for greyscale ones (the only greyscale dataset cbdm knows).
+ */
+export async function makeExtractor(kind: ExtractorKind, o: { inception?: string; classes?: number; size?: number; channels?: number }): Promise<FeatureExtractor> {
   switch (kind) {
     case 'inception': {
       const path = resolveInceptionWeights(o.inception);
       return inceptionExtractor(loadFidInception(path, useBackend()));
     }
     case 'domain': {
+      if (o.channels === 1) {
+        if (o.classes !== 10 || (o.size !== 16 && o.size !== 32)) throw new CbdmError(`greyscale images are measured with the Fashion-MNIST evaluator (10 classes at 16 or 32 px), not ${String(o.classes)} classes at ${String(o.size)} px`);
+        return fashionExtractor(o.size);
+      }
       if ((o.classes !== 10 && o.classes !== 100) || (o.size !== 16 && o.size !== 32)) {
         throw new CbdmError(`the domain extractor exists for the shapes datasets (10 or 100 classes at 16 or 32 px), not ${String(o.classes)} classes at ${String(o.size)} px; use --extractor inception`);
       }
@@ -141,13 +150,13 @@ export async function runStats(o: StatsCliOptions, extractor?: FeatureExtractor)
   // extractor depends on the dataset's classes and size
   let ex = extractor ?? (o.extractor === 'inception' ? await makeExtractor('inception', { inception: o.inception }) : undefined);
   const ds = await loadDataset({ name: o.dataset, root: o.root, split: o.split, ...(o.size !== undefined ? { size: o.size } : {}) });
-  ex ??= await makeExtractor(o.extractor, { classes: ds.numClasses, size: ds.size });
+  ex ??= await makeExtractor(o.extractor, { classes: ds.numClasses, size: ds.size, channels: ds.channels });
   const fp = o.featurePrecision ?? 'fp32';
   ex = atPrecision(ex, fp);
   const n = ds.labels.length;
-  const fs = extractFeatures(ex, ds.images, n, ds.size, { batchSize: o.batch, label: `stats ${ds.name}`, ...(o.quiet ? { progress: false } : {}) });
+  const fs = extractFeatures(ex, ds.images, n, ds.size, { batchSize: o.batch, label: `stats ${ds.name}`, channels: ds.channels, ...(o.quiet ? { progress: false } : {}) });
   const st = featureStats(fs.features, n, fs.dim);
-  const meta = { dataset: ds.name, split: o.split ?? 'train', extractor: ex.name, featurePrecision: fp, classNames: ds.classNames, counts: ds.counts, size: ds.size };
+  const meta = { dataset: ds.name, split: o.split ?? 'train', extractor: ex.name, featurePrecision: fp, classNames: ds.classNames, counts: ds.counts, size: ds.size, channels: ds.channels };
   writeStats(o.out, st, o.features ? { features: fs.features, labels: ds.labels, meta } : { meta });
   return { n, d: fs.dim, out: o.out };
 }
@@ -403,7 +412,7 @@ export async function runEval(o: EvalCliOptions, extractor?: FeatureExtractor): 
     throw new CbdmError(`${o.samples} does not say how it was sampled, and eval.json must record the protocol: pass --sampler, --steps and --omega`);
   }
   const fp = o.featurePrecision ?? 'fp32';
-  const ex = atPrecision(extractor ?? await makeExtractor(o.extractor, { inception: o.inception, classes: numClasses, size: samples.size }), fp);
+  const ex = atPrecision(extractor ?? await makeExtractor(o.extractor, { inception: o.inception, classes: numClasses, size: samples.size, channels: samples.channels }), fp);
   if (typeof ref.meta.extractor === 'string' && ref.meta.extractor !== ex.name) {
     throw new CbdmError(`${o.ref} was made with the '${ref.meta.extractor}' features but the samples are measured with '${ex.name}': use the same --extractor for both`);
   }
@@ -411,7 +420,7 @@ export async function runEval(o: EvalCliOptions, extractor?: FeatureExtractor): 
   if (fp === 'bf16') protocol.featurePrecision = 'bf16';
   // pytorch-fid's files and ours before the option existed have no featurePrecision: fp32
   const refFp = ref.meta.featurePrecision === 'bf16' ? 'bf16' : 'fp32';
-  const fs = samples.extract(ex, { batchSize: o.batch, label: 'eval', ...(o.quiet ? { progress: false } : {}) });
+  const fs = samples.extract(ex, { batchSize: o.batch, label: 'eval', channels: samples.channels, ...(o.quiet ? { progress: false } : {}) });
   const ctx: EvalContext = {
     d: fs.dim, logitsDim: fs.logitsDim, numClasses,
     inception: ex.logitsKind === 'imagenet',
@@ -438,14 +447,17 @@ function openSamples(path: string, numClasses: number | undefined): SampleSet {
   // Pass 1: labels and sizes (the extractor and the per-class counts need them before features).
   const labels = new Int32Array(m.n);
   let size = 0;
+  let channels = 3;
   for (let k = 0; k < m.shards; k++) {
     const s = readSamples(shardPath(path, k), numClasses);
-    if (k === 0) size = s.size;
-    else if (s.size !== size) throw new CbdmError(`${shardPath(path, k)}: ${s.size}×${s.size} images, shard 0 has ${size}×${size}`);
+    if (k === 0) {
+      size = s.size;
+      channels = s.channels;
+    } else if (s.size !== size || s.channels !== channels) throw new CbdmError(`${shardPath(path, k)}: ${s.channels}×${s.size}×${s.size} images, shard 0 has ${channels}×${size}×${size}`);
     labels.set(s.labels, k * m.shardSize);
   }
   return {
-    path, n: m.n, size, labels, meta: m.protocol as unknown as Record<string, unknown>,
+    path, n: m.n, size, channels, labels, meta: m.protocol as unknown as Record<string, unknown>,
     // Pass 2: features shard by shard; only one shard's images are in memory at a time.
     extract(ex, opts) {
       const parts: FeatureSet[] = [];
@@ -495,7 +507,7 @@ export function formatReport(r: EvalReport): string {
   return lines.join('\n');
 }
 
-const extractorOption = () => new Option('--extractor <kind>', 'feature network: inception (FID Inception-v3) or domain (the shapes classifier)').choices(['inception', 'domain']).default('inception');
+const extractorOption = () => new Option('--extractor <kind>', 'feature network: inception (FID Inception-v3; greyscale images repeated to RGB) or domain (the dataset\'s own classifier: shapes, or the Fashion-MNIST evaluator for greyscale images)').choices(['inception', 'domain']).default('inception');
 const featurePrecisionOption = () => new Option('--feature-precision <p>', 'precision of the feature network\'s convolutions: fp32 (the published protocol) or bf16 (AVX512-BF16 CPUs: ≈ 1.45× faster Inception; FID moves by the amount in bench/RESULTS.md — use the same for the reference stats)').choices(['fp32', 'bf16']).default('fp32');
 const inceptionOption = () => new Option('--inception <file>', 'FID Inception weights pt_inception-2015-12-05-6726825d.pth (default: $CBDM_INCEPTION, else that file in $CBDM_CACHE or ~/.cache/cbdm/)');
 
@@ -514,7 +526,7 @@ function subcommandOpts<T>(cmd: Command): T {
 export function register(program: Command): void {
   const ev = program.command('eval')
     .description('FID / IS / KID / precision / recall of samples against reference statistics, overall, per class and per Many/Medium/Few group')
-    .option('--samples <file>', 'samples .npz: x N×3×H×W float32 in [0, 1] (or uint8), y N labels, optional meta')
+    .option('--samples <file>', 'samples .npz: x N×3×H×W (or N×1×H×W greyscale) float32 in [0, 1] (or uint8), y N labels, optional meta')
     .option('--ref <file>', 'reference statistics .npz from `cbdm eval stats` (or pytorch-fid\'s mu/sigma)')
     .option('--per-class', 'also report every class and the Many/Medium/Few groups (needs ref features)')
     .option('--counts <file>', 'per-class training counts (JSON array or {counts, classNames}) for the groups')
@@ -540,9 +552,9 @@ export function register(program: Command): void {
   ev.command('stats')
     .description('reference statistics (mu, sigma float64; features and labels for P&R / per-class) of a dataset split')
     .requiredOption('--dataset <name>', 'dataset name (shapes10-lt, cifar100-lt, …, folder:PATH)')
-    .option('--root <dir>', 'dataset download folder (CIFAR)')
+    .option('--root <dir>', 'dataset download folder (CIFAR; Fashion-MNIST default /usr/share/datasets/fashion-mnist)')
     .addOption(new Option('--split <split>', 'dataset split').choices(['train', 'test']).default('train'))
-    .option('--size <px>', 'image size for shapes / folder datasets (the model\'s size; default 32)', int)
+    .option('--size <px>', 'image size for shapes / Fashion-MNIST / folder datasets (the model\'s size; default 32)', int)
     .requiredOption('--out <file>', 'output .npz')
     .addOption(extractorOption())
     .addOption(inceptionOption())

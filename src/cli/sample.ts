@@ -89,12 +89,12 @@ export function register(program: Command): void {
       bar.stop();
       const S = m.net.config.imageSize;
       if (o.out.endsWith('.npz')) {
-        writeSamplesNpz(o.out, r.x, r.y, S, r.protocol);
+        writeSamplesNpz(o.out, r.x, r.y, S, r.protocol, m.net.config.channels);
         console.log(`${o.n} samples → ${o.out} (${JSON.stringify(r.protocol)})`);
       } else {
         mkdirSync(o.out, { recursive: true });
-        writeSamplesNpz(join(o.out, 'samples.npz'), r.x, r.y, S, r.protocol);
-        const grids = writeClassGrids(o.out, r.x, r.y, S, m.net.config.numClasses);
+        writeSamplesNpz(join(o.out, 'samples.npz'), r.x, r.y, S, r.protocol, m.net.config.channels);
+        const grids = writeClassGrids(o.out, r.x, r.y, S, m.net.config.numClasses, 64, m.net.config.channels);
         console.log(`${o.n} samples → ${join(o.out, 'samples.npz')} and ${grids} class grids (${JSON.stringify(r.protocol)})`);
       }
     });

@@ -25,6 +25,7 @@ export interface TrainCliOptions {
   root?: string;
   imb?: number;
   numpyCompat?: boolean;
+  maxPerClass?: number;
   imageSize?: number;
   steps?: number;
   batch?: number;
@@ -51,7 +52,7 @@ export interface TrainCliOptions {
 
 /** TrainConfig field of each training flag (commander's camel-cased option name). */
 const FLAG_FIELDS: Array<[keyof TrainCliOptions, keyof TrainConfig]> = [
-  ['method', 'method'], ['preset', 'preset'], ['dataset', 'dataset'], ['root', 'root'], ['imb', 'imb'], ['numpyCompat', 'numpyCompat'],
+  ['method', 'method'], ['preset', 'preset'], ['dataset', 'dataset'], ['root', 'root'], ['imb', 'imb'], ['numpyCompat', 'numpyCompat'], ['maxPerClass', 'maxPerClass'],
   ['imageSize', 'imageSize'], ['steps', 'steps'], ['batch', 'batch'], ['lr', 'lr'], ['warmup', 'warmup'], ['gradClip', 'gradClip'],
   ['emaDecay', 'emaDecay'], ['tau', 'tau'], ['gamma', 'gamma'], ['labelDrop', 'labelDropProb'], ['prior', 'prior'], ['dropout', 'dropout'],
   ['seed', 'seed'], ['logEvery', 'logEvery'], ['ckptEvery', 'ckptEvery'], ['keepCkpts', 'keepCkpts'], ['omegaEval', 'omegaEval'],
@@ -116,6 +117,7 @@ export function register(program: Command): void {
     .option('--root <dir>', help('root'))
     .option('--imb <f>', help('imb'), num)
     .option('--numpy-compat', help('numpyCompat'))
+    .option('--max-per-class <n>', help('maxPerClass'), int)
     .option('--image-size <n>', help('imageSize'), int)
     .option('--steps <n>', help('steps'), int)
     .option('--batch <n>', help('batch'), int)

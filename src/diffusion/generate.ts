@@ -71,7 +71,7 @@ export function unetEpsModel(net: UNet): EpsModel {
   const S = net.config.imageSize;
   return async (x, t, y) => noGrad(() => tidy(() => {
     const B = t.length;
-    const out = net.forward(tensor(x, [B, 3, S, S]), t, y, { training: false }).toArray();
+    const out = net.forward(tensor(x, [B, net.config.channels, S, S]), t, y, { training: false }).toArray();
     return out instanceof Float32Array ? out : Float32Array.from(out);
   }));
 }
@@ -105,7 +105,7 @@ export function guidedUnetEpsModel(net: UNet, omega: number): EpsModel {
 export async function generate(net: UNet, sched: Schedule, opts: GenerateOptions): Promise<{ x: Float32Array; y: Int32Array; protocol: SampleProtocol }> {
   const C = net.config.numClasses;
   const S = net.config.imageSize;
-  const D = 3 * S * S;
+  const D = net.config.channels * S * S;
   if (!(Number.isInteger(opts.n) && opts.n >= 1)) throw new CbdmError(`--n must be a positive integer, got ${opts.n}`);
   if (!(Number.isInteger(opts.batch) && opts.batch >= 1)) throw new CbdmError(`--batch must be a positive integer, got ${opts.batch}`);
   if (opts.labels.kind === 'class' && !(Number.isInteger(opts.labels.cls) && opts.labels.cls >= 0 && opts.labels.cls < C)) {

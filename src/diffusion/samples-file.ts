@@ -1,5 +1,5 @@
 /**
- * Sample files: a float .npz (x in [0, 1] N×3×S×S, y int32 labels, meta = the sampling protocol
+ * Sample files: a float .npz (x in [0, 1] N×C×S×S, C = 3 RGB or 1 grey, y int32 labels, meta = the sampling protocol
  * as UTF-8 JSON bytes, read back by `cbdm eval`) and per-class PNG grids (class_XXX.png).
  */
 import { join } from 'node:path';
@@ -10,18 +10,18 @@ import { classFileName } from '../report/run-dir.ts';
 import type { SampleProtocol } from './generate.ts';
 
 /** Write samples as .npz (x float32 in [0, 1], y int32, meta = protocol JSON as uint8). */
-export function writeSamplesNpz(path: string, x: Float32Array, y: Int32Array, size: number, protocol: SampleProtocol): void {
+export function writeSamplesNpz(path: string, x: Float32Array, y: Int32Array, size: number, protocol: SampleProtocol, channels = 3): void {
   const meta = new Uint8Array(Buffer.from(JSON.stringify(protocol), 'utf8'));
   writeNpz(path, {
-    x: { dtype: 'float32', shape: [y.length, 3, size, size], data: x },
+    x: { dtype: 'float32', shape: [y.length, channels, size, size], data: x },
     y: { dtype: 'int32', shape: [y.length], data: y },
     meta: { dtype: 'uint8', shape: [meta.length], data: meta },
   });
 }
 
 /** Write one PNG grid per class present in y (up to `perClass` images each) into dir. */
-export function writeClassGrids(dir: string, x: Float32Array, y: Int32Array, size: number, numClasses: number, perClass = 64): number {
-  const D = 3 * size * size;
+export function writeClassGrids(dir: string, x: Float32Array, y: Int32Array, size: number, numClasses: number, perClass = 64, channels = 3): number {
+  const D = channels * size * size;
   let written = 0;
   for (let c = 0; c < Math.max(1, numClasses); c++) {
     const idx: number[] = [];
@@ -29,7 +29,7 @@ export function writeClassGrids(dir: string, x: Float32Array, y: Int32Array, siz
     if (idx.length === 0) continue;
     const imgs = new Float32Array(idx.length * D);
     idx.forEach((i, k) => imgs.set(x.subarray(i * D, (i + 1) * D), k * D));
-    const png = gridPng(floatToUint8(imgs), { c: 3, h: size, w: size }, { cols: Math.min(8, idx.length), scale: size <= 16 ? 4 : 2 });
+    const png = gridPng(floatToUint8(imgs), { c: channels, h: size, w: size }, { cols: Math.min(8, idx.length), scale: size <= 16 ? 4 : 2 });
     writeFileAtomic(join(dir, classFileName(c)), png);
     written++;
   }

@@ -32,11 +32,16 @@ import type { FeatureExtractor, ImageArray } from './features.ts';
 
 export type { FeatureExtractor } from './features.ts';
 
-/** The shapes domain extractor: features, logits and hard class predictions. */
-export interface DomainExtractor extends FeatureExtractor {
-  classes: 10 | 100;
-  size: 16 | 32;
-  /** Predicted class of each of n images (n×3×size×size, uint8 or float32 in [0, 1]). */
+/**
+ * A dataset's own classifier as a feature extractor (shapes domain classifier, Fashion-MNIST
+ * evaluator): features, logits and hard class predictions.
+ */
+export interface ClassifierExtractor extends FeatureExtractor {
+  classes: number;
+  size: number;
+  /** Image channels it takes (3 RGB, 1 grey). */
+  channels: number;
+  /** Predicted class of each of n images (n×C×size×size, uint8 or float32 in [0, 1]). */
   classify(images: ImageArray, n: number): Int32Array;
   /** Where the weights came from. */
   source: 'shipped' | 'cache' | 'trained';
@@ -44,6 +49,12 @@ export interface DomainExtractor extends FeatureExtractor {
   heldOutAccuracy: number;
   /** The network (for inspection and tests). */
   net: SmallClassifier;
+}
+
+/** The shapes domain extractor. */
+export interface DomainExtractor extends ClassifierExtractor {
+  classes: 10 | 100;
+  size: 16 | 32;
 }
 
 /** Seed of the domain classifier's training images (sampleShapesBalanced). */
@@ -124,24 +135,25 @@ export function trainDomainClassifier(classes: 10 | 100, size: 16 | 32, opts: { 
   return { net, report: evaluateClassifier(net, test), seconds: r.seconds, steps: r.steps };
 }
 
-/** Save a domain classifier (float32 weights + its config and accuracy as metadata). */
+/** Save a small classifier (float32 weights + its config and accuracy as metadata). */
 export function saveDomainWeights(path: string, net: SmallClassifier, meta: Record<string, string>): void {
   const tensors = new Map<string, NdArray>();
   for (const [name, values] of net.store.stateDict()) tensors.set(name, fromNumbers('float32', [...net.store.get(name).shape], values));
   writeSafetensors(path, tensors, { ...meta, config: JSON.stringify(net.config) });
 }
 
-/** Load a domain classifier saved by `saveDomainWeights` onto the current backend. */
-export function loadDomainWeights(path: string, classes: 10 | 100, size: 16 | 32): { net: SmallClassifier; meta: Record<string, string> } {
+/** Load a small classifier saved by `saveDomainWeights` onto the current backend, checking classes, size and channels. */
+export function loadDomainWeights(path: string, classes: number, size: number, channels: 1 | 3 = 3): { net: SmallClassifier; meta: Record<string, string> } {
   const file = readSafetensorsFile(path);
   let cfg: SmallClassifierConfig;
   try {
-    cfg = JSON.parse(file.metadata.config ?? '') as SmallClassifierConfig;
+    // weights written before greyscale support have no `channels`: they are RGB
+    cfg = { channels: 3, ...(JSON.parse(file.metadata.config ?? '') as Partial<SmallClassifierConfig>) } as SmallClassifierConfig;
   } catch {
     throw new CbdmError(`${path}: not a domain classifier (no 'config' metadata); delete it to retrain`);
   }
-  if (cfg.numClasses !== classes || cfg.imageSize !== size) {
-    throw new CbdmError(`${path} holds a classifier for ${cfg.numClasses} classes at ${cfg.imageSize}px, expected ${classes} at ${size}px; delete it to retrain`);
+  if (cfg.numClasses !== classes || cfg.imageSize !== size || cfg.channels !== channels) {
+    throw new CbdmError(`${path} holds a classifier for ${cfg.numClasses} classes at ${cfg.imageSize}px × ${cfg.channels} channel(s), expected ${classes} at ${size}px × ${channels}; delete it to retrain`);
   }
   const net = new SmallClassifier(cfg);
   net.store.materialize(currentBackend(), 0);
@@ -156,17 +168,25 @@ export function loadDomainWeights(path: string, classes: 10 | 100, size: 16 | 32
 }
 
 function wrap(net: SmallClassifier, classes: 10 | 100, size: 16 | 32, source: DomainExtractor['source'], acc: number): DomainExtractor {
-  const K = classes;
+  return { ...classifierExtractor(net, `shapes${classes}-${size}-domain`, source, acc), classes, size };
+}
+
+/** A trained small classifier as a `ClassifierExtractor` named `name` (its image size and channels from its config). */
+export function classifierExtractor(net: SmallClassifier, name: string, source: ClassifierExtractor['source'], acc: number): ClassifierExtractor {
+  const K = net.config.numClasses;
+  const size = net.config.imageSize;
+  const C = net.channels;
   const check = (images: ImageArray, n: number, s: number) => {
-    if (s !== size) throw new CbdmError(`the shapes${classes} domain extractor takes ${size}px images, got ${s}px (evaluate at the model's image size)`);
-    if (!(Number.isInteger(n) && n >= 0) || images.length !== n * 3 * s * s) throw new CbdmError(`expected ${n} images of 3×${s}×${s} (${n * 3 * s * s} values), got ${images.length} values`);
+    if (s !== size) throw new CbdmError(`the ${name} extractor takes ${size}px images, got ${s}px (evaluate at the model's image size)`);
+    if (!(Number.isInteger(n) && n >= 0) || images.length !== n * C * s * s) throw new CbdmError(`expected ${n} images of ${C}×${s}×${s} (${n * C * s * s} values), got ${images.length} values`);
   };
   return {
-    name: `shapes${classes}-${size}-domain`,
+    name,
     dim: net.featureDim,
     acceptsFloat: true,
-    classes,
+    classes: K,
     size,
+    channels: C,
     source,
     heldOutAccuracy: acc,
     net,

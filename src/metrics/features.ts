@@ -5,13 +5,15 @@
  *  - statistics: `mu` (D, float64), `sigma` (D×D, float64) — pytorch-fid's format, read and
  *    written as is — plus our optional `features` (n×D float32), `labels` (n int32) and `meta`
  *    (UTF-8 JSON as uint8) for precision/recall, KID and per-class metrics;
- *  - samples: `x` (N×3×H×W float32 in [0, 1], or uint8), `y` (N int labels), optional `meta`
+ *  - samples: `x` (N×C×H×W float32 in [0, 1], or uint8; C = 3, or 1 for greyscale data), `y`
+ *    (N int labels), optional `meta`
  *    (sampler, steps, omega, eta) or a sidecar `<file>.json`.
  *
- * Images are n×3×size×size, CHW per image, either uint8 (0..255, datasets) or float32 in [0, 1]
+ * Images are n×C×size×size, CHW per image (C = 3 unless said otherwise), either uint8 (0..255, datasets) or float32 in [0, 1]
  * (generated samples: the published protocol does *not* quantize them to uint8 before the
  * Inception). An extractor that only takes uint8 gets float images rounded to uint8, and the
- * returned `quantized` flag says so.
+ * returned `quantized` flag says so. Greyscale images given to an RGB extractor (the Inception)
+ * are repeated over the three channels, as FID on MNIST-like data is usually computed.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { readNpz, writeNpz } from '../io/npz.ts';
@@ -22,7 +24,7 @@ import type { FeatureStats } from './fid.ts';
 import { FidInceptionV3 } from './inception.ts';
 import { withPrecision } from '../engine/backends.ts';
 
-/** Images as the metrics take them: uint8 0..255 or float32 in [0, 1], n×3×size×size. */
+/** Images as the metrics take them: uint8 0..255 or float32 in [0, 1], n×C×size×size. */
 export type ImageArray = Uint8Array | Float32Array;
 
 /**
@@ -42,6 +44,8 @@ export interface FeatureExtractor {
    * is one logit per dataset class.
    */
   readonly logitsKind?: 'imagenet' | 'classes';
+  /** Image channels it takes: 3 (default) or 1 (a greyscale dataset's classifier). */
+  readonly channels?: number;
   extract(images: ImageArray, n: number, size: number): { features: Float32Array; logits?: Float32Array };
 }
 
@@ -76,6 +80,7 @@ export function atPrecision(ex: FeatureExtractor, p: FeaturePrecision): FeatureE
     name: ex.name, dim: ex.dim,
     ...(ex.acceptsFloat !== undefined ? { acceptsFloat: ex.acceptsFloat } : {}),
     ...(ex.logitsKind !== undefined ? { logitsKind: ex.logitsKind } : {}),
+    ...(ex.channels !== undefined ? { channels: ex.channels } : {}),
     extract: (images, n, size) => withPrecision(p, () => ex.extract(images, n, size)),
   };
 }
@@ -88,6 +93,8 @@ export interface ExtractOptions {
   label?: string;
   /** Show a progress bar (default: when stderr is a TTY). */
   progress?: boolean;
+  /** Channels of the images (default 3). */
+  channels?: number;
 }
 
 /** Features of an image set: n×dim row-major, plus n×logitsDim logits when the extractor has them. */
@@ -111,12 +118,27 @@ export function quantizeImages(x: Float32Array): Uint8Array {
   return out;
 }
 
+/** n greyscale images (n×1×S×S) as RGB (n×3×S×S), the grey plane repeated. */
+export function greyToRgb<T extends ImageArray>(images: T, n: number, size: number): T {
+  const plane = size * size;
+  const out = (images instanceof Uint8Array ? new Uint8Array(3 * n * plane) : new Float32Array(3 * n * plane)) as T;
+  for (let i = 0; i < n; i++) {
+    const src = images.subarray(i * plane, (i + 1) * plane);
+    for (let c = 0; c < 3; c++) out.set(src, (3 * i + c) * plane);
+  }
+  return out;
+}
+
 /** Run `extractor` over n images of side `size` in batches; returns features (and logits). */
 export function extractFeatures(extractor: FeatureExtractor, images: ImageArray, n: number, size: number, opts: ExtractOptions = {}): FeatureSet {
-  const per = 3 * size * size;
-  if (!(Number.isInteger(n) && n >= 0) || images.length !== n * per) {
-    throw new Error(`extractFeatures: ${images.length} values are not ${n} images of 3×${size}×${size}`);
+  const C = opts.channels ?? 3;
+  const takes = extractor.channels ?? 3;
+  if (!(Number.isInteger(n) && n >= 0) || images.length !== n * C * size * size) {
+    throw new Error(`extractFeatures: ${images.length} values are not ${n} images of ${C}×${size}×${size}`);
   }
+  if (C !== takes && !(C === 1 && takes === 3)) throw new CbdmError(`the ${extractor.name} features take ${takes}-channel images, these have ${C}`);
+  const grey = C === 1 && takes === 3;
+  const per = C * size * size;
   const batch = Math.max(1, Math.floor(opts.batchSize ?? 50));
   const quantized = images instanceof Float32Array && extractor.acceptsFloat !== true;
   const input: ImageArray = quantized ? quantizeImages(images as Float32Array) : images;
@@ -129,7 +151,7 @@ export function extractFeatures(extractor: FeatureExtractor, images: ImageArray,
     for (let i = 0; i < n; i += batch) {
       const m = Math.min(batch, n - i);
       const chunk = input.subarray(i * per, (i + m) * per);
-      const r = extractor.extract(chunk, m, size);
+      const r = extractor.extract(grey ? greyToRgb(chunk, m, size) : chunk, m, size);
       if (r.features.length !== m * extractor.dim) {
         throw new Error(`extractor ${extractor.name} returned ${r.features.length} features for ${m} images of dim ${extractor.dim}`);
       }
@@ -160,6 +182,8 @@ export interface Samples {
   images: ImageArray;
   n: number;
   size: number;
+  /** 3 (RGB) or 1 (greyscale). */
+  channels: number;
   labels: Int32Array;
   meta: Record<string, unknown>;
 }
@@ -180,14 +204,14 @@ export function metaArray(meta: Record<string, unknown>): NdArray {
   return { dtype: 'uint8', shape: [bytes.length], data: new Uint8Array(bytes) };
 }
 
-/** Read and check a samples .npz: x N×3×S×S in [0, 1] (float) or uint8, y N integer labels. */
+/** Read and check a samples .npz: x N×C×S×S (C = 3 or 1) in [0, 1] (float) or uint8, y N integer labels. */
 export function readSamples(path: string, numClasses?: number): Samples {
   const npz = readNpz(path);
   const x = npz.x;
   const y = npz.y;
-  if (!x || !y) throw new CbdmError(`${path} must hold 'x' (N×3×H×W images) and 'y' (N labels); it holds: ${Object.keys(npz).join(', ') || 'nothing'}`);
-  if (x.shape.length !== 4 || x.shape[1] !== 3) throw new CbdmError(`${path}: x must be N×3×H×W (RGB, channels first), got shape [${x.shape.join(', ')}]`);
-  const [n, , h, w] = x.shape as [number, number, number, number];
+  if (!x || !y) throw new CbdmError(`${path} must hold 'x' (N×3×H×W images, or N×1×H×W greyscale) and 'y' (N labels); it holds: ${Object.keys(npz).join(', ') || 'nothing'}`);
+  if (x.shape.length !== 4 || (x.shape[1] !== 3 && x.shape[1] !== 1)) throw new CbdmError(`${path}: x must be N×3×H×W (RGB) or N×1×H×W (greyscale), channels first, got shape [${x.shape.join(', ')}]`);
+  const [n, channels, h, w] = x.shape as [number, number, number, number];
   if (h !== w) throw new CbdmError(`${path}: images must be square, got ${h}×${w}`);
   let images: ImageArray;
   if (x.dtype === 'uint8') images = x.data as Uint8Array;
@@ -221,7 +245,7 @@ export function readSamples(path: string, numClasses?: number): Samples {
       throw new CbdmError(`${side}: not valid JSON (${(e as Error).message})`);
     }
   }
-  return { path, images, n, size: h, labels, meta };
+  return { path, images, n, size: h, channels, labels, meta };
 }
 
 /** A reference stats file, validated. */

@@ -133,6 +133,7 @@ export function inferUNetConfig(sd: Map<string, NdArray>, imageSize: number): UN
   };
   const [T, ch] = shape('time_embedding.timembedding.0.weight') as [number, number];
   const numClasses = sd.has('label_embedding.weight') ? shape('label_embedding.weight')[0]! : 0;
+  const channels = shape('head.weight')[1]!; // head: Conv(C → ch), weight [ch, C, 3, 3]
   const down: Array<'res' | 'down'> = [];
   for (let i = 0; sd.has(`downblocks.${i}.main.weight`) || sd.has(`downblocks.${i}.block1.2.weight`); i++) {
     down.push(sd.has(`downblocks.${i}.main.weight`) ? 'down' : 'res');
@@ -148,5 +149,5 @@ export function inferUNetConfig(sd: Map<string, NdArray>, imageSize: number): UN
     if (sd.has(`downblocks.${i}.attn.proj.weight`)) attn.push(level);
     i += numResBlocks + (level < levels - 1 ? 1 : 0);
   }
-  return { T, ch, chMult, attn, numResBlocks, dropout: 0.1, numClasses, imageSize };
+  return { T, ch, chMult, attn, numResBlocks, dropout: 0.1, numClasses, imageSize, channels };
 }

@@ -2,22 +2,22 @@
  * Model presets. `cifar` is the paper's network (DDPM CIFAR-10 UNet, 35.9 M parameters with 100
  * classes); `tiny` trains in minutes on two cores; `small` sits between.
  */
-import type { UNetConfig } from './unet.ts';
+import type { ResolvedUNetConfig } from './unet.ts';
 import { CbdmError } from '../util/errors.ts';
 
 export type PresetName = 'tiny' | 'small' | 'cifar';
 
 export const PRESET_NAMES: readonly PresetName[] = ['tiny', 'small', 'cifar'];
 
-/** The UNet config of a preset for `numClasses` classes and an image size (default per preset). */
-export function presetConfig(name: PresetName, numClasses: number, imageSize?: number): UNetConfig {
+/** The UNet config of a preset for `numClasses` classes, an image size (default per preset) and image channels (default 3). */
+export function presetConfig(name: PresetName, numClasses: number, imageSize?: number, channels = 3): ResolvedUNetConfig {
   switch (name) {
     case 'tiny':
-      return { T: 1000, ch: 32, chMult: [1, 2, 2], attn: [1], numResBlocks: 1, dropout: 0.1, numClasses, imageSize: imageSize ?? 16 };
+      return { T: 1000, ch: 32, chMult: [1, 2, 2], attn: [1], numResBlocks: 1, dropout: 0.1, numClasses, imageSize: imageSize ?? 16, channels };
     case 'small':
-      return { T: 1000, ch: 64, chMult: [1, 2, 2], attn: [1], numResBlocks: 2, dropout: 0.1, numClasses, imageSize: imageSize ?? 32 };
+      return { T: 1000, ch: 64, chMult: [1, 2, 2], attn: [1], numResBlocks: 2, dropout: 0.1, numClasses, imageSize: imageSize ?? 32, channels };
     case 'cifar':
-      return { T: 1000, ch: 128, chMult: [1, 2, 2, 2], attn: [1], numResBlocks: 2, dropout: 0.1, numClasses, imageSize: imageSize ?? 32 };
+      return { T: 1000, ch: 128, chMult: [1, 2, 2, 2], attn: [1], numResBlocks: 2, dropout: 0.1, numClasses, imageSize: imageSize ?? 32, channels };
     default: {
       const never: never = name;
       throw new CbdmError(`unknown preset '${String(never)}': choose one of ${PRESET_NAMES.join(', ')}`);

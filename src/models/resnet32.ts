@@ -3,7 +3,7 @@
  * `models/resnet_cifar.py`, `resnet32`) defines it — the downstream classifier of long-tailed
  * recognition papers, CBDM's included.
  *
- *   x N×3×S×S → conv1 3×3(3→16) → bn1 → ReLU                        N×16×S×S
+ *   x N×C×S×S → conv1 3×3(C→16) → bn1 → ReLU                        N×16×S×S
  *   layer1: 5 BasicBlocks, 16 ch, stride 1                          N×16×S×S
  *   layer2: 5 BasicBlocks, 32 ch, first stride 2                    N×32×S/2×S/2
  *   layer3: 5 BasicBlocks, 64 ch, first stride 2                    N×64×S/4×S/4
@@ -40,6 +40,8 @@ import type { ClassifierNet, ClassifierOutput } from './classifier.ts';
 export interface ResNet32Config {
   numClasses: number;
   imageSize: number;
+  /** Input channels: 3 (default) or 1 (greyscale). */
+  channels?: 1 | 3;
 }
 
 /** Blocks per stage (ResNet-6n+2 with n = 5). */
@@ -153,13 +155,17 @@ export class ResNet32 implements ClassifierNet {
   readonly fcBias: Param;
   /** Feature dimension (the pooled layer3 output). */
   readonly featureDim = RESNET32_WIDTHS[2];
+  /** Input channels (3 unless the config says 1). */
+  readonly channels: number;
 
   constructor(readonly config: ResNet32Config) {
     const { numClasses, imageSize } = config;
     if (!(Number.isInteger(numClasses) && numClasses >= 2)) throw new CbdmError(`resnet32: numClasses must be an integer ≥ 2, got ${numClasses}`);
     if (!(Number.isInteger(imageSize) && imageSize >= 4 && imageSize % 4 === 0)) throw new CbdmError(`resnet32: image size must be a multiple of 4, got ${imageSize}`);
     const s = this.store;
-    this.conv1 = new Conv3x3(s, 'conv1', 3, 16, 1);
+    this.channels = config.channels ?? 3;
+    if (this.channels !== 1 && this.channels !== 3) throw new CbdmError(`resnet32: channels must be 1 or 3, got ${this.channels}`);
+    this.conv1 = new Conv3x3(s, 'conv1', this.channels, 16, 1);
     this.bn1 = new BatchNorm2d(s, 'bn1', 16);
     let ci = 16;
     RESNET32_WIDTHS.forEach((co, stage) => {
@@ -178,11 +184,12 @@ export class ResNet32 implements ClassifierNet {
     return this.store.params.filter((p) => p.trainable).reduce((a, p) => a + p.shape.reduce((x, y) => x * y, 1), 0);
   }
 
-  /** Logits and pooled features of x (N×3×S×S); `train` selects batch statistics (and updates running ones). */
+  /** Logits and pooled features of x (N×C×S×S); `train` selects batch statistics (and updates running ones). */
   forward(x: Tensor, train: boolean): ClassifierOutput {
     const S = this.config.imageSize;
-    if (x.shape.length !== 4 || x.shape[1] !== 3 || x.shape[2] !== S || x.shape[3] !== S) {
-      throw new Error(`ResNet32.forward: expected N×3×${S}×${S}, got [${x.shape.join(', ')}]`);
+    const C = this.channels;
+    if (x.shape.length !== 4 || x.shape[1] !== C || x.shape[2] !== S || x.shape[3] !== S) {
+      throw new Error(`ResNet32.forward: expected N×${C}×${S}×${S}, got [${x.shape.join(', ')}]`);
     }
     let h = relu(this.bn1.forward(this.conv1.forward(x), train));
     for (const b of this.blocks) h = b.forward(h, train);

@@ -4,10 +4,12 @@
  * checkpoints load 1:1 (see `ParamStore.loadStateDict`).
  *
  *   temb = Linear(4ch) ∘ Swish ∘ Linear(ch→4ch) ∘ SinusoidalTable[t]   (+ label_embedding[y])
- *   head Conv3×3(3→ch) → down path (ResBlocks, Conv3×3 s2 between levels) → middle
+ *   head Conv3×3(C→ch) → down path (ResBlocks, Conv3×3 s2 between levels) → middle
  *   Res(attn) + Res → up path (concat skip, num_res_blocks+1 ResBlocks, nearest×2 + Conv3×3)
- *   → tail GroupNorm → Swish → Conv3×3(→3)
- * Shapes: x N×3×S×S, t N (ints in [0, T)), y N (ints in [0, classes)) or null → ε̂ N×3×S×S.
+ *   → tail GroupNorm → Swish → Conv3×3(→C)
+ * Shapes: x N×C×S×S, t N (ints in [0, T)), y N (ints in [0, classes)) or null → ε̂ N×C×S×S;
+ * C = 3 (RGB, the published model) or 1 (greyscale data such as Fashion-MNIST): ε has the
+ * image's shape, so the head takes and the tail gives C channels.
  */
 import { Tensor } from '../engine/tensor.ts';
 import { add, mul } from '../engine/ops/arith.ts';
@@ -37,7 +39,12 @@ export interface UNetConfig {
   /** Number of classes for the label embedding; 0 = unconditional model. */
   numClasses: number;
   imageSize: number;
+  /** Image channels C (in = out); default 3, as configs written before greyscale support. */
+  channels?: number;
 }
+
+/** A config with every default filled in (what `UNet.config` holds and run directories record). */
+export type ResolvedUNetConfig = UNetConfig & { channels: number };
 
 /** Per-forward options: dropout is active only when training. */
 export interface ForwardOptions {
@@ -58,6 +65,7 @@ export function validateUNetConfig(c: UNetConfig): void {
   if (!(c.dropout >= 0 && c.dropout < 1)) throw new CbdmError(`dropout must be in [0, 1), got ${c.dropout}`);
   if (!(Number.isInteger(c.numClasses) && c.numClasses >= 0)) throw new CbdmError(`number of classes must be a non-negative integer, got ${c.numClasses}`);
   if (!(Number.isInteger(c.T) && c.T >= 1)) throw new CbdmError(`T must be a positive integer, got ${c.T}`);
+  if (c.channels !== undefined && c.channels !== 1 && c.channels !== 3) throw new CbdmError(`image channels must be 1 or 3, got ${c.channels}`);
 }
 
 /** The frozen sinusoidal table of the published TimeEmbedding: row t = [sin(t·f0), cos(t·f0), sin(t·f1), …]. */
@@ -159,9 +167,11 @@ export class UNet {
   readonly up: Block[] = [];
   readonly tailNorm: GroupNorm;
   readonly tail: Conv2d;
+  readonly config: ResolvedUNetConfig;
 
-  constructor(readonly config: UNetConfig) {
+  constructor(config: UNetConfig) {
     validateUNetConfig(config);
+    this.config = { ...config, channels: config.channels ?? 3 };
     const { T, ch, chMult, attn, numResBlocks, dropout: p, numClasses } = config;
     const s = this.store;
     const tdim = ch * 4;
@@ -169,7 +179,7 @@ export class UNet {
     this.time1 = new Linear(s, 'time_embedding.timembedding.1', ch, tdim);
     this.time2 = new Linear(s, 'time_embedding.timembedding.3', tdim, tdim);
     this.labelEmbedding = numClasses > 0 ? s.declare('label_embedding.weight', [numClasses, tdim], { kind: 'normal', std: 1 }) : null;
-    this.head = new Conv2d(s, 'head', 3, ch, 3, 1, 1);
+    this.head = new Conv2d(s, 'head', this.config.channels, ch, 3, 1, 1);
     const chs = [ch];
     let now = ch;
     let idx = 0;
@@ -199,7 +209,7 @@ export class UNet {
       if (i !== 0) this.up.push({ kind: 'up', conv: new Conv2d(s, `upblocks.${idx++}.main`, now, now, 3, 1, 1) });
     }
     this.tailNorm = new GroupNorm(s, 'tail.0', now);
-    this.tail = new Conv2d(s, 'tail.2', now, 3, 3, 1, 1, 1e-5);
+    this.tail = new Conv2d(s, 'tail.2', now, this.config.channels, 3, 1, 1, 1e-5);
   }
 
   /**
@@ -209,8 +219,8 @@ export class UNet {
    */
   forward(x: Tensor, t: Int32Array, y: Int32Array | null, opts: ForwardOptions): Tensor {
     const [N, C, H, W] = x.shape as [number, number, number, number];
-    if (C !== 3 || H !== this.config.imageSize || W !== this.config.imageSize) {
-      throw new Error(`UNet.forward: expected input N×3×${this.config.imageSize}×${this.config.imageSize}, got [${x.shape.join(', ')}]`);
+    if (C !== this.config.channels || H !== this.config.imageSize || W !== this.config.imageSize) {
+      throw new Error(`UNet.forward: expected input N×${this.config.channels}×${this.config.imageSize}×${this.config.imageSize}, got [${x.shape.join(', ')}]`);
     }
     if (t.length !== N) throw new Error(`UNet.forward: ${t.length} timesteps for a batch of ${N}`);
     let temb = this.time2.forward(swish(this.time1.forward(embedding(this.timeTable.value, t))));

@@ -2,7 +2,7 @@
  * Supervised training and evaluation of image classifiers: the domain classifier of the shapes
  * datasets and the downstream ResNet-32 (DESIGN §1.7).
  *
- * Shapes: B batch, S image size, K classes, D feature size. Batches come from the seeded
+ * Shapes: B batch, C channels (3 RGB, 1 grey), S image size, K classes, D feature size. Batches come from the seeded
  * `BatchLoader` (shuffle + random horizontal flip, [−1, 1] scaling), optionally followed by a
  * random crop with zero padding (torchvision `RandomCrop(S, padding)`; the padding is black, −1).
  * One step: logits = net(x, train) → mean cross-entropy → backward → optimiser.
@@ -35,13 +35,13 @@ export const CLASSIFIER_ARCHS: readonly ClassifierArch[] = ['resnet32', 'small']
 export type ClassifierOptimizer = 'sgd' | 'adam';
 
 /** A network of `arch` (not yet materialized). */
-export function buildClassifier(arch: ClassifierArch, numClasses: number, imageSize: number): ClassifierNet {
+export function buildClassifier(arch: ClassifierArch, numClasses: number, imageSize: number, channels: 1 | 3 = 3): ClassifierNet {
   switch (arch) {
     case 'resnet32':
-      return new ResNet32({ numClasses, imageSize });
+      return new ResNet32({ numClasses, imageSize, channels });
     case 'small':
       if (imageSize !== 16 && imageSize !== 32) throw new CbdmError(`the small classifier takes 16 or 32 pixel images, not ${imageSize}; use --arch resnet32`);
-      return new SmallClassifier(smallClassifierConfig(numClasses, imageSize));
+      return new SmallClassifier(smallClassifierConfig(numClasses, imageSize, channels));
     default: {
       const never: never = arch;
       throw new CbdmError(`unknown architecture '${String(never)}': choose one of ${CLASSIFIER_ARCHS.join(', ')}`);
@@ -176,18 +176,18 @@ export class SgdMomentum {
 }
 
 /**
- * Random crop with zero padding, in place on a batch x (B×3×S×S, [−1, 1]): each image is shifted
+ * Random crop with zero padding, in place on a batch x (B×C×S×S, [−1, 1]): each image is shifted
  * by (dy, dx) ∈ [−pad, pad]², uncovered pixels set to −1 (black), as RandomCrop(S, padding=pad).
  */
-export function randomCropInPlace(x: Float32Array, B: number, S: number, pad: number, rng: Rng): void {
+export function randomCropInPlace(x: Float32Array, B: number, S: number, pad: number, rng: Rng, C = 3): void {
   if (pad <= 0) return;
   const plane = S * S;
   const tmp = new Float32Array(plane);
   for (let b = 0; b < B; b++) {
     const dy = rng.int(2 * pad + 1) - pad;
     const dx = rng.int(2 * pad + 1) - pad;
-    for (let c = 0; c < 3; c++) {
-      const base = (b * 3 + c) * plane;
+    for (let c = 0; c < C; c++) {
+      const base = (b * C + c) * plane;
       tmp.set(x.subarray(base, base + plane));
       for (let i = 0; i < S; i++) {
         const si = i + dy;
@@ -229,6 +229,7 @@ export interface ClassifierTrainResult {
 export function trainClassifier(net: ClassifierNet, ds: ImageDataset, cfg: ClassifierTrainConfig, opts: ClassifierTrainOptions = {}): ClassifierTrainResult {
   if (ds.size !== net.config.imageSize) throw new CbdmError(`dataset ${ds.name} has ${ds.size}px images but the classifier expects ${net.config.imageSize}px`);
   if (ds.numClasses !== net.config.numClasses) throw new CbdmError(`dataset ${ds.name} has ${ds.numClasses} classes but the classifier has ${net.config.numClasses}`);
+  if (ds.channels !== net.channels) throw new CbdmError(`dataset ${ds.name} has ${ds.channels}-channel images but the classifier takes ${net.channels}`);
   const B = cfg.batchSize;
   const perEpoch = Math.max(1, Math.ceil(ds.labels.length / B));
   const total = cfg.steps ?? Math.max(1, Math.round(cfg.epochs * perEpoch));
@@ -236,7 +237,8 @@ export function trainClassifier(net: ClassifierNet, ds: ImageDataset, cfg: Class
   const loader = new BatchLoader(ds, { batchSize: B, seed: cfg.seed, flip: cfg.flip });
   const cropRng = new Rng(cfg.seed, 0xc209);
   const S = ds.size;
-  const x = new Float32Array(B * 3 * S * S);
+  const C = ds.channels;
+  const x = new Float32Array(B * C * S * S);
   const y = new Int32Array(B);
   const store = net.store;
   const decay = new WeightDecay(store, cfg.weightDecay);
@@ -252,10 +254,10 @@ export function trainClassifier(net: ClassifierNet, ds: ImageDataset, cfg: Class
   let tWindow = t0;
   for (let k = 0; k < total; k++) {
     loader.nextInto(x, y);
-    randomCropInPlace(x, B, S, cfg.cropPad, cropRng);
+    randomCropInPlace(x, B, S, cfg.cropPad, cropRng, C);
     store.zeroGrad();
     const loss = tidy(() => {
-      const xt = tensor(x, [B, 3, S, S], { backend: store.backend, dtype: store.dtype });
+      const xt = tensor(x, [B, C, S, S], { backend: store.backend, dtype: store.dtype });
       const l = crossEntropy(net.forward(xt, true).logits, y);
       backward(l);
       return l.item();
@@ -289,11 +291,10 @@ export function trainClassifier(net: ClassifierNet, ds: ImageDataset, cfg: Class
 }
 
 /**
- * Images i ∈ [start, start + n) (3×S×S each) as a float batch in [−1, 1]: uint8 v → v/127.5 − 1,
- * float in [0, 1] (generated samples, not quantized) v → 2v − 1.
+ * Images i ∈ [start, start + n) (`per` = C×S×S values each) as a float batch in [−1, 1]:
+ * uint8 v → v/127.5 − 1, float in [0, 1] (generated samples, not quantized) v → 2v − 1.
  */
-export function imagesToFloat(images: Uint8Array | Float32Array, start: number, n: number, size: number): Float32Array {
-  const per = 3 * size * size;
+export function imagesToFloat(images: Uint8Array | Float32Array, start: number, n: number, per: number): Float32Array {
   const out = new Float32Array(n * per);
   const src = images.subarray(start * per, (start + n) * per);
   if (src instanceof Uint8Array) {
@@ -310,7 +311,9 @@ export function imagesToFloat(images: Uint8Array | Float32Array, start: number, 
  */
 export function predict(net: ClassifierNet, images: Uint8Array | Float32Array, n: number, size: number, batchSize = 256): { features: Float32Array; logits: Float32Array } {
   if (size !== net.config.imageSize) throw new CbdmError(`images are ${size}px but the classifier expects ${net.config.imageSize}px`);
-  if (images.length !== n * 3 * size * size) throw new CbdmError(`expected ${n} images of 3×${size}×${size} (${n * 3 * size * size} values), got ${images.length}`);
+  const C = net.channels;
+  const per = C * size * size;
+  if (images.length !== n * per) throw new CbdmError(`expected ${n} images of ${C}×${size}×${size} (${n * per} values), got ${images.length}`);
   const D = net.featureDim;
   const K = net.config.numClasses;
   const features = new Float32Array(n * D);
@@ -318,7 +321,7 @@ export function predict(net: ClassifierNet, images: Uint8Array | Float32Array, n
   for (let s = 0; s < n; s += batchSize) {
     const b = Math.min(batchSize, n - s);
     noGrad(() => tidy(() => {
-      const xt = tensor(imagesToFloat(images, s, b, size), [b, 3, size, size], { backend: net.store.backend, dtype: net.store.dtype });
+      const xt = tensor(imagesToFloat(images, s, b, per), [b, C, size, size], { backend: net.store.backend, dtype: net.store.dtype });
       const out = net.forward(xt, false);
       features.set(out.features.toArray(), s * D);
       logits.set(out.logits.toArray(), s * K);

@@ -30,6 +30,7 @@ const FIELD_TYPES: Record<keyof TrainConfig, { type: FieldType; nullable?: boole
   root: { type: { kind: 'string' }, nullable: true },
   imb: { type: { kind: 'number' } },
   numpyCompat: { type: { kind: 'boolean' } },
+  maxPerClass: { type: { kind: 'int' }, nullable: true },
   imageSize: { type: { kind: 'int' }, nullable: true },
   steps: { type: { kind: 'int' } },
   batch: { type: { kind: 'int' } },

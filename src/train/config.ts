@@ -15,6 +15,8 @@ export interface TrainConfig {
   root: string | null;
   imb: number;
   numpyCompat: boolean;
+  /** Head-class size of fashion-mnist-lt / shapes (null: the dataset's default, 500). */
+  maxPerClass: number | null;
   imageSize: number | null;
   steps: number;
   batch: number;
@@ -56,11 +58,12 @@ export interface ModelOverrides {
 export const TRAIN_HELP: Record<keyof TrainConfig, string> = {
   method: 'ddpm (label-dropout CFG training), cbdm (adds the class-balancing regulariser) or t2h (oriented-calibration target transfer, Zhang et al. ICLR 2024)',
   preset: 'model size: tiny | small | cifar (the paper\'s 35.9M UNet)',
-  dataset: 'shapes10-lt | shapes100-lt | cifar10[-lt] | cifar100[-lt] | folder:PATH',
-  root: 'dataset directory or .tar.gz (CIFAR)',
+  dataset: 'shapes10-lt | shapes100-lt | cifar10[-lt] | cifar100[-lt] | fashion-mnist[-lt] | folder:PATH',
+  root: 'dataset directory or .tar.gz (CIFAR); Fashion-MNIST: folder of the IDX .gz files (default /usr/share/datasets/fashion-mnist)',
   imb: 'imbalance factor of *-lt datasets (n_min / n_max)',
   numpyCompat: 'CIFAR-LT: select exactly the published subset (NumPy legacy MT19937 seeded 0)',
-  imageSize: 'image size (default: the preset\'s; shapes 16 or 32, CIFAR 32)',
+  maxPerClass: 'fashion-mnist-lt / shapes: images of the head class (default 500: 500 → 5 at --imb 0.01)',
+  imageSize: 'image size (default: the preset\'s; shapes 16 or 32, CIFAR 32; Fashion-MNIST 32 = 28 padded with 2 black pixels per side, 16 = bilinear resize)',
   steps: 'optimiser steps',
   batch: 'batch size (published: 64 DDPM, 48 CBDM, 128 T2H)',
   lr: 'peak learning rate (Adam)',
@@ -88,7 +91,7 @@ export const TRAIN_HELP: Record<keyof TrainConfig, string> = {
 /** Defaults: the published CBDM recipe with a CPU-friendly preset. */
 export function defaultTrainConfig(method: Method = 'cbdm'): TrainConfig {
   return {
-    method, preset: 'tiny', dataset: 'shapes10-lt', root: null, imb: 0.01, numpyCompat: false, imageSize: null,
+    method, preset: 'tiny', dataset: 'shapes10-lt', root: null, imb: 0.01, numpyCompat: false, maxPerClass: null, imageSize: null,
     steps: 300000, batch: method === 'cbdm' ? 48 : method === 't2h' ? 128 : 64, lr: 2e-4, warmup: 5000, gradClip: 1.0, emaDecay: 0.9999,
     tau: 1.0, gamma: 0.25, labelDropProb: 0.1, prior: 'train', cfg: true, dropout: null, seed: 0,
     logEvery: 50, ckptEvery: 5000, keepCkpts: 3, omegaEval: method === 'cbdm' ? 1.6 : method === 't2h' ? 1.5 : 0.8, finetuneFrom: null,

@@ -15,7 +15,7 @@ import { tidy } from '../engine/context.ts';
 import { backward } from '../engine/autograd.ts';
 import { useBackend, currentPrecision } from '../engine/backends.ts';
 import type { Tensor } from '../engine/tensor.ts';
-import { UNet, type UNetConfig } from '../models/unet.ts';
+import { UNet, type ResolvedUNetConfig } from '../models/unet.ts';
 import { presetConfig } from '../models/presets.ts';
 import { loadDataset } from '../data/registry.ts';
 import type { ImageDataset } from '../data/dataset.ts';
@@ -71,14 +71,14 @@ export interface TrainResult {
   net: UNet;
   ema: UNet;
   dataset: ImageDataset;
-  modelConfig: UNetConfig;
+  modelConfig: ResolvedUNetConfig;
   /** The signal that stopped the run early (its checkpoint is written), or null. */
   interrupted: 'SIGINT' | 'SIGTERM' | null;
 }
 
 /** Build the model config for a training config and dataset. */
-export function modelConfigFor(cfg: TrainConfig, ds: ImageDataset): UNetConfig {
-  const m = presetConfig(cfg.preset, ds.numClasses, ds.size);
+export function modelConfigFor(cfg: TrainConfig, ds: ImageDataset): ResolvedUNetConfig {
+  const m = presetConfig(cfg.preset, ds.numClasses, ds.size, ds.channels);
   if (cfg.dropout !== null) m.dropout = cfg.dropout;
   if (cfg.model) Object.assign(m, Object.fromEntries(Object.entries(cfg.model).filter(([, v]) => v !== undefined)));
   return m;
@@ -156,7 +156,7 @@ async function trainLocked(cfgIn: TrainConfig, opts: TrainOptions): Promise<Trai
   if (savedPrecision !== null && savedPrecision !== currentPrecision()) {
     console.error(`cbdm: warning: ${dir} was trained with ${savedPrecision} convolutions and continues with ${currentPrecision()} (CBDM_PRECISION); the resumed run is not the bit-exact continuation`);
   }
-  const ds = await loadDataset({ name: cfg.dataset, root: cfg.root ?? undefined, imb: cfg.imb, numpyCompat: cfg.numpyCompat, size: cfg.imageSize ?? defaultImageSize(cfg), seed: 0 });
+  const ds = await loadDataset({ name: cfg.dataset, root: cfg.root ?? undefined, imb: cfg.imb, numpyCompat: cfg.numpyCompat, nMax: cfg.maxPerClass ?? undefined, size: cfg.imageSize ?? defaultImageSize(cfg), seed: 0 });
   if (cfg.batch > ds.labels.length) throw new CbdmError(`--batch ${cfg.batch} is larger than the dataset (${ds.labels.length} images in ${ds.name}); use --batch ${ds.labels.length} or less`);
   const mcfg = modelConfigFor(cfg, ds);
   const net = new UNet(mcfg);
@@ -206,11 +206,11 @@ async function trainLocked(cfgIn: TrainConfig, opts: TrainOptions): Promise<Trai
       net.store.writeArena(ema.store.readArena());
     }
     writeFileAtomic(join(dir, 'config.json'), JSON.stringify({ train: cfg, model: mcfg, backend: backend.name, precision: currentPrecision(), commit: sourceCommit(), created: new Date().toISOString() }, null, 2) + '\n');
-    writeFileAtomic(join(dir, 'data.json'), JSON.stringify({ name: ds.name, classNames: ds.classNames, counts: ds.counts, size: ds.size }, null, 2) + '\n');
+    writeFileAtomic(join(dir, 'data.json'), JSON.stringify({ name: ds.name, classNames: ds.classNames, counts: ds.counts, size: ds.size, channels: ds.channels }, null, 2) + '\n');
   }
   const sched = makeSchedule(linearBetas(1000, 1e-4, 0.02));
   const S = ds.size;
-  const shape = [cfg.batch, 3, S, S];
+  const shape = [cfg.batch, ds.channels, S, S];
   const netFn = (xt: Tensor, t: Int32Array, y: Int32Array | null) => net.forward(xt, t, y, { training: true, rng: dropRng });
   const metricsPath = join(dir, 'metrics.jsonl');
   const tb = new TensorBoardWriter(dir);

@@ -12,22 +12,7 @@ import { bilinearCoefficients, padImage, resizeBilinear } from '../../src/data/r
 import { runExport, runInspect, type InspectReport } from '../../src/cli/data.ts';
 import { BatchLoader } from '../../src/data/loader.ts';
 import { CbdmError } from '../../src/util/errors.ts';
-
-/** A tiny Fashion-MNIST-shaped fixture: `perClass` images per class, pixel (r, c) of image i = (i + r + c) mod 256. */
-function writeFixture(dir: string, split: 'train' | 'test', perClass: number, opts: { gzip?: boolean } = {}): { images: Uint8Array; labels: Uint8Array } {
-  const n = 10 * perClass;
-  const images = new Uint8Array(n * 28 * 28);
-  const labels = new Uint8Array(n);
-  for (let i = 0; i < n; i++) {
-    labels[i] = (i * 3) % 10; // interleaved classes, as the real files
-    for (let p = 0; p < 784; p++) images[i * 784 + p] = (i + Math.floor(p / 28) + (p % 28)) % 256;
-  }
-  const f = fashionMnistFiles(split);
-  const enc = (b: Uint8Array) => (opts.gzip === false ? b : gzipSync(b));
-  writeFileSync(join(dir, f.images), enc(encodeIdx([n, 28, 28], images)));
-  writeFileSync(join(dir, f.labels), enc(encodeIdx([n], labels)));
-  return { images, labels };
-}
+import { writeFashionFixture as writeFixture } from './fashion-helpers.ts';
 
 const withDir = (fn: (dir: string) => void | Promise<void>) => async () => {
   const dir = mkdtempSync(join(tmpdir(), 'cbdm-fmnist-'));

@@ -114,8 +114,10 @@ test('stats files: missing mu/sigma and mismatched dimensions are refused', () =
 
 test('samples files: shape, range, dtype and label errors say what to fix', () => {
   const y = fromNumbers('int64', [2], [0, 1]);
-  writeSamples(file('s-shape.npz'), fromNumbers('float32', [2, 1, 4, 4], new Array(32).fill(0.5)), y);
-  assert.throws(() => readSamples(file('s-shape.npz')), /N×3×H×W/);
+  writeSamples(file('s-shape.npz'), fromNumbers('float32', [2, 2, 4, 4], new Array(64).fill(0.5)), y);
+  assert.throws(() => readSamples(file('s-shape.npz')), /N×3×H×W \(RGB\) or N×1×H×W \(greyscale\)/);
+  writeSamples(file('s-grey.npz'), fromNumbers('float32', [2, 1, 4, 4], new Array(32).fill(0.5)), y);
+  assert.equal(readSamples(file('s-grey.npz')).channels, 1);
   writeSamples(file('s-range.npz'), fromNumbers('float32', [2, 3, 4, 4], new Array(96).fill(0).map((_, i) => (i % 7) / 3 - 1)), y);
   assert.throws(() => readSamples(file('s-range.npz')), /looks like \[−1, 1\]/);
   writeSamples(file('s-255.npz'), fromNumbers('float32', [2, 3, 4, 4], new Array(96).fill(200)), y);

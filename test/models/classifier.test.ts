@@ -8,7 +8,7 @@ import { sampleShapesBalanced } from '../../src/data/shapes.ts';
 import { Rng } from '../../src/util/rng.ts';
 import { ParamStore } from '../../src/nn/params.ts';
 
-const TINY: SmallClassifierConfig = { numClasses: 4, imageSize: 16, widths: [4, 8, 8], groups: 4 };
+const TINY: SmallClassifierConfig = { numClasses: 4, imageSize: 16, channels: 3, widths: [4, 8, 8], groups: 4 };
 
 function batch(n: number, seed: number, dtype: 'float32' | 'float64' = 'float32'): { x: E.Tensor; y: Int32Array } {
   const rng = new Rng(seed);

@@ -65,27 +65,28 @@ export interface ClassifyReport {
   groups: Record<ClassGroup, number[]>;
 }
 
-/** Generated samples from an .npz as uint8 NCHW images of `size` and labels in [0, K). */
-export function readGeneratedSamples(path: string, size: number, numClasses: number): { images: Uint8Array; labels: Int32Array } {
+/** Generated samples from an .npz as uint8 NCHW images of C×`size`×`size` (C = `channels`, default 3) and labels in [0, K). */
+export function readGeneratedSamples(path: string, size: number, numClasses: number, channels = 3): { images: Uint8Array; labels: Int32Array } {
   const npz = readNpz(path);
   const x = npzGet(npz, 'x', path);
   const y = npzGet(npz, 'y', path);
-  if (x.shape.length !== 4) throw new CbdmError(`${path}: 'x' must be N×3×S×S or N×S×S×3, got [${x.shape.join(', ')}]`);
+  const C = channels;
+  if (x.shape.length !== 4) throw new CbdmError(`${path}: 'x' must be N×${C}×S×S or N×S×S×${C}, got [${x.shape.join(', ')}]`);
   const [N, a, b, c] = x.shape as [number, number, number, number];
-  const nchw = a === 3 && b === size && c === size;
-  const nhwc = a === size && b === size && c === 3;
-  if (!nchw && !nhwc) throw new CbdmError(`${path}: 'x' has shape [${x.shape.join(', ')}] but the dataset has 3×${size}×${size} images (N×3×S×S or N×S×S×3)`);
+  const nchw = a === C && b === size && c === size;
+  const nhwc = a === size && b === size && c === C;
+  if (!nchw && !nhwc) throw new CbdmError(`${path}: 'x' has shape [${x.shape.join(', ')}] but the dataset has ${C}×${size}×${size} images (N×${C}×S×S or N×S×S×${C})`);
   if (y.shape.length !== 1 || y.shape[0] !== N) throw new CbdmError(`${path}: 'y' must hold one label per image (${N}), got shape [${y.shape.join(', ')}]`);
   const vals = toFloat64(x);
   const isByte = x.dtype === 'uint8';
-  const images = new Uint8Array(N * 3 * size * size);
+  const images = new Uint8Array(N * C * size * size);
   const plane = size * size;
   for (let n = 0; n < N; n++) {
-    for (let ch = 0; ch < 3; ch++) {
+    for (let ch = 0; ch < C; ch++) {
       for (let p = 0; p < plane; p++) {
-        const v = vals[nchw ? (n * 3 + ch) * plane + p : (n * plane + p) * 3 + ch]!;
+        const v = vals[nchw ? (n * C + ch) * plane + p : (n * plane + p) * C + ch]!;
         if (!isByte && !(v >= -1e-6 && v <= 1 + 1e-6)) throw new CbdmError(`${path}: float 'x' must lie in [0, 1] (got ${v}); scale samples from [−1, 1] with (x + 1) / 2`);
-        images[(n * 3 + ch) * plane + p] = isByte ? v : Math.min(255, Math.max(0, Math.round(v * 255)));
+        images[(n * C + ch) * plane + p] = isByte ? v : Math.min(255, Math.max(0, Math.round(v * 255)));
       }
     }
   }
@@ -132,7 +133,7 @@ export async function runClassify(o: ClassifyOptions): Promise<ClassifyReport> {
   let train = real;
   let generated = new Array<number>(real.numClasses).fill(0);
   if (o.augmentWith !== undefined) {
-    const g = readGeneratedSamples(o.augmentWith, real.size, real.numClasses);
+    const g = readGeneratedSamples(o.augmentWith, real.size, real.numClasses, real.channels);
     train = appendSamples(real, g.images, g.labels);
     generated = train.counts.map((c, i) => c - real.counts[i]!);
   }
@@ -142,7 +143,7 @@ export async function runClassify(o: ClassifyOptions): Promise<ClassifyReport> {
   if (o.batch !== undefined) cfg.batchSize = o.batch;
   if (o.lr !== undefined) cfg.lr = o.lr;
   if (o.seed !== undefined) cfg.seed = o.seed;
-  const net = buildClassifier(arch, real.numClasses, real.size);
+  const net = buildClassifier(arch, real.numClasses, real.size, real.channels);
   net.store.materialize(backend, cfg.seed);
   const perEpoch = Math.max(1, Math.ceil(train.labels.length / cfg.batchSize));
   const total = cfg.steps ?? Math.max(1, Math.round(cfg.epochs * perEpoch));
@@ -193,8 +194,8 @@ export function register(program: Command): void {
   program.command('classify')
     .description('downstream recognition: train a classifier on the real long-tailed set (+ generated samples) and report balanced test accuracy, overall and Many/Medium/Few')
     .requiredOption('--dataset <name>', `training set: ${DATASET_NAMES.join(', ')}`)
-    .option('--root <dir>', 'CIFAR: folder or .tar.gz of the download')
-    .option('--augment-with <npz>', '.npz of generated samples appended to the training set: x (N×3×S×S or N×S×S×3, uint8 or [0,1] float), y (labels)')
+    .option('--root <dir>', 'CIFAR: folder or .tar.gz of the download; Fashion-MNIST: folder of the IDX .gz files (default /usr/share/datasets/fashion-mnist)')
+    .option('--augment-with <npz>', '.npz of generated samples appended to the training set: x (N×C×S×S or N×S×S×C with the dataset\'s C channels, uint8 or [0,1] float), y (labels)')
     .addOption(new Option('--arch <arch>', 'classifier').choices([...CLASSIFIER_ARCHS]).default('resnet32'))
     .option('--epochs <n>', 'training epochs (default: resnet32 200 as LDAM-DRW, small 3)', parseNumber('epochs', false))
     .option('--steps <n>', 'exact optimiser steps (overrides --epochs)', parseNumber('steps', true))
@@ -202,7 +203,7 @@ export function register(program: Command): void {
     .option('--lr <f>', 'peak learning rate (default: resnet32 0.1 SGD, small 2e-3 Adam)', parseNumber('lr', false))
     .option('--seed <n>', 'seed of initialisation, shuffling and augmentation', parseNumber('seed', true))
     .option('--imb <f>', 'imbalance factor of *-lt datasets (default 0.01)', parseNumber('imb', false))
-    .option('--size <px>', 'shapes: image size 16 or 32 (default 32)', parseNumber('size', true))
+    .option('--size <px>', 'shapes / Fashion-MNIST: image size 16 or 32 (default 32)', parseNumber('size', true))
     .option('--test-per-class <n>', 'shapes: balanced test images per class', parseNumber('test-per-class', true), 100)
     .option('--backend <name>', 'compute backend: js, cpu, cuda (default: $CBDM_BACKEND, else cpu if built, else js)')
     .option('--json', 'print the report as JSON', false)

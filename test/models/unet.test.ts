@@ -29,6 +29,16 @@ test('bad model configs are clear errors', () => {
   assert.throws(() => validateUNetConfig({ ...presetConfig('tiny', 10), ch: 48 }), /multiple of 32/);
   assert.throws(() => validateUNetConfig({ ...presetConfig('tiny', 10), imageSize: 18 }), /not divisible/);
   assert.throws(() => validateUNetConfig({ ...presetConfig('tiny', 10), attn: [5] }), /attention levels/);
+  assert.throws(() => validateUNetConfig({ ...presetConfig('tiny', 10), channels: 2 }), /channels must be 1 or 3/);
+});
+
+test('a greyscale UNet: head takes and tail gives one channel; configs without channels are RGB', () => {
+  const grey = new UNet(presetConfig('tiny', 10, 16, 1));
+  assert.deepEqual(grey.store.get('head.weight').shape, [32, 1, 3, 3]);
+  assert.deepEqual(grey.store.get('tail.2.weight').shape, [1, 32, 3, 3]);
+  assert.equal(new UNet(presetConfig('tiny', 10)).store.numel - grey.store.numel, 2 * (2 * 32 * 9) + 2); // head and tail weights, tail bias
+  const { channels: _c, ...legacy } = presetConfig('tiny', 10);
+  assert.equal(new UNet(legacy).config.channels, 3);
 });
 
 test('sinusoidal table interleaves sin and cos as the published TimeEmbedding', () => {

@@ -30,13 +30,15 @@ export interface FashionEvaluatorRecipe {
 }
 
 /**
- * The recipe: widths 32/64/128 (D = 128 features), two conv units at 16×16 (`depths` [2, 2, 2]:
- * the shapes classifier's [1, 2, 2] reached 91.4 % at 16 px in 12 epochs), Adam 2e-3 with
- * warm-up and two ×0.2 decays,
- * random flip and a random crop of ±1 px at 16 px / ±2 px at 32 px (black padding, the images'
- * background).
+ * The recipe: widths 32/64/128 (D = 128 features), two conv units at 16×16 (`depths` [2, 2, 2]),
+ * Adam 2e-3 with warm-up and two ×0.2 decays, random flip and a random crop of ±1 px at 16 px /
+ * ±2 px at 32 px (black padding, the images' background), 10 epochs. Measured on the 10k test
+ * split (assets/fashion-mnist/README.md): 91.27 % at 16 px, 91.94 % at 32 px — below the 93 % we
+ * aimed for; the shapes classifier's shape ([1, 2, 2]) gave 91.4 % at 16 px in 12 epochs, so the
+ * extra unit bought nothing at 16 px. The weak class is shirt (≈ 71 %, confused with T-shirt,
+ * pullover and coat), as for most small CNNs on this dataset.
  */
-export function fashionEvaluatorRecipe(size: FashionEvalSize, epochs = 15): FashionEvaluatorRecipe {
+export function fashionEvaluatorRecipe(size: FashionEvalSize, epochs = 10): FashionEvaluatorRecipe {
   return {
     net: { numClasses: 10, imageSize: size, channels: 1, widths: [32, 64, 128], groups: 8, depths: [2, 2, 2] },
     train: { ...SMALL_RECIPE, epochs, batchSize: 64, lr: 2e-3, warmupEpochs: 0.2, decayAt: [0.6, 0.85], cropPad: size / 16, flip: true, seed: 0 },

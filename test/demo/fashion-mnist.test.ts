@@ -59,12 +59,13 @@ test('greyscale end to end on a fixture: train (1-channel UNet), reload, sample,
     net.store.materialize(currentBackend(), 0);
     const ex = classifierExtractor(net, 'test-grey-classifier', 'trained', NaN);
     const ev = await evaluateRunAgainst(out, m.net, r.dataset, sched, { perClass: 4, samplerSteps: 2, omega: 1.6, seed: 1, batch: 20, clipX0: 'clip' },
-      { images: test.images, labels: test.labels, description: 'fixture test split' }, ex);
+      { ref: { images: test.images, labels: test.labels, description: 'fixture test split' }, ex, shape: null });
     assert.equal(ev.perClass.length, 10);
     assert.equal(ev.reference, 'fixture test split');
     for (const row of ev.perClass) {
       assert.ok(row.nn_ratio !== null && Number.isFinite(row.nn_ratio as number) && (row.nn_ratio as number) > 0);
       assert.ok((row.accuracy as number) >= 0 && (row.accuracy as number) <= 1);
+      assert.ok(!('shape_accuracy' in row), 'shape accuracy is a shapes-only check');
     }
     const s = readSamples(join(out, 'samples.npz'), 10);
     assert.equal(s.channels, 1);

@@ -203,12 +203,15 @@ export function summarize(a: EvalResult, b: EvalResult): string[] {
     const cbdmWins = k === 'fid' ? y < x : y > x;
     return cbdmWins ? 'CBDM better' : 'DDPM better';
   };
+  // shape accuracy is the shapes datasets' check only (absent from other datasets' evaluations)
+  const shape = (x: { shape_accuracy?: number | null } | undefined, y: { shape_accuracy?: number | null } | undefined) =>
+    x?.shape_accuracy === undefined && y?.shape_accuracy === undefined ? '' : ` · shape accuracy ${fmt(x?.shape_accuracy)} → ${fmt(y?.shape_accuracy)}`;
   for (const g of CLASS_GROUPS as readonly ClassGroup[]) {
     const A = a.groups[g];
     const B = b.groups[g];
-    lines.push(`${g.padEnd(6)}  domain-FID ${fmt(A?.fid)} → ${fmt(B?.fid)} (${better('fid', A?.fid, B?.fid)}) · recall ${fmt(A?.recall)} → ${fmt(B?.recall)} (${better('recall', A?.recall, B?.recall)}) · accuracy ${fmt(A?.accuracy)} → ${fmt(B?.accuracy)} · shape accuracy ${fmt(A?.shape_accuracy)} → ${fmt(B?.shape_accuracy)} · nn-ratio ${fmt(A?.nn_ratio)} → ${fmt(B?.nn_ratio)}`);
+    lines.push(`${g.padEnd(6)}  domain-FID ${fmt(A?.fid)} → ${fmt(B?.fid)} (${better('fid', A?.fid, B?.fid)}) · recall ${fmt(A?.recall)} → ${fmt(B?.recall)} (${better('recall', A?.recall, B?.recall)}) · accuracy ${fmt(A?.accuracy)} → ${fmt(B?.accuracy)}${shape(A, B)} · nn-ratio ${fmt(A?.nn_ratio)} → ${fmt(B?.nn_ratio)}`);
   }
-  lines.push(`all     domain-FID ${fmt(a.overall.fid)} → ${fmt(b.overall.fid)} · recall ${fmt(a.overall.recall)} → ${fmt(b.overall.recall)} · accuracy ${fmt(a.overall.accuracy)} → ${fmt(b.overall.accuracy)} · shape accuracy ${fmt(a.overall.shape_accuracy)} → ${fmt(b.overall.shape_accuracy)}`);
+  lines.push(`all     domain-FID ${fmt(a.overall.fid)} → ${fmt(b.overall.fid)} · recall ${fmt(a.overall.recall)} → ${fmt(b.overall.recall)} · accuracy ${fmt(a.overall.accuracy)} → ${fmt(b.overall.accuracy)}${shape(a.overall, b.overall)}`);
   return lines.map((l) => `DDPM → CBDM, ${l}`);
 }
 

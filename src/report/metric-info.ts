@@ -35,9 +35,13 @@ export const METRIC_INFO: Readonly<Record<string, MetricInfo>> = {
  */
 export const LEVEL_TOLERANCE = 0.01;
 
-/** Is `features` the shapes domain classifier (its FID is a domain-FID, not comparable to Inception FIDs)? */
+/**
+ * Are `features` a dataset's own classifier — the shapes domain classifier (`shapes10-16-domain`)
+ * or the Fashion-MNIST evaluator (`fashion-mnist-16-classifier`)? Their FID is a domain-FID, not
+ * comparable to Inception FIDs.
+ */
 export function isDomainFeatures(features: string | undefined): boolean {
-  return features !== undefined && /domain/.test(features);
+  return features !== undefined && /domain|-classifier$/.test(features);
 }
 
 /** Display facts of `key`, or null when the report does not know the metric. */
@@ -55,7 +59,7 @@ export function metricLabel(key: string, domain = false): string {
 
 /** "label: meaning" of every known metric among `keys`, for a legend beside the numbers. */
 export function metricLegend(keys: readonly string[], domain = false): string[] {
-  return keys.filter((k) => metricInfo(k) !== null).map((k) => `${metricLabel(k, domain)}: ${metricInfo(k)!.help}${domain && (k === 'fid' || k === 'kid') ? ' (features of the shapes domain classifier)' : ''}`);
+  return keys.filter((k) => metricInfo(k) !== null).map((k) => `${metricLabel(k, domain)}: ${metricInfo(k)!.help}${domain && (k === 'fid' || k === 'kid') ? ' (features of the dataset\'s own classifier, not the Inception)' : ''}`);
 }
 
 /** A metric value as text ('—' when missing). */

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { readRunDir, type RunData } from '../../src/report/run-dir.ts';
 import { configDiff, describeProtocol, escapeHtml, groupTable, renderReport, runLabels } from '../../src/report/html.ts';
 import { loadChartJs, jsonForScript } from '../../src/report/assets.ts';
-import { bestIndices, formatMetric, metricKeys, metricLabel, metricLegend } from '../../src/report/metric-info.ts';
+import { bestIndices, formatMetric, metricKeys, metricLabel, metricLegend, isDomainFeatures } from '../../src/report/metric-info.ts';
 import { emaSmooth, groupBands, headToTail, thin } from '../../src/report/charts.ts';
 import { runReport } from '../../src/cli/report.ts';
 import { CbdmError } from '../../src/util/errors.ts';
@@ -73,7 +73,8 @@ test('metric helpers: direction, ties, formatting, key order', () => {
   assert.equal(metricLabel('fid', true), 'domain-FID ↓');
   assert.equal(metricLabel('fid'), 'FID ↓');
   assert.equal(metricLabel('nn_ratio'), 'nn-ratio');
-  assert.match(metricLegend(['fid', 'recall', 'mystery'], true).join('\n'), /^domain-FID ↓: Fréchet distance .*shapes domain classifier\)\nRecall ↑: improved recall/);
+  assert.match(metricLegend(['fid', 'recall', 'mystery'], true).join('\n'), /^domain-FID ↓: Fréchet distance .*dataset's own classifier, not the Inception\)\nRecall ↑: improved recall/);
+  assert.ok(isDomainFeatures('shapes10-16-domain') && isDomainFeatures('fashion-mnist-16-classifier') && !isDomainFeatures('inception-v3-fid'));
   assert.equal(formatMetric('fid', 12.345), '12.35');
   assert.equal(formatMetric('fid', null), '—');
   assert.deepEqual(metricKeys([{ zeta: 1, recall: 2 }, { fid: 1, alpha: null }]), ['fid', 'recall', 'zeta']);

@@ -33,7 +33,7 @@ export const CLASSIFY_TEST_SEED = 8_120_001;
 export interface ClassifyOptions {
   dataset: string;
   root?: string;
-  /** .npz of generated samples: `x` (N×3×S×S or N×S×S×3, uint8 or float in [0, 1]) and `y` (N). */
+  /** .npz of generated samples: `x` (N×C×S×S or N×S×S×C with the dataset's C channels, uint8 or float in [0, 1]) and `y` (N). */
   augmentWith?: string;
   arch?: ClassifierArch;
   epochs?: number;

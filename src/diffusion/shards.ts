@@ -107,7 +107,7 @@ export async function sampleToShards(dir: string, net: UNet, sched: Schedule, o:
     const r = await generate(net, sched, {
       ...o, n: count, part: { index: k, labelOffset: k * m.shardSize }, onBatch: (d) => o.onProgress?.(done + d, m.n),
     });
-    writeSamplesNpz(shardPath(dir, k), r.x, r.y, net.config.imageSize, { ...r.protocol, n: count });
+    writeSamplesNpz(shardPath(dir, k), r.x, r.y, net.config.imageSize, { ...r.protocol, n: count }, net.config.channels);
     done += count;
     written++;
   }

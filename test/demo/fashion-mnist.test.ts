@@ -9,6 +9,7 @@ import { loadRunModel, loadWeightsFile } from '../../src/models/load.ts';
 import { currentBackend } from '../../src/engine/context.ts';
 import { useBackend } from '../../src/engine/backends.ts';
 import { generate } from '../../src/diffusion/generate.ts';
+import { sampleToShards, shardPath } from '../../src/diffusion/shards.ts';
 import { makeSchedule, linearBetas } from '../../src/diffusion/schedule.ts';
 import { evaluateRunAgainst, referenceFor } from '../../src/demo/evaluate.ts';
 import { SmallClassifier } from '../../src/models/classifier.ts';
@@ -47,6 +48,12 @@ test('greyscale end to end on a fixture: train (1-channel UNet), reload, sample,
     const sched = makeSchedule(linearBetas(1000, 1e-4, 0.02));
     const g = await generate(m.net, sched, { n: 3, labels: { kind: 'balanced' }, sampler: 'ddim', steps: 2, eta: 0, omega: 1, variance: 'fixedlarge', clip: 'clamp', batch: 3, seed: 0 });
     assert.equal(g.x.length, 3 * 16 * 16);
+    // sharded sampling writes N×1×S×S shards that read back as greyscale
+    const shards = join(out, 'shards');
+    await sampleToShards(shards, m.net, sched, { n: 3, shardSize: 2, model: out, labels: { kind: 'balanced' }, sampler: 'ddim', steps: 2, eta: 0, omega: 1, variance: 'fixedlarge', clip: 'clamp', batch: 3, seed: 0 });
+    const shard0 = readSamples(shardPath(shards, 0), 10);
+    assert.equal(shard0.channels, 1);
+    assert.equal(shard0.n, 2);
 
     // the per-class evaluation against the fixture's test split, with an (untrained) 1-channel classifier
     // the dataset's reference is its test split (resampled like the training data) and its classifier the shipped evaluator

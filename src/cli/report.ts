@@ -9,6 +9,7 @@ import { CbdmError } from '../util/errors.ts';
 import { writeFileAtomic } from '../io/atomic.ts';
 import { readRunDir } from '../report/run-dir.ts';
 import { renderReport } from '../report/html.ts';
+import { readSamplerStudy } from '../report/sampler-study.ts';
 
 /** Options of `cbdm report` as commander hands them over. */
 export interface ReportCliOptions {
@@ -19,6 +20,7 @@ export interface ReportCliOptions {
   noteFile?: string;
   labels?: string;
   smooth?: number;
+  samplerStudy?: string;
   json?: boolean;
 }
 
@@ -45,7 +47,8 @@ export async function runReport(o: ReportCliOptions): Promise<ReportCliResult> {
   }
   const labels = o.labels ? o.labels.split(',').map((s) => s.trim()) : undefined;
   if (labels && labels.length !== runs.length) throw new CbdmError(`--labels has ${labels.length} names for ${runs.length} runs; give one per run, comma-separated`);
-  const html = renderReport(runs, { title: o.title, note, labels, smooth: o.smooth });
+  const samplerStudy = o.samplerStudy ? readSamplerStudy(o.samplerStudy) : undefined;
+  const html = renderReport(runs, { title: o.title, note, labels, smooth: o.smooth, samplerStudy });
   const out = resolve(o.out);
   writeFileAtomic(out, html);
   return { out, bytes: Buffer.byteLength(html), runs: o.runs, warnings: runs.flatMap((r) => r.warnings.map((w) => `${r.dir}: ${w}`)) };
@@ -65,6 +68,7 @@ export function register(program: Command): void {
     .option('--out <file>', 'HTML file to write', 'report.html')
     .option('--title <text>', 'page title (default: "CBDM report: <dataset>")')
     .option('--note <text>', 'findings in your words, e.g. "CBDM did not beat DDPM on Few at this budget"')
+    .option('--sampler-study <file>', 'chart a sampler study (the JSON of scripts/nfe-study.ts, e.g. assets/demo/nfe-study.json) against NFE')
     .option('--note-file <file>', 'read the findings note from a text file (blank lines separate paragraphs)')
     .option('--labels <a,b,...>', 'display names of the runs, comma-separated (default: method, e.g. DDPM, CBDM)')
     .option('--smooth <f>', 'EMA factor for loss curves, 0 = raw', parseSmooth, 0.9)

@@ -14,6 +14,7 @@ import { makeSchedule, linearBetas } from '../diffusion/schedule.ts';
 import { evaluateRun } from './evaluate.ts';
 import { readRunDir } from '../report/run-dir.ts';
 import { renderReport } from '../report/html.ts';
+import { readSamplerStudy } from '../report/sampler-study.ts';
 import { LEVEL_TOLERANCE } from '../report/metric-info.ts';
 import { writeFileAtomic } from '../io/atomic.ts';
 import { CLASS_GROUPS, type ClassGroup } from '../data/groups.ts';
@@ -172,7 +173,10 @@ export async function writeDemoReport(o: DemoOptions, shipped: string | null): P
     ...(o.dataset === 'fashion-mnist-lt' ? [] : [`How the comparison changes with the training budget and across seeds is in docs/RESULTS.md (the budget study and its three-seed sweep): at this recipe's 8k steps, CBDM's higher recall and lower precision on the Medium and Few classes held in every one of three seeds, with domain-FID and accuracy level or in DDPM's favour.`]),
   ].join('\n\n');
   const report = join(o.out, 'report.html');
-  writeFileAtomic(report, renderReport(data, { title: `cbdm demo: DDPM vs CBDM on ${o.dataset}`, note, labels: ['DDPM', 'CBDM'] }));
+  // The sampler study of the shipped runs (scripts/nfe-study.ts) is charted when the demo shows those runs.
+  const studyPath = join(ASSETS, 'nfe-study.json');
+  const samplerStudy = o.pretrained && o.dataset === 'shapes10-lt' && existsSync(studyPath) ? readSamplerStudy(studyPath) : undefined;
+  writeFileAtomic(report, renderReport(data, { title: `cbdm demo: DDPM vs CBDM on ${o.dataset}`, note, labels: ['DDPM', 'CBDM'], samplerStudy }));
   return { report, summary };
 }
 

@@ -46,8 +46,13 @@ export const SAMPLERS: Readonly<Record<SamplerName, SamplerInfo>> = {
 
 export const SAMPLER_NAMES = Object.keys(SAMPLERS) as SamplerName[];
 
-/** The sampler and step count of the `fast` protocol (see PROTOCOLS). */
-const FAST_SAMPLER: SamplerName = 'dpmpp-2m-sde';
+/**
+ * The `fast` protocol (see PROTOCOLS): DDIM with η = 1 — ancestral sampling on a 50-step
+ * sub-sequence — the smallest setting whose group metrics on the demo runs stay within the
+ * seed-to-seed spread of 1000-step DDPM (docs/RESULTS.md §6; every deterministic solver converges
+ * to a far worse probability-flow limit on those models).
+ */
+const FAST_SAMPLER: SamplerName = 'ddim';
 const FAST_STEPS = 50;
 
 /** The sampler of a name, or a one-line error listing the names. */
@@ -134,7 +139,7 @@ export interface ProtocolPreset {
 export const PROTOCOLS: Readonly<Record<ProtocolName, ProtocolPreset>> = {
   cbdm: { sampler: 'ddpm', steps: 'all', eta: 0, clip: 'preview-only', title: 'protocol A (CBDM paper): ancestral DDPM, all 1000 steps' },
   ddim50: { sampler: 'ddim', steps: 50, spacing: 'uniform', eta: 0, clip: 'none', omega: 1.5, title: 'protocol B (later work): DDIM 50 steps, η = 0, ω = 1.5' },
-  fast: { sampler: FAST_SAMPLER, steps: FAST_STEPS, eta: 0, clip: 'none', title: `fast: ${FAST_SAMPLER} ${FAST_STEPS} steps (docs/RESULTS.md §6)` },
+  fast: { sampler: FAST_SAMPLER, steps: FAST_STEPS, spacing: 'uniform', eta: 1, clip: 'none', title: `fast (default): ${FAST_SAMPLER} ${FAST_STEPS} steps, η = 1, the run's ω (docs/RESULTS.md §6)` },
 };
 
 export function parseProtocol(v: string): ProtocolName {

@@ -7,6 +7,7 @@
 import { basename, resolve } from 'node:path';
 import { CLASS_GROUPS, classGroup, groupClasses, type ClassGroup } from '../data/groups.ts';
 import { CLIENT_JS, REPORT_CSS, jsonForScript, loadChartJs, scriptSafe } from './assets.ts';
+import { samplerStudyChart, type SamplerStudy } from './sampler-study.ts';
 import { GROUP_LABELS, headToTail, histogramChart, lossChart, lossTermsChart, perClassMetricChart, runColour, type ChartSpec } from './charts.ts';
 import { bestIndices, formatMetric, isDomainFeatures, LEVEL_TOLERANCE, metricInfo, metricKeys, metricLabel, metricLegend } from './metric-info.ts';
 import type { EvalProtocol, MetricValues, RunData, RunImage } from './run-dir-types.ts';
@@ -25,6 +26,8 @@ export interface ReportOptions {
   generatedAt?: Date;
   /** Chart.js UMD source to inline (default: read from node_modules). */
   chartJs?: string;
+  /** A sampler study (scripts/nfe-study.ts) to chart against NFE, for the runs it names. */
+  samplerStudy?: SamplerStudy;
 }
 
 /** Escape text for HTML element content and attribute values. */
@@ -251,6 +254,23 @@ export function renderReport(runs: readonly RunData[], opts: ReportOptions = {})
   }
   parts.push(section('loss', 'Training curves', lossParts.length ? 'From metrics.jsonl, log-scale y. A CBDM run\'s total loss includes L_reg + γ·L_com, so compare runs on L_ddpm.' : '', lossParts.length ? lossParts.join('') : '<p class="muted">No metrics.jsonl.</p>'));
 
+  const study = opts.samplerStudy;
+  if (study) {
+    const studyRuns = [...new Set(study.rows.map((r) => r.run))];
+    const studyCharts: string[] = [];
+    studyRuns.forEach((run, i) => {
+      const rows = study.rows.filter((r) => r.run === run);
+      const method = rows[0]!.method.toUpperCase();
+      for (const [metric, group, what] of [['accuracy', 'few', 'Few-class accuracy ↑'], ['fid', 'few', 'Few-class domain-FID ↓'], ['accuracy', 'many', 'Many-class accuracy ↑']] as const) {
+        const c = samplerStudyChart(`chart-study-${i}-${group}-${metric}`, rows, group, metric, `${method}: ${what}`);
+        charts.push(c);
+        studyCharts.push(canvas(c.id));
+      }
+    });
+    parts.push(section('samplers', 'Samplers against model evaluations', `${study.description}${study.date ? ` (${study.date}${study.machine ? `, ${study.machine}` : ''})` : ''}. One line per sampler, seed 1; dashed: the published 1000-step ancestral DDPM. Deterministic solvers converge to the probability-flow limit, which for these models is far from the stochastic samplers (docs/RESULTS.md §6).`,
+      `<div class="charts2">${studyCharts.join('')}</div>`));
+  }
+
   const cfg = runs.map((r, i) => {
     const blocks = [`<details><summary>config.json</summary><pre>${esc(JSON.stringify(r.config, null, 2))}</pre></details>`,
       `<details><summary>data.json</summary><pre>${esc(JSON.stringify(r.data, null, 2))}</pre></details>`,
@@ -259,7 +279,7 @@ export function renderReport(runs: readonly RunData[], opts: ReportOptions = {})
   }).join('');
   parts.push(section('config', 'Configuration and protocol', 'Exactly what each run was trained and evaluated with.', configDiff(runs, labels) + cfg));
 
-  const toc = [['summary', 'Runs'], ['findings', 'Findings'], ['groups', 'Many/Medium/Few'], ['data', 'Data'], ['samples', 'Samples'], ...(nnClasses.length ? [['nearest', 'Nearest images']] : []), ['per-class', 'Per-class metrics'], ['loss', 'Training curves'], ['config', 'Config']];
+  const toc = [['summary', 'Runs'], ['findings', 'Findings'], ['groups', 'Many/Medium/Few'], ['data', 'Data'], ['samples', 'Samples'], ...(nnClasses.length ? [['nearest', 'Nearest images']] : []), ['per-class', 'Per-class metrics'], ['loss', 'Training curves'], ...(study ? [['samplers', 'Samplers']] : []), ['config', 'Config']];
   const generated = (opts.generatedAt ?? new Date()).toISOString().replace('T', ' ').slice(0, 16) + ' UTC';
   const chartJs = opts.chartJs ?? loadChartJs();
   return `<!DOCTYPE html>

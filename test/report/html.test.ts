@@ -127,3 +127,19 @@ test('runs that differ only in ω get a note; any other protocol difference gets
   const steps = renderReport([withProto(runs[0]!, { omega: 0.8 }), withProto(runs[1]!, { ...runs[0]!.eval!.protocol, omega: 0.8, steps: 7 })], {});
   assert.match(steps, /not directly comparable/);
 });
+
+test('renderReport with the shipped sampler study: a section of metric-against-NFE charts with the 1000-step reference', async () => {
+  const { readSamplerStudy } = await import('../../src/report/sampler-study.ts');
+  const study = readSamplerStudy(join(import.meta.dirname, '..', '..', 'assets', 'demo', 'nfe-study.json'));
+  const runs = structuredClone(await loaded) as RunData[];
+  const html = renderReport(runs, { chartJs: CHART, samplerStudy: study });
+  assert.match(html, /<section id="samplers"/);
+  const data = JSON.parse(/<script type="application\/json" id="cbdm-charts">(.*?)<\/script>/s.exec(html)![1]!) as { id: string; data: { datasets: { label: string; data: { x: number; y: number }[] }[] } }[];
+  const few = data.find((c) => c.id.endsWith('few-accuracy'))!;
+  const ref = few.data.datasets.find((d) => d.label.startsWith('ddpm, 1000 steps'))!;
+  const cbdmRef = study.rows.find((r) => r.key === 'ddpm-1000' && r.seed === 1 && r.run.endsWith('cbdm'))!;
+  assert.equal(ref.data[0]!.y, cbdmRef.groups.few!.accuracy);
+  const unipc = few.data.datasets.find((d) => d.label === 'unipc')!;
+  assert.deepEqual(unipc.data.map((p) => p.x), [...unipc.data.map((p) => p.x)].sort((a, b) => a - b), 'points ordered by NFE');
+  assert.throws(() => readSamplerStudy(join(import.meta.dirname, '..', '..', 'package.json')), /not a sampler-study file/);
+});

@@ -56,8 +56,9 @@ const rows: Array<{ run: string; method: string; seed: number; step: number; tag
 const studyPath = join(values.out!, 'study.json');
 
 for (const run of positionals) {
-  const cfg = JSON.parse(readFileSync(join(run, 'config.json'), 'utf8')) as { model: UNetConfig; train: { method: string; dataset: string; imb: number; seed: number; omegaEval: number; steps: number } };
-  const ds = await loadDataset({ name: cfg.train.dataset, imb: cfg.train.imb, size: cfg.model.imageSize, seed: 0 });
+  const cfg = JSON.parse(readFileSync(join(run, 'config.json'), 'utf8')) as { model: UNetConfig; train: { method: string; dataset: string; root?: string | null; imb: number; maxPerClass?: number | null; seed: number; omegaEval: number; steps: number } };
+  // The run's own data: root, imbalance and head-class size as it was trained (fashion-mnist-lt --max-per-class).
+  const ds = await loadDataset({ name: cfg.train.dataset, root: cfg.train.root ?? undefined, imb: cfg.train.imb, nMax: cfg.train.maxPerClass ?? undefined, size: cfg.model.imageSize, seed: 0 });
   // Budgets: the run's kept checkpoints, plus any evaluated before whose checkpoint is gone.
   // (a run with no checkpoints/ — the shipped demo runs — is evaluated at its final step from
   // its ema.safetensors)

@@ -83,8 +83,8 @@ if (values.table) {
   const only = values.only ? new Set(values.only.split(',')) : null;
   for (const run of runs) {
     const m = loadRunModel(run, be);
-    const cfg = JSON.parse(readFileSync(join(run, 'config.json'), 'utf8')) as { train: { method: string; dataset: string; imb: number } };
-    const ds = await loadDataset({ name: cfg.train.dataset, imb: cfg.train.imb, size: m.net.config.imageSize, seed: 0 });
+    const cfg = JSON.parse(readFileSync(join(run, 'config.json'), 'utf8')) as { train: { method: string; dataset: string; root?: string | null; imb: number; maxPerClass?: number | null } };
+    const ds = await loadDataset({ name: cfg.train.dataset, root: cfg.train.root ?? undefined, imb: cfg.train.imb, nMax: cfg.train.maxPerClass ?? undefined, size: m.net.config.imageSize, seed: 0 });
     const name = `${basename(dirname(run))}/${basename(run)}`;
     for (const c of configs()) {
       if (only && !only.has(c.key)) continue;

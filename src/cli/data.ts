@@ -129,7 +129,8 @@ function datasetOptions(cmd: Command): Command {
     .addOption(new Option('--profile <profile>', 'long-tail profile').choices(['exp', 'step']).default('exp'))
     .option('--numpy-compat', 'select CIFAR-LT images exactly as the published code (NumPy legacy MT19937, seed 0)', false)
     .option('--seed <n>', 'seed of the subset selection / shapes generator', parseNumber('seed', true), 0)
-    .option('--size <px>', 'image size (shapes: 16 or 32; Fashion-MNIST: 32 = 28 padded with black, 16 = bilinear resize; folders: any; CIFAR: 32)', parseNumber('size', true))
+    .addOption(new Option('--image-size <px>', 'image size (shapes: 16 or 32; Fashion-MNIST: 32 = 28 padded with black, 16 = bilinear resize; folders: any; CIFAR: 32)').argParser(parseNumber('image-size', true)))
+    .addOption(new Option('--size <px>', 'the same as --image-size').argParser(parseNumber('size', true)).hideHelp())
     .option('--max-per-class <n>', 'fashion-mnist-lt / shapes: images of the head class (default 500)', parseNumber('max-per-class', true))
     .option('--strict', 'folders: fail on unreadable images instead of skipping them', false);
 }

@@ -33,6 +33,12 @@ export function buildProgram(): Command {
     .exitOverride()
     .configureOutput({ outputError: (str, write) => write(`cbdm: ${str}`) });
   for (const register of commands) register(program);
+  // One name per concept: the image size is --image-size everywhere; data/eval stats/classify read
+  // it into their `size` setting (their older --size still works, hidden from the help).
+  program.hook('preAction', (_root, action) => {
+    const imageSize = action.getOptionValue('imageSize') as unknown;
+    if (imageSize !== undefined && action.options.some((opt) => opt.attributeName() === 'size')) action.setOptionValue('size', imageSize);
+  });
   return program;
 }
 

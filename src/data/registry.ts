@@ -95,7 +95,7 @@ export async function loadDataset(spec: DatasetSpec): Promise<ImageDataset> {
     }
     case 'cifar': {
       if (!spec.root) throw new CbdmError(`${spec.name} needs --root: the folder (or .tar.gz) of the CIFAR download from https://www.cs.toronto.edu/~kriz/cifar.html`);
-      if (spec.size !== undefined && spec.size !== 32) throw new CbdmError(`CIFAR images are 32×32; --size ${spec.size} is not supported for ${spec.name}`);
+      if (spec.size !== undefined && spec.size !== 32) throw new CbdmError(`CIFAR images are 32×32; --image-size ${spec.size} is not supported for ${spec.name}`);
       const split = spec.split ?? 'train';
       if (parsed.longTail && split !== 'train') throw new CbdmError(`${spec.name} is a subset of the train split; use ${parsed.variant} --split test for the (balanced) test set`);
       const full = loadCifar({ root: spec.root, variant: parsed.variant, split, format: spec.format ?? 'auto', onWarning: spec.onWarning });

@@ -235,7 +235,7 @@ export async function domainExtractor(classes: 10 | 100, size: 16 | 32, opts: Do
     return wrap(net, classes, size, source, meta.held_out_accuracy !== undefined ? Number(meta.held_out_accuracy) : NaN);
   }
   if (opts.allowTraining === false) {
-    throw new CbdmError(`no domain classifier weights for shapes${classes} at ${size}px (looked for ${shipped} and ${cached}); run \`cbdm domain-train --classes ${classes} --size ${size}\``);
+    throw new CbdmError(`no domain classifier weights for shapes${classes} at ${size}px (looked for ${shipped} and ${cached}); run \`cbdm domain-train --classes ${classes} --image-size ${size}\``);
   }
   const t = trainDomainClassifier(classes, size, { recipe: opts.recipe, onLog: opts.onLog });
   saveDomainWeights(cached, t.net, domainMetadata(t));

@@ -138,7 +138,7 @@ function cases(): Case[] {
     // data
     { name: 'data inspect --dataset nope', argv: () => ['data', 'inspect', '--dataset', 'nope'], names: /nope/ },
     { name: 'data inspect --imb abc', argv: () => ['data', 'inspect', '--dataset', 'shapes10-lt', '--imb', 'abc'], names: /--imb/ },
-    { name: 'data inspect --size 7', argv: () => ['data', 'inspect', '--dataset', 'shapes10-lt', '--size', '7'], names: /16 or 32 pixel images, not 7/ },
+    { name: 'data inspect --image-size 7', argv: () => ['data', 'inspect', '--dataset', 'shapes10-lt', '--image-size', '7'], names: /16 or 32 pixel images, not 7/ },
     { name: 'data inspect CIFAR without --root', argv: () => ['data', 'inspect', '--dataset', 'cifar10'], names: /--root/ },
     { name: 'data export --out is a file', argv: () => ['data', 'export', '--dataset', 'shapes10-lt', '--out', file], names: /a-file/ },
     // eval
@@ -147,7 +147,7 @@ function cases(): Case[] {
     { name: 'eval --batch 0', argv: () => ['eval', '--samples', p('x.npz'), '--ref', p('y.npz'), '--batch', '0'], names: /--batch/ },
     { name: 'eval fid missing files', argv: () => ['eval', 'fid', p('a.npz'), p('b.npz')], names: /a\.npz/ },
     { name: 'eval stats --inception missing', argv: () => ['eval', 'stats', '--dataset', 'shapes10-lt', '--inception', p('none.pth'), '--out', p('st.npz')], names: /none\.pth/ },
-    { name: 'eval stats --extractor domain --size 7', argv: () => ['eval', 'stats', '--dataset', 'shapes10-lt', '--extractor', 'domain', '--size', '7', '--out', p('st.npz')], names: /7/ },
+    { name: 'eval stats --extractor domain --image-size 7', argv: () => ['eval', 'stats', '--dataset', 'shapes10-lt', '--extractor', 'domain', '--image-size', '7', '--out', p('st.npz')], names: /7/ },
     // other commands
     { name: 'classify --dataset nope', argv: () => ['classify', '--dataset', 'nope'], names: /nope/ },
     { name: 'classify --epochs abc', argv: () => ['classify', '--dataset', 'shapes10-lt', '--epochs', 'abc'], names: /--epochs/ },

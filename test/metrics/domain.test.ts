@@ -43,7 +43,7 @@ test('domain extractor: trains on first use, caches, then loads the cache (same 
     assert.deepEqual(b.classify(imgs, 10), pred);
     assert.throws(() => a.extract(imgs, 10, 32), CbdmError);
     assert.throws(() => a.classify(imgs, 9), CbdmError);
-    await assert.rejects(domainExtractor(100, 16, { ...opts, allowTraining: false }), /domain-train --classes 100 --size 16/);
+    await assert.rejects(domainExtractor(100, 16, { ...opts, allowTraining: false }), /domain-train --classes 100 --image-size 16/);
     await assert.rejects(domainExtractor(10 as 10, 24 as 16, opts), /16 or 32/);
   } finally {
     rmSync(dir, { recursive: true, force: true });

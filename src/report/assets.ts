@@ -99,6 +99,9 @@ th:first-child, td:first-child { text-align: left; }
 td.txt, th.txt { text-align: left; }
 tfoot td { border-top: 2px solid #aab3c0; }
 td.best { font-weight: 700; color: #0b5d1e; }
+/* The group table has every metric twice per run: tighter cells keep all of it on a desktop page. */
+#groups-table { font-size: 13px; }
+#groups-table th, #groups-table td { padding: 5px 6px; }
 .swatch { display: inline-block; width: 10px; height: 10px; border-radius: 2px; margin-right: 6px; vertical-align: baseline; }
 .badge { display: inline-block; padding: 0 7px; border-radius: 9px; font-size: 12px; color: #fff; }
 .badge.many { background: #4c78a8; } .badge.medium { background: #d68a1e; } .badge.few { background: #e45756; }

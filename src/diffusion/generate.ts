@@ -15,7 +15,7 @@ import { CbdmError } from '../util/errors.ts';
 import { combineGuidance, guidanceScale, sampleEvalLabels, type EpsModel } from './model.ts';
 import type { Spacing } from './grid.ts';
 import type { X0Clip } from './sampler.ts';
-import { resolveSampling, samplerOptions, type SamplerName } from './samplers.ts';
+import { resolveSampling, samplerOptions, type ResolvedSampling, type SamplerName } from './samplers.ts';
 import type { Schedule, VarianceType } from './schedule.ts';
 
 export type { SamplerName } from './samplers.ts';
@@ -139,13 +139,12 @@ export async function generate(net: UNet, sched: Schedule, opts: GenerateOptions
     if (labels) y.set(labels, start);
     opts.onBatch?.(start + B, opts.n);
   }
-  const protocol = samplingProtocol(opts, sched);
+  const protocol = samplingProtocol(opts, plan);
   return { x, y, protocol };
 }
 
 /** The protocol a generate() call with these options records (also written up front by sharded runs). */
-export function samplingProtocol(opts: Omit<GenerateOptions, 'onBatch' | 'part'>, sched: Schedule): SampleProtocol {
-  const plan = resolveSampling(opts.sampler, opts.steps, opts.spacing, opts.eta, opts.omega, sched);
+export function samplingProtocol(opts: Omit<GenerateOptions, 'onBatch' | 'part'>, plan: ResolvedSampling): SampleProtocol {
   return {
     sampler: opts.sampler, steps: plan.points, nfe: plan.nfe, ...(plan.spacing ? { spacing: plan.spacing } : {}),
     ...(opts.clip === 'clamp' ? { clip: 'clamp' as const } : {}),

@@ -13,6 +13,7 @@ import { CbdmError } from '../util/errors.ts';
 import type { UNet } from '../models/unet.ts';
 import { generate, samplingProtocol, type GenerateOptions, type SampleProtocol } from './generate.ts';
 import { writeSamplesNpz } from './samples-file.ts';
+import { resolveSampling } from './samplers.ts';
 import type { Schedule } from './schedule.ts';
 
 export const SHARD_MANIFEST = 'samples.json';
@@ -83,7 +84,7 @@ export async function sampleToShards(dir: string, net: UNet, sched: Schedule, o:
     model: o.model, sampler: o.sampler, steps: o.steps, spacing: o.spacing ?? null, eta: o.eta, omega: o.omega, variance: o.variance,
     clip: o.clip, labels: o.labels, seed: o.seed, batch: o.batch,
   };
-  const protocol = samplingProtocol(o, sched);
+  const protocol = samplingProtocol(o, resolveSampling(o.sampler, o.steps, o.spacing, o.eta, o.omega, sched));
   const fresh: ShardManifest = { format: FORMAT, n: o.n, shardSize: o.shardSize, shards: Math.ceil(o.n / o.shardSize), request, protocol };
   let m = fresh;
   if (existsSync(join(dir, SHARD_MANIFEST))) {

@@ -48,14 +48,19 @@ test('sinusoidal table interleaves sin and cos as the published TimeEmbedding', 
   assert.equal(tab[4 * 3 + 2], Math.fround(Math.sin(3 * Math.exp(-0.5 * Math.log(10000)))));
 });
 
+/** The tiny UNet with the PyTorch fixture's weights on `backend`, and the fixture's inputs and outputs. */
+function tinyReference(backend: string): { net: UNet; io: ReturnType<typeof readNpz> } {
+  const be = E.useBackend(backend);
+  const net = new UNet({ T: 100, ch: 32, chMult: [1, 1], attn: [1], numResBlocks: 1, dropout: 0.1, numClasses: 3, imageSize: 8 });
+  net.store.materialize(be, 0);
+  const sd = loadStateDictFile(join(FIX, 'tiny_ckpt.pt'), 'ema_model');
+  net.store.loadStateDict(new Map([...sd].map(([k, v]) => [k, { shape: v.shape, data: toFloat32(v) }])));
+  return { net, io: readNpz(join(FIX, 'tiny_io.npz')) };
+}
+
 for (const backend of ['js', ...fastBackends()]) {
   test(`forward matches the PyTorch reference on the same weights (${backend})`, () => {
-    const be = E.useBackend(backend);
-    const net = new UNet({ T: 100, ch: 32, chMult: [1, 1], attn: [1], numResBlocks: 1, dropout: 0.1, numClasses: 3, imageSize: 8 });
-    net.store.materialize(be, 0);
-    const sd = loadStateDictFile(join(FIX, 'tiny_ckpt.pt'), 'ema_model');
-    net.store.loadStateDict(new Map([...sd].map(([k, v]) => [k, { shape: v.shape, data: toFloat32(v) }])));
-    const io = readNpz(join(FIX, 'tiny_io.npz'));
+    const { net, io } = tinyReference(backend);
     const x = E.tensor(toFloat32(io.x!), io.x!.shape);
     const t = Int32Array.from(toFloat32(io.t!));
     const y = Int32Array.from(toFloat32(io.y!));
@@ -68,12 +73,7 @@ for (const backend of ['js', ...fastBackends()]) {
 
 for (const backend of ['js', ...fastBackends()]) {
   test(`guidance batched in one forward (labels, then NO_LABEL) equals two passes (${backend})`, async () => {
-    const be = E.useBackend(backend);
-    const net = new UNet({ T: 100, ch: 32, chMult: [1, 1], attn: [1], numResBlocks: 1, dropout: 0.1, numClasses: 3, imageSize: 8 });
-    net.store.materialize(be, 0);
-    const sd = loadStateDictFile(join(FIX, 'tiny_ckpt.pt'), 'ema_model');
-    net.store.loadStateDict(new Map([...sd].map(([k, v]) => [k, { shape: v.shape, data: toFloat32(v) }])));
-    const io = readNpz(join(FIX, 'tiny_io.npz'));
+    const { net, io } = tinyReference(backend);
     const x = toFloat32(io.x!);
     const t = Int32Array.from(toFloat32(io.t!));
     const y = Int32Array.from(toFloat32(io.y!));

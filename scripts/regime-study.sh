@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# The Fashion-MNIST-LT regime study (docs/RESULTS.md §7): DDPM and CBDM, three seeds each, trained
+# to 1,000 epochs of a small long-tailed set, checkpoints evaluated with 200 samples per class.
+#
+#   scripts/regime-study.sh DIR [WORKERS]      # e.g. scripts/regime-study.sh runs/regime 2
+#
+# Resumable by design, to run over several days: kill it (or lose the machine) at any point and
+# run the same command again. Training resumes from the run's latest checkpoint (`cbdm train
+# --resume`, exact); an evaluation whose eval.json exists is not redone (scripts/demo-study.ts
+# caches by directory). WORKERS processes walk one job list; a job holds its run's flock, so two
+# workers never touch the same run, and a lock dies with its process (no stale locks).
+#
+# Data: fashion-mnist-lt --max-per-class 100 --imb 0.05 at 16 px: 100 → 5 per class, 335 images,
+# so 1,000 epochs at batch 32 is 10,500 steps. Recipe: the demo's (tiny UNet, lr 1e-3, warm-up
+# 100, EMA 0.995, batch 32) for both methods, so the loss is the only difference.
+# Evaluation: the `fast` protocol (DDIM 50, η = 1, no x̂0 clipping), 200 samples per class, sampling
+# seed 1, against the balanced Fashion-MNIST test split in the evaluator's feature space.
+# Job order = what is learned first: (1) every run trained and evaluated at its final checkpoint at
+# the published ω (DDPM 0.8, CBDM 1.6); (2) the equal-ω sweep at the final checkpoint (the other
+# method's ω first, then 0 and 2.4); (3) earlier checkpoints at the published ω.
+set -euo pipefail
+DIR=${1:?usage: scripts/regime-study.sh DIR [WORKERS]}
+WORKERS=${2:-1}
+cd "$(dirname "$0")/.."
+mkdir -p "$DIR/locks" "$DIR/eval" "$DIR/logs"
+
+SEEDS=(0 1 2)
+METHODS=(ddpm cbdm)
+FINAL=10500
+EARLY=(3000 6000)
+RECIPE=(--dataset fashion-mnist-lt --max-per-class 100 --imb 0.05 --image-size 16 --preset tiny
+  --steps $FINAL --batch 32 --lr 0.001 --warmup 100 --ema-decay 0.995 --ckpt-every 1500
+  --keep-ckpts 0 --log-every 50 --quiet)
+EVAL=(--per-class 200 --sampler-steps 50 --eta 1 --clip none --seed 1)
+
+published() { [ "$1" = ddpm ] && echo 0.8 || echo 1.6; }
+other() { [ "$1" = ddpm ] && echo 1.6 || echo 0.8; }
+ckpt() { printf '%s/checkpoints/step-%08d.safetensors' "$1" "$2"; }
+
+# The job list: "run step omega" lines ("train" as omega = train only).
+jobs() {
+  for s in "${SEEDS[@]}"; do for m in "${METHODS[@]}"; do echo "$m-s$s $FINAL $(published $m)"; done; done
+  for s in "${SEEDS[@]}"; do for m in "${METHODS[@]}"; do echo "$m-s$s $FINAL $(other $m)"; done; done
+  for w in 0 2.4; do for s in "${SEEDS[@]}"; do for m in "${METHODS[@]}"; do echo "$m-s$s $FINAL $w"; done; done; done
+  for e in "${EARLY[@]}"; do for s in "${SEEDS[@]}"; do for m in "${METHODS[@]}"; do echo "$m-s$s $e $(published $m)"; done; done; done
+}
+
+train_run() {  # $1 = run name (method-sSEED); trains it to FINAL unless done
+  local run=$1 m=${1%-s*} s=${1##*-s} out=$DIR/$1
+  [ -f "$(ckpt "$out" $FINAL)" ] && return 0
+  if [ -f "$out/checkpoints/latest.json" ]; then
+    echo "[$(date -u +%H:%M:%S)] resume $run" >&2
+    CBDM_THREADS=1 node bin/cbdm.mjs train --resume --out "$out" --quiet >>"$DIR/logs/$run.log" 2>&1
+  else
+    rm -rf "$out"  # started but no checkpoint yet: nothing to keep
+    echo "[$(date -u +%H:%M:%S)] train $run" >&2
+    CBDM_THREADS=1 node bin/cbdm.mjs train --method "$m" --seed "$s" "${RECIPE[@]}" --out "$out" >>"$DIR/logs/$run.log" 2>&1
+  fi
+}
+
+eval_ckpt() {  # $1 run, $2 step, $3 omega
+  local run=$1 step=$2 w=$3
+  [ -f "$DIR/eval/$run-$step-w$w/eval.json" ] && return 0
+  train_run "$run" || return $?
+  echo "[$(date -u +%H:%M:%S)] eval $run step $step ω $w" >&2
+  CBDM_THREADS=1 node --import tsx scripts/demo-study.ts --out "$DIR/eval" "${EVAL[@]}" --steps "$step" \
+    --omega "$w" --tag "-w$w" --compact "$DIR/$run" >>"$DIR/logs/eval-$run.log" 2>&1
+}
+
+worker() {
+  local pending=1
+  while [ $pending = 1 ]; do
+    pending=0
+    while read -r run step w; do
+      [ -f "$DIR/eval/$run-$step-w$w/eval.json" ] && continue
+      pending=1
+      # One process per run at a time; skip a busy run and come back to it on the next pass.
+      ( flock -n 9 || exit 75; eval_ckpt "$run" "$step" "$w" </dev/null ) 9>"$DIR/locks/$run.lock" || {
+        rc=$?; [ $rc = 75 ] || { echo "job '$run $step $w' failed (exit $rc); see $DIR/logs/" >&2; exit $rc; }; }
+    done < <(jobs)
+    [ $pending = 1 ] && sleep 20
+  done
+}
+
+for ((i = 1; i <= WORKERS; i++)); do worker & sleep 2; done
+wait
+echo "[$(date -u +%H:%M:%S)] study complete: $DIR/eval" >&2

@@ -18,11 +18,15 @@
 # Job order = what is learned first: (1) every run trained and evaluated at its final checkpoint at
 # the published ω (DDPM 0.8, CBDM 1.6); (2) the equal-ω sweep at the final checkpoint (the other
 # method's ω first, then 0 and 2.4); (3) earlier checkpoints at the published ω.
+# Between (1) and (2): the downstream check of the paper (its Table 5 protocol on this set): a
+# ResNet-32 (`cbdm classify`, 200 epochs) trained on the real set alone, and on it plus each
+# seed's final DDPM / CBDM samples at the published ω filling every class up to the head's 100
+# (--fill-to head), classifier seed = generator seed; results in DIR/classify/*.json.
 set -euo pipefail
 DIR=${1:?usage: scripts/regime-study.sh DIR [WORKERS]}
 WORKERS=${2:-1}
 cd "$(dirname "$0")/.."
-mkdir -p "$DIR/locks" "$DIR/eval" "$DIR/logs"
+mkdir -p "$DIR/locks" "$DIR/eval" "$DIR/logs" "$DIR/classify"
 
 SEEDS=(0 1 2)
 METHODS=(ddpm cbdm)
@@ -37,13 +41,22 @@ published() { [ "$1" = ddpm ] && echo 0.8 || echo 1.6; }
 other() { [ "$1" = ddpm ] && echo 1.6 || echo 0.8; }
 ckpt() { printf '%s/checkpoints/step-%08d.safetensors' "$1" "$2"; }
 
-# The job list: "run step omega" lines ("train" as omega = train only).
+# The job list: "eval RUN STEP OMEGA" and "classify real|RUN SEED" lines.
 jobs() {
-  for s in "${SEEDS[@]}"; do for m in "${METHODS[@]}"; do echo "$m-s$s $FINAL $(published $m)"; done; done
-  for s in "${SEEDS[@]}"; do for m in "${METHODS[@]}"; do echo "$m-s$s $FINAL $(other $m)"; done; done
-  for w in 0 2.4; do for s in "${SEEDS[@]}"; do for m in "${METHODS[@]}"; do echo "$m-s$s $FINAL $w"; done; done; done
-  for e in "${EARLY[@]}"; do for s in "${SEEDS[@]}"; do for m in "${METHODS[@]}"; do echo "$m-s$s $e $(published $m)"; done; done; done
+  for s in "${SEEDS[@]}"; do for m in "${METHODS[@]}"; do echo "eval $m-s$s $FINAL $(published $m)"; done; done
+  for s in "${SEEDS[@]}"; do echo "classify real $s"; for m in "${METHODS[@]}"; do echo "classify $m-s$s $s"; done; done
+  for s in "${SEEDS[@]}"; do for m in "${METHODS[@]}"; do echo "eval $m-s$s $FINAL $(other $m)"; done; done
+  for w in 0 2.4; do for s in "${SEEDS[@]}"; do for m in "${METHODS[@]}"; do echo "eval $m-s$s $FINAL $w"; done; done; done
+  for e in "${EARLY[@]}"; do for s in "${SEEDS[@]}"; do for m in "${METHODS[@]}"; do echo "eval $m-s$s $e $(published $m)"; done; done; done
 }
+# Where a job's result lands (its existence = the job is done) and the lock it holds.
+result() {
+  case $1 in
+    eval) echo "$DIR/eval/$2-$3-w$4/eval.json" ;;
+    classify) [ "$2" = real ] && echo "$DIR/classify/real-seed$3.json" || echo "$DIR/classify/$2.json" ;;
+  esac
+}
+lockname() { [ "$1" = eval ] && echo "$2" || echo "classify-$2-$3"; }
 
 train_run() {  # $1 = run name (method-sSEED); trains it to FINAL unless done
   local run=$1 m=${1%-s*} s=${1##*-s} out=$DIR/$1
@@ -67,16 +80,37 @@ eval_ckpt() {  # $1 run, $2 step, $3 omega
     --omega "$w" --tag "-w$w" --compact "$DIR/$run" >>"$DIR/logs/eval-$run.log" 2>&1
 }
 
+classify() {  # $1 real|RUN, $2 classifier seed
+  local src=$1 seed=$2 out extra=()
+  out=$(result classify "$src" "$seed")
+  if [ "$src" != real ]; then
+    local m=${src%-s*} samples
+    samples="$DIR/eval/$src-$FINAL-w$(published "$m")/samples.npz"
+    [ -f "$samples" ] || return 75  # its evaluation has not run yet: come back later
+    extra=(--augment-with "$samples" --fill-to head)
+  fi
+  echo "[$(date -u +%H:%M:%S)] classify $src seed $seed" >&2
+  CBDM_THREADS=1 node bin/cbdm.mjs classify --dataset fashion-mnist-lt --max-per-class 100 --imb 0.05 \
+    --image-size 16 --seed "$seed" "${extra[@]}" --json >"$out.tmp" 2>>"$DIR/logs/classify.log" && mv "$out.tmp" "$out"
+}
+
+run_job() {
+  case $1 in
+    eval) eval_ckpt "$2" "$3" "$4" ;;
+    classify) classify "$2" "$3" ;;
+  esac
+}
+
 worker() {
   local pending=1
   while [ $pending = 1 ]; do
     pending=0
-    while read -r run step w; do
-      [ -f "$DIR/eval/$run-$step-w$w/eval.json" ] && continue
+    while read -r kind a b c; do
+      [ -f "$(result "$kind" "$a" "$b" "$c")" ] && continue
       pending=1
-      # One process per run at a time; skip a busy run and come back to it on the next pass.
-      ( flock -n 9 || exit 75; eval_ckpt "$run" "$step" "$w" </dev/null ) 9>"$DIR/locks/$run.lock" || {
-        rc=$?; [ $rc = 75 ] || { echo "job '$run $step $w' failed (exit $rc); see $DIR/logs/" >&2; exit $rc; }; }
+      # One process per run at a time; skip a busy run (exit 75) and come back on the next pass.
+      ( flock -n 9 || exit 75; run_job "$kind" "$a" "$b" "$c" </dev/null ) 9>"$DIR/locks/$(lockname "$kind" "$a" "$b").lock" || {
+        rc=$?; [ $rc = 75 ] || { echo "job '$kind $a $b $c' failed (exit $rc); see $DIR/logs/" >&2; exit $rc; }; }
     done < <(jobs)
     [ $pending = 1 ] && sleep 20
   done

@@ -35,6 +35,15 @@ export interface ClassifyOptions {
   root?: string;
   /** .npz of generated samples: `x` (N×C×S×S or N×S×S×C with the dataset's C channels, uint8 or float in [0, 1]) and `y` (N). */
   augmentWith?: string;
+  /**
+   * Use only as many generated images per class as fill it up to this many training images
+   * (real + generated; the first ones of each class in the file, in file order), e.g. the head
+   * class's count so that the augmented set is balanced — the paper's downstream protocol.
+   * 'head' = the largest real class count. Unset: every generated image is appended.
+   */
+  fillTo?: number | 'head';
+  /** fashion-mnist-lt / shapes: images of the head class (as `cbdm train --max-per-class`). */
+  maxPerClass?: number;
   arch?: ClassifierArch;
   epochs?: number;
   steps?: number;
@@ -97,6 +106,36 @@ export function readGeneratedSamples(path: string, size: number, numClasses: num
   return { images, labels };
 }
 
+/**
+ * The generated images to append so that every class reaches `target` training images: per class,
+ * the first `target − realCount` of its generated images in file order; a class with too few
+ * generated images is an error naming the file (sample more, or lower --fill-to).
+ */
+export function fillSelection(realCounts: readonly number[], labels: Int32Array, target: number, path: string): number[] {
+  const need = realCounts.map((n) => Math.max(0, target - n));
+  const have = new Array<number>(realCounts.length).fill(0);
+  for (const c of labels) have[c]!++;
+  const short = need.map((n, c) => [c, n, have[c]!] as const).filter(([, n, h]) => h < n);
+  if (short.length > 0) {
+    const [c, n, h] = short[0]!;
+    throw new CbdmError(`${path}: --fill-to ${target} needs ${n} generated images of class ${c}, the file has ${h}; sample more or lower --fill-to`);
+  }
+  const take: number[] = [];
+  const taken = new Array<number>(realCounts.length).fill(0);
+  for (let i = 0; i < labels.length; i++) {
+    const c = labels[i]!;
+    if (taken[c]! < need[c]!) { taken[c]!++; take.push(i); }
+  }
+  return take;
+}
+
+/** Rows `idx` of uint8 NCHW images with `plane` = C·S·S values each, and their labels. */
+function pickRows(images: Uint8Array, labels: Int32Array, idx: readonly number[], plane: number): { images: Uint8Array; labels: Int32Array } {
+  const out = new Uint8Array(idx.length * plane);
+  idx.forEach((i, k) => out.set(images.subarray(i * plane, (i + 1) * plane), k * plane));
+  return { images: out, labels: Int32Array.from(idx, (i) => labels[i]!) };
+}
+
 /** The real training set with generated samples appended (counts = real + generated). */
 export function appendSamples(ds: ImageDataset, images: Uint8Array, labels: Int32Array): ImageDataset {
   const all = new Uint8Array(ds.images.length + images.length);
@@ -128,12 +167,17 @@ async function testSet(o: ClassifyOptions, train: ImageDataset): Promise<ImageDa
 export async function runClassify(o: ClassifyOptions): Promise<ClassifyReport> {
   const backend = useBackend(o.backend);
   const arch = o.arch ?? 'resnet32';
-  const real = await loadDataset({ name: o.dataset, root: o.root, imb: o.imb, size: o.size, seed: 0 });
+  if (o.fillTo !== undefined && o.augmentWith === undefined) throw new CbdmError('--fill-to selects generated images: give them with --augment-with <npz>');
+  const real = await loadDataset({ name: o.dataset, root: o.root, imb: o.imb, nMax: o.maxPerClass, size: o.size, seed: 0 });
   const test = await testSet(o, real);
   let train = real;
   let generated = new Array<number>(real.numClasses).fill(0);
   if (o.augmentWith !== undefined) {
-    const g = readGeneratedSamples(o.augmentWith, real.size, real.numClasses, real.channels);
+    let g = readGeneratedSamples(o.augmentWith, real.size, real.numClasses, real.channels);
+    if (o.fillTo !== undefined) {
+      const target = o.fillTo === 'head' ? Math.max(...real.counts) : o.fillTo;
+      g = pickRows(g.images, g.labels, fillSelection(real.counts, g.labels, target, o.augmentWith), real.channels * real.size * real.size);
+    }
     train = appendSamples(real, g.images, g.labels);
     generated = train.counts.map((c, i) => c - real.counts[i]!);
   }
@@ -196,6 +240,13 @@ export function register(program: Command): void {
     .requiredOption('--dataset <name>', `training set: ${DATASET_NAMES.join(', ')}`)
     .option('--root <dir>', 'CIFAR: folder or .tar.gz of the download; Fashion-MNIST: folder of the IDX .gz files (default /usr/share/datasets/fashion-mnist)')
     .option('--augment-with <npz>', '.npz of generated samples appended to the training set: x (N×C×S×S or N×S×S×C with the dataset\'s C channels, uint8 or [0,1] float), y (labels)')
+    .option('--fill-to <n|head>', 'append only enough generated images (the first of each class in the file) to bring every class to n training images; head = the largest real class', (v: string) => {
+      if (v === 'head') return 'head';
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 1) throw new CbdmError(`--fill-to must be a positive integer or 'head', got "${v}"`);
+      return n;
+    })
+    .option('--max-per-class <n>', 'fashion-mnist-lt / shapes: images of the head class, as in `cbdm train` (default 500 for fashion-mnist-lt)', parseNumber('max-per-class', true))
     .addOption(new Option('--arch <arch>', 'classifier').choices([...CLASSIFIER_ARCHS]).default('resnet32'))
     .option('--epochs <n>', 'training epochs (default: resnet32 200 as LDAM-DRW, small 3)', parseNumber('epochs', false))
     .option('--steps <n>', 'exact optimiser steps (overrides --epochs)', parseNumber('steps', true))

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildProgram } from '../../src/cli/main.ts';
-import { runClassify, readGeneratedSamples, type ClassifyReport } from '../../src/cli/classify.ts';
+import { runClassify, readGeneratedSamples, fillSelection, type ClassifyReport } from '../../src/cli/classify.ts';
 import { writeNpz } from '../../src/io/npz.ts';
 import { fromNumbers } from '../../src/io/ndarray.ts';
 import { sampleShapesBalanced } from '../../src/data/shapes.ts';
@@ -84,5 +84,27 @@ test('classify on CIFAR uses the official test split; empty groups are NaN (null
     await assert.rejects(runClassify({ dataset: 'folder:/nonexistent', arch: 'small', steps: 1, backend: 'js' }), CbdmError);
   } finally {
     console.warn = warn;
+  }
+});
+
+test('--fill-to takes, per class, the first generated images that bring it to the target count', async () => {
+  // real counts 5, 3, 0; labels interleaved: class 0 needs 1, class 1 needs 3, class 2 needs 6.
+  const labels = Int32Array.from([1, 0, 2, 1, 0, 2, 2, 1, 2, 2, 2, 2, 1]);
+  assert.deepEqual(fillSelection([5, 3, 0], labels, 6, 'g.npz'), [0, 1, 2, 3, 5, 6, 7, 8, 9, 10]);
+  assert.deepEqual(fillSelection([5, 3, 0], labels, 2, 'g.npz'), [2, 5]);  // full classes take none
+  assert.throws(() => fillSelection([5, 3, 0], labels, 8, 'g.npz'), /g\.npz: --fill-to 8 needs 3 generated images of class 0, the file has 2/);
+  await assert.rejects(runClassify({ dataset: 'shapes10-lt', size: 16, arch: 'small', steps: 1, fillTo: 'head', backend: 'js' }), /--fill-to selects generated images: give them with --augment-with/);
+  const dir = mkdtempSync(join(tmpdir(), 'cbdm-classify-fill-'));
+  try {
+    // shapes10-lt at --max-per-class 10 --imb 0.5: counts 10 9 8 8 7 6 6 5 5 5; 6 generated per class.
+    const g = sampleShapesBalanced({ classes: 10, size: 16, perClass: 6, seed: 7 });
+    const path = join(dir, 'g.npz');
+    writeNpz(path, { x: fromNumbers('uint8', [60, 3, 16, 16], g.images), y: fromNumbers('int32', [60], g.labels) });
+    const r = await runClassify({ dataset: 'shapes10-lt', size: 16, imb: 0.5, maxPerClass: 10, arch: 'small', steps: 1, batch: 4, testPerClass: 1, backend: 'js', augmentWith: path, fillTo: 'head', progress: false });
+    assert.equal(r.trainCounts[0], 10);
+    assert.deepEqual(r.trainCounts.map((n, c) => n + r.generatedCounts[c]!), new Array(10).fill(10));
+    assert.equal(r.train.generated, 100 - r.train.real);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });

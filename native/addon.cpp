@@ -6,6 +6,7 @@
 #include <cstring>
 #include <cmath>
 #include <string>
+#include <initializer_list>
 #include "common.h"
 #include "gemm.h"
 #include "conv.h"
@@ -119,8 +120,11 @@ void check_ok(Args& a, bool ok, const char* what) {
 }
 
 // ---- runtime ------------------------------------------------------------------------------
+// Whether convolutions compute in bf16 now: asked for (setPrecision) and the CPU and ISA can.
+bool bf16_capable() { return current_isa() == Isa::avx512 && __builtin_cpu_supports("avx512bf16"); }
+
 napi_value Info(napi_env env, napi_callback_info info) {
-  napi_value o, isa, best, th, bf;
+  napi_value o, isa, best, th, bf, prec, ck;
   if (napi_create_object(env, &o) != napi_ok) return undefined(env);
   __builtin_cpu_init();
   if (napi_create_string_utf8(env, isa_name(current_isa()), NAPI_AUTO_LENGTH, &isa) != napi_ok ||
@@ -129,8 +133,12 @@ napi_value Info(napi_env env, napi_callback_info info) {
       napi_set_named_property(env, o, "isa", isa) != napi_ok ||
       napi_set_named_property(env, o, "bestIsa", best) != napi_ok ||
       napi_set_named_property(env, o, "threads", th) != napi_ok ||
-      napi_get_boolean(env, current_isa() == Isa::avx512 && __builtin_cpu_supports("avx512bf16"), &bf) != napi_ok ||
-      napi_set_named_property(env, o, "bf16", bf) != napi_ok) {
+      napi_get_boolean(env, bf16_capable(), &bf) != napi_ok ||
+      napi_set_named_property(env, o, "bf16", bf) != napi_ok ||
+      napi_create_string_utf8(env, precision_bf16() && bf16_capable() ? "bf16" : "fp32", NAPI_AUTO_LENGTH, &prec) != napi_ok ||
+      napi_set_named_property(env, o, "precision", prec) != napi_ok ||
+      napi_create_string_utf8(env, conv_gemm_only() ? "gemm" : "auto", NAPI_AUTO_LENGTH, &ck) != napi_ok ||
+      napi_set_named_property(env, o, "convKernels", ck) != napi_ok) {
     napi_throw_error(env, "CBDM_NATIVE", "info: could not build the result object");
     return undefined(env);
   }
@@ -165,6 +173,55 @@ napi_value SetIsa(napi_env env, napi_callback_info info) {
   return r;
 }
 
+// One of `choices` (a string argument), or -1 after throwing a message naming them.
+int choice(Args& a, size_t i, const char* what, std::initializer_list<const char*> choices) {
+  char buf[16] = {0};
+  size_t len = 0;
+  if (napi_get_value_string_utf8(a.env, a.argv[i], buf, sizeof buf, &len) != napi_ok) {
+    fail(a, std::string(what) + ": expected a string");
+    return -1;
+  }
+  int k = 0;
+  std::string names;
+  for (const char* c : choices) {
+    if (std::strcmp(buf, c) == 0) return k;
+    names += (k++ ? ", " : "") + std::string(c);
+  }
+  fail(a, std::string(what) + ": unknown value '" + buf + "' (" + names + ")");
+  return -1;
+}
+
+// setPrecision('fp32' | 'bf16'): the precision convolutions compute in (bf16 only where the CPU
+// can; info().precision says what is in effect).
+napi_value SetPrecision(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!get_args(env, info, a, 1)) return undefined(env);
+  const int k = choice(a, 0, "setPrecision", {"fp32", "bf16"});
+  if (k < 0) return undefined(env);
+  set_precision_bf16(k == 1);
+  return undefined(env);
+}
+
+// setConvKernels('auto' | 'gemm'): 'gemm' sends every convolution to the fp32 im2col gemm.
+napi_value SetConvKernels(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!get_args(env, info, a, 1)) return undefined(env);
+  const int k = choice(a, 0, "setConvKernels", {"auto", "gemm"});
+  if (k < 0) return undefined(env);
+  set_conv_gemm_only(k == 1);
+  return undefined(env);
+}
+
+// setGemmBlock(mc, kc, nc): the gemm's cache blocking; 0, 0, 0 = each microkernel's own.
+napi_value SetGemmBlock(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!get_args(env, info, a, 3)) return undefined(env);
+  const int64_t mc = integer(a, 0), kc = integer(a, 1), nc = integer(a, 2);
+  if (a.failed) return undefined(env);
+  set_gemm_block({int(mc), int(kc), int(nc)});
+  return undefined(env);
+}
+
 // ---- gemm ---------------------------------------------------------------------------------
 // gemm(transA, transB, M, N, K, alpha, A, B, beta, C)
 napi_value Gemm(napi_env env, napi_callback_info info) {
@@ -193,6 +250,9 @@ NAPI_MODULE_INIT() {
     EXPORT("info", Info),
     EXPORT("setThreads", SetThreads),
     EXPORT("setIsa", SetIsa),
+    EXPORT("setPrecision", SetPrecision),
+    EXPORT("setConvKernels", SetConvKernels),
+    EXPORT("setGemmBlock", SetGemmBlock),
     EXPORT("gemm", Gemm),
     ADDON_KERNEL_EXPORTS
   };

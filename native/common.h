@@ -20,6 +20,19 @@ const char* isa_name(Isa isa);
 int threads();
 void set_threads(int n);
 
+// The kernels' explicit settings, set by the addon (from the settings src/engine/cpu/settings.ts
+// reads once at start-up); no kernel reads the environment.
+/** Convolutions asked to compute in bf16 (they do where the CPU has AVX512-BF16). */
+bool precision_bf16();
+void set_precision_bf16(bool on);
+/** Every convolution through the fp32 im2col gemm, no direct kernel (a comparison aid). */
+bool conv_gemm_only();
+void set_conv_gemm_only(bool on);
+/** The gemm's cache blocking override {mc, kc, nc}, all 0 = the microkernel's own (a tuning aid). */
+struct GemmBlock { int mc, kc, nc; };
+GemmBlock gemm_block();
+void set_gemm_block(GemmBlock b);
+
 /**
  * A gemm microkernel: C(rows×n, row stride ldc) = alpha·Ap·Bp + beta·C over kc steps, where Ap is
  * a packed mr-row panel (kc×mr, k-major) and Bp a packed nr-column panel (kc×nr, k-major); `rows`

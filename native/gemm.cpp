@@ -301,13 +301,10 @@ bool sgemm_packed(int M, int N, int K, float alpha, const ASource& A, const BSou
     return true;
   }
   GemmKernel kr = gemm_kernel(current_isa());
-  if (const char* e = std::getenv("CBDM_GEMM_BLOCK")) {  // tuning aid: "mc,kc,nc"
-    int mc, kc, nc;
-    if (std::sscanf(e, "%d,%d,%d", &mc, &kc, &nc) == 3 && mc > 0 && kc > 0 && nc > 0) {
-      kr.mc = std::min(kMaxMC / kr.mr * kr.mr, (mc + kr.mr - 1) / kr.mr * kr.mr);
-      kr.kc = kc;
-      kr.nc = (nc + kr.nr - 1) / kr.nr * kr.nr;
-    }
+  if (const GemmBlock blk = gemm_block(); blk.mc > 0) {  // tuning aid (settings.gemmBlock)
+    kr.mc = std::min(kMaxMC / kr.mr * kr.mr, (blk.mc + kr.mr - 1) / kr.mr * kr.mr);
+    kr.kc = blk.kc;
+    kr.nc = (blk.nc + kr.nr - 1) / kr.nr * kr.nr;
   }
   // A thread pays off above a few Mflop (~30 µs) of work: waking it costs microseconds on an idle
   // machine and up to a scheduler tick on a busy one.

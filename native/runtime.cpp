@@ -54,6 +54,22 @@ int threads() {
 
 void set_threads(int n) { g_threads.store(n < 1 ? 1 : n); }
 
+static std::atomic<bool> g_bf16{false};
+static std::atomic<bool> g_gemm_only{false};
+static std::atomic<int> g_block_mc{0}, g_block_kc{0}, g_block_nc{0};
+
+bool precision_bf16() { return g_bf16.load(std::memory_order_relaxed); }
+void set_precision_bf16(bool on) { g_bf16.store(on); }
+bool conv_gemm_only() { return g_gemm_only.load(std::memory_order_relaxed); }
+void set_conv_gemm_only(bool on) { g_gemm_only.store(on); }
+GemmBlock gemm_block() { return {g_block_mc.load(), g_block_kc.load(), g_block_nc.load()}; }
+void set_gemm_block(GemmBlock b) {
+  const bool ok = b.mc > 0 && b.kc > 0 && b.nc > 0;
+  g_block_mc.store(ok ? b.mc : 0);
+  g_block_kc.store(ok ? b.kc : 0);
+  g_block_nc.store(ok ? b.nc : 0);
+}
+
 GemmKernel gemm_kernel(Isa isa) {
   switch (isa) {
     case Isa::avx512: return gemm_kernel_avx512();

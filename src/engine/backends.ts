@@ -7,7 +7,7 @@
 import type { Backend, BackendName } from './backend.ts';
 import { JsBackend } from './js/backend.ts';
 import { setCurrentBackend, currentBackend } from './context.ts';
-import { loadCpuBackend, computePrecision, cpuInfo } from './cpu/load.ts';
+import { loadCpuBackend, computePrecision, cpuInfo, setCpuPrecision } from './cpu/load.ts';
 import { loadCudaBackend } from './cuda/load.ts';
 import { CbdmError } from '../util/errors.ts';
 
@@ -107,21 +107,19 @@ export function currentPrecision(): 'fp32' | 'bf16' {
 }
 
 /**
- * Run `fn` with the cpu backend's convolutions computing in precision `p`, whatever
- * `CBDM_PRECISION` says (it is set for the call's duration and restored; the native kernels read
- * it at every call). Feature extraction for FID uses this so that its precision is chosen on its
- * own, not inherited from a training setting. Throws if `p` is 'bf16' and the CPU cannot.
+ * Run `fn` with the cpu backend's convolutions computing in precision `p`, whatever the
+ * start-up setting (`CBDM_PRECISION`) says; the backend's setting is restored afterwards. Feature
+ * extraction for FID uses this so that its precision is chosen on its own, not inherited from a
+ * training setting. Throws if `p` is 'bf16' and the CPU cannot.
  */
 export function withPrecision<T>(p: 'fp32' | 'bf16', fn: () => T): T {
   if (p === 'bf16' && (currentBackend().name !== 'cpu' || cpuInfo()?.bf16 !== true)) {
     throw new CbdmError('bf16 compute needs the cpu backend on a CPU with AVX512-BF16 (this one has none): use fp32');
   }
-  const before = process.env.CBDM_PRECISION;
-  process.env.CBDM_PRECISION = p;
+  const before = setCpuPrecision(p);
   try {
     return fn();
   } finally {
-    if (before === undefined) delete process.env.CBDM_PRECISION;
-    else process.env.CBDM_PRECISION = before;
+    setCpuPrecision(before);
   }
 }

@@ -11,7 +11,7 @@
 // native exp (relative error < 1e-7): 1e-6. Reductions accumulate in float64 on both sides: 1e-9.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { loadCpuBackend, cpuInfo, setCpuIsa, setCpuThreads } from '../../src/engine/cpu/load.ts';
+import { loadCpuBackend, cpuInfo, setCpuIsa, setCpuThreads, setCpuPrecision, setCpuConvKernels } from '../../src/engine/cpu/load.ts';
 import { ISAS, type Isa } from '../../src/engine/cpu/native.ts';
 import { getBackend } from '../../src/engine/backends.ts';
 import type { Backend, ConvGeom, GroupNormGeom, Storage } from '../../src/engine/backend.ts';
@@ -274,6 +274,31 @@ test('cpu conv2d, direct kernels (16×16, Co 32), small-map kernel (8×8, Co 64)
   }
 });
 
+test('cpu conv2d with the convKernels = gemm setting: every shape through the im2col gemm, equal to js, and really another kernel', { skip }, () => {
+  // 16×16 Co 32 and 8×8 Co 64 take the direct / channel-vector kernels under 'auto': under 'gemm'
+  // the same convolutions must still equal js, and differ from 'auto' in the last bits (another
+  // summation order — at 64 input channels; with 20 both orders happen to agree bit for bit),
+  // which shows the setting reached the addon.
+  const g = convGeom(2, 64, 16, 32, 3, 1, 1), h = convGeom(2, 64, 8, 64, 3, 1, 1);
+  const fwd = (geom: ConvGeom) => {
+    const xs = geom.N * geom.Ci * geom.H * geom.W, ws = geom.Co * geom.Ci * 9, ys = geom.N * geom.Co * geom.Ho * geom.Wo;
+    const x = cpu.alloc('float32', xs), w = cpu.alloc('float32', ws), y = cpu.alloc('float32', ys);
+    cpu.write(x, normal(xs, 21)); cpu.write(w, normal(ws, 22, 0.1));
+    cpu.conv2dForward(x, w, null, y, geom);
+    return cpu.read(y) as Float32Array;
+  };
+  try {
+    const auto = [fwd(g), fwd(h)];
+    setCpuConvKernels('gemm');
+    checkConv(g, true, 'gemm-only 16×16 Co 32');
+    checkConv(h, true, 'gemm-only 8×8 Co 64');
+    const gemm = [fwd(g), fwd(h)];
+    for (let i = 0; i < 2; i++) assert.notDeepEqual(Array.from(gemm[i]!), Array.from(auto[i]!), `case ${i}: 'gemm' ran the same kernel as 'auto'`);
+  } finally {
+    setCpuConvKernels('auto');
+  }
+});
+
 test('cpu conv2d and groupNorm are bit-identical across runs and thread counts', { skip }, () => {
   const g = convGeom(4, 16, 12, 24, 3, 1, 1);
   const xs = g.N * g.Ci * g.H * g.W, ws = g.Co * g.Ci * 9, ys = g.N * g.Co * g.Ho * g.Wo;
@@ -350,9 +375,8 @@ function bf16Round(v: Float32Array): Float32Array {
 
 const bf16Skip = skip || (cpuInfo()?.bf16 ? false : 'this CPU has no AVX512-BF16 (bf16 compute unavailable)');
 
-test('cpu conv2d with CBDM_PRECISION=bf16: exact bf16 products, fp32 sums (equals js on bf16-rounded operands)', { skip: bf16Skip }, () => {
-  const before = process.env.CBDM_PRECISION;
-  process.env.CBDM_PRECISION = 'bf16';
+test('cpu conv2d in bf16 precision: exact bf16 products, fp32 sums (equals js on bf16-rounded operands)', { skip: bf16Skip }, () => {
+  const before = setCpuPrecision('bf16');
   try {
     // 8×8 (cv in fp32 too), 16×16 Ci 33 (odd channel count: the last pair is half zero), 32×32
     // Co 32 (the fp32 row kernel's shape, cv in bf16), stride 2 (backward-data by output phase,
@@ -405,7 +429,6 @@ test('cpu conv2d with CBDM_PRECISION=bf16: exact bf16 products, fp32 sums (equal
       }
     }
   } finally {
-    if (before === undefined) delete process.env.CBDM_PRECISION;
-    else process.env.CBDM_PRECISION = before;
+    setCpuPrecision(before);
   }
 });

@@ -1,4 +1,4 @@
-// Loading the native cpu backend: CBDM_ISA / CBDM_THREADS / CBDM_PRECISION are honoured, bad values give a reason
+// Loading the native cpu backend: CBDM_ISA / CBDM_THREADS / CBDM_PRECISION / CBDM_CONV_GEMM / CBDM_GEMM_BLOCK are honoured, bad values give a reason
 // (never a throw), and the registry hands out the cpu backend. Each case runs in a child process
 // because the addon reads the environment once, when it is first loaded.
 import { test } from 'node:test';
@@ -14,7 +14,7 @@ function probe(env: Record<string, string>): { ok: boolean; reason?: string; isa
 const r = loadCpuBackend();
 console.log(JSON.stringify(r.ok ? { ok: true, name: r.backend.name, ...cpuInfo() } : { ok: false, reason: r.reason }));`;
   const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], {
-    env: { ...process.env, CBDM_ISA: '', CBDM_THREADS: '', CBDM_PRECISION: '', ...env }, encoding: 'utf8',
+    env: { ...process.env, CBDM_ISA: '', CBDM_THREADS: '', CBDM_PRECISION: '', CBDM_CONV_GEMM: '', CBDM_GEMM_BLOCK: '', ...env }, encoding: 'utf8',
   });
   assert.equal(r.status, 0, r.stderr);
   return JSON.parse(r.stdout.trim().split('\n').pop()!);
@@ -42,12 +42,21 @@ test('cpu backend: bad CBDM_ISA / CBDM_THREADS give a reason instead of throwing
   const c = probe({ CBDM_PRECISION: 'fp16' });
   assert.equal(c.ok, false);
   assert.match(c.reason!, /CBDM_PRECISION='fp16' is not fp32 or bf16/);
+  assert.match(probe({ CBDM_CONV_GEMM: 'yes' }).reason!, /CBDM_CONV_GEMM='yes' is not 1 \(gemm only\) or 0/);
+  assert.match(probe({ CBDM_GEMM_BLOCK: '64,256' }).reason!, /CBDM_GEMM_BLOCK='64,256' is not three positive integers mc,kc,nc/);
+});
+
+test('cpu backend: CBDM_CONV_GEMM=1 reaches the addon as the convKernels setting', { skip }, () => {
+  assert.equal((probe({ CBDM_CONV_GEMM: '1' }) as { convKernels?: string }).convKernels, 'gemm');
+  assert.equal((probe({}) as { convKernels?: string }).convKernels, 'auto');
 });
 
 test('cpu backend: CBDM_PRECISION=bf16 is reported where the CPU can (and ignored below avx512)', { skip }, () => {
-  const r = probe({ CBDM_PRECISION: 'bf16' });
+  const r = probe({ CBDM_PRECISION: 'bf16' }) as { ok: boolean; bf16?: boolean; precision?: string };
   assert.equal(r.ok, true);
-  assert.equal((r as { bf16?: boolean }).bf16, cpuInfo()!.bf16);
-  const s = probe({ CBDM_PRECISION: 'bf16', CBDM_ISA: 'avx2' });
-  assert.equal((s as { bf16?: boolean }).bf16, false);
+  assert.equal(r.bf16, cpuInfo()!.bf16);
+  assert.equal(r.precision, cpuInfo()!.bf16 ? 'bf16' : 'fp32');
+  const s = probe({ CBDM_PRECISION: 'bf16', CBDM_ISA: 'avx2' }) as { bf16?: boolean; precision?: string };
+  assert.equal(s.bf16, false);
+  assert.equal(s.precision, 'fp32');
 });

@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { backendAvailable, useBackend } from '../../src/engine/backends.ts';
-import { cpuInfo } from '../../src/engine/cpu/load.ts';
+import { cpuInfo, setCpuPrecision, computePrecision } from '../../src/engine/cpu/load.ts';
 import { FidInceptionV3 } from '../../src/metrics/inception.ts';
 import { atPrecision, inceptionExtractor, readStats } from '../../src/metrics/features.ts';
 import { writeSamplesNpz } from '../../src/diffusion/samples-file.ts';
@@ -21,19 +21,20 @@ const skip = !backendAvailable('cpu') ? 'native cpu backend not built'
 
 test('feature precision: fp32 unless asked for, recorded in stats and protocol, mixing noted', { skip }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'cbdm-featprec-'));
-  const before = process.env.CBDM_PRECISION;
+  const before = setCpuPrecision('fp32');
+  const envBefore = process.env.CBDM_PRECISION;
   try {
     const be = useBackend('cpu');
     const net = new FidInceptionV3({ widthDivisor: 8, numClasses: 20, inputSize: 75 }).materialize(be, 3);
     const ex = inceptionExtractor(net, 'inception-v3-fid-tiny-random');
     const imgs = sampleShapesBalanced({ classes: 10, size: 16, perClass: 2, seed: 5 });
     const n = imgs.labels.length;
-    delete process.env.CBDM_PRECISION;
     const plain = ex.extract(imgs.images, n, 16).features;
-    process.env.CBDM_PRECISION = 'bf16';  // a training setting must not leak into the features
+    setCpuPrecision('bf16');  // a training setting must not leak into the features
     const f32 = atPrecision(ex, 'fp32').extract(imgs.images, n, 16).features;
-    assert.deepEqual(Array.from(f32), Array.from(plain), 'fp32 features are bit-identical to a run without CBDM_PRECISION');
-    assert.equal(process.env.CBDM_PRECISION, 'bf16', 'the setting is restored');
+    assert.deepEqual(Array.from(f32), Array.from(plain), 'fp32 features are bit-identical to a run computing in fp32');
+    assert.equal(computePrecision(), 'bf16', 'the setting is restored');
+    assert.equal(process.env.CBDM_PRECISION, envBefore, 'the environment is never mutated');
     const f16 = atPrecision(ex, 'bf16').extract(imgs.images, n, 16).features;
     let num = 0, den = 0;
     for (let i = 0; i < f16.length; i++) { num += (f16[i]! - plain[i]!) ** 2; den += plain[i]! ** 2; }
@@ -55,8 +56,7 @@ test('feature precision: fp32 unless asked for, recorded in stats and protocol, 
     assert.equal(same.protocol.featurePrecision, 'bf16');
     net.dispose();
   } finally {
-    if (before === undefined) delete process.env.CBDM_PRECISION;
-    else process.env.CBDM_PRECISION = before;
+    setCpuPrecision(before);
     rmSync(dir, { recursive: true, force: true });
   }
 });

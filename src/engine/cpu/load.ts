@@ -1,17 +1,16 @@
 /**
- * Loads the native `cpu` backend (the C++ addon in `native/`, built by `npm install`).
- *
- * Environment: `CBDM_THREADS=n` sets the thread count (default: all cores), `CBDM_PRECISION=bf16`
- * computes convolutions in bfloat16 with fp32 sums where the CPU has AVX512-BF16, `CBDM_ISA=avx2|scalar`
- * forces a lower instruction set than the CPU's best (for tests and for comparing kernels).
+ * Loads the native `cpu` backend (the C++ addon in `native/`, built by `npm install`) and applies
+ * its settings (threads, ISA, precision, kernel overrides: src/engine/cpu/settings.ts), read from
+ * the environment here, once.
  */
 import { createRequire } from 'node:module';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Backend } from '../backend.ts';
-import { ISAS, type Isa, type NativeAddon } from './native.ts';
+import type { Isa, NativeAddon } from './native.ts';
 import { CpuBackend } from './backend.ts';
+import { cpuSettingsFromEnv, type ConvKernels, type CpuSettings, type Precision } from './settings.ts';
 
 export type CpuLoadResult = { ok: true; backend: Backend } | { ok: false; reason: string };
 
@@ -21,11 +20,13 @@ export const ADDON_PATH = join(root, 'build', 'Release', 'cbdm_native.node');
 
 /** Every function the CpuBackend calls: an addon built from older sources lacks some. */
 const REQUIRED_EXPORTS: readonly (keyof NativeAddon)[] = [
-  'info', 'setThreads', 'setIsa', 'gemm', 'conv2dForward', 'conv2dBackwardData', 'conv2dBackwardWeight',
+  'info', 'setThreads', 'setIsa', 'setPrecision', 'setConvKernels', 'setGemmBlock', 'gemm', 'conv2dForward', 'conv2dBackwardData', 'conv2dBackwardWeight',
   'groupNormForward', 'groupNormBackward', 'ew', 'reduce', 'broadcast', 'adamStep', 'emaUpdate',
   'attentionForward', 'attentionBackward', 'dropout', 'pool2dForward',
 ];
 
+/** The precision last asked of the addon (it computes in bf16 only where the CPU can). */
+let askedPrecision: Precision = 'fp32';
 let cached: { addon: NativeAddon } | { reason: string } | null = null;
 
 function why(): string {
@@ -51,30 +52,26 @@ export function loadAddon(): { addon: NativeAddon } | { reason: string } {
     if (missing.length > 0) {
       return (cached = { reason: `${ADDON_PATH} is out of date (no ${missing.join(', ')}); rebuild it with \`npm install\` (or \`node scripts/build-native.mjs\`)` });
     }
-    const isaEnv = process.env.CBDM_ISA;
-    if (isaEnv !== undefined && isaEnv !== '') {
-      if (!(ISAS as readonly string[]).includes(isaEnv)) {
-        return (cached = { reason: `CBDM_ISA='${isaEnv}' is not one of ${ISAS.join(', ')}` });
-      }
-      addon.setIsa(isaEnv as Isa);
-    }
-    const thrEnv = process.env.CBDM_THREADS;
-    if (thrEnv !== undefined && thrEnv !== '') {
-      const n = Number(thrEnv);
-      if (!Number.isInteger(n) || n < 1) return (cached = { reason: `CBDM_THREADS='${thrEnv}' is not a positive integer` });
-      addon.setThreads(n);
-    }
-    const prec = process.env.CBDM_PRECISION;
-    if (prec !== undefined && prec !== '' && prec !== 'fp32' && prec !== 'bf16') {
-      return (cached = { reason: `CBDM_PRECISION='${prec}' is not fp32 or bf16` });
-    }
-    if (prec === 'bf16' && !addon.info().bf16) {
+    const env = cpuSettingsFromEnv(process.env);
+    if ('reason' in env) return (cached = { reason: env.reason });
+    applySettings(addon, env.settings);
+    if (env.settings.precision === 'bf16' && !addon.info().bf16) {
       console.error('cbdm: CBDM_PRECISION=bf16 needs a CPU with AVX512-BF16 (and the avx512 kernels); this one computes in fp32');
     }
     return (cached = { addon });
   } catch (e) {
     return (cached = { reason: `could not load ${ADDON_PATH}: ${(e as Error).message}` });
   }
+}
+
+/** Pass every setting to the addon (an unset ISA / thread count keeps the addon's default). */
+function applySettings(addon: NativeAddon, s: CpuSettings): void {
+  if (s.isa !== null) addon.setIsa(s.isa);
+  if (s.threads !== null) addon.setThreads(s.threads);
+  addon.setPrecision(s.precision);
+  askedPrecision = s.precision;
+  addon.setConvKernels(s.convKernels);
+  addon.setGemmBlock(...(s.gemmBlock ?? [0, 0, 0]));
 }
 
 let backend: CpuBackend | null = null;
@@ -92,20 +89,39 @@ export function loadCpuBackend(): CpuLoadResult {
  * (`CBDM_PRECISION=bf16`: AVX512-BF16 dot products in the direct convolutions) is available
  * (null when not built).
  */
-export function cpuInfo(): { isa: Isa; bestIsa: Isa; threads: number; bf16: boolean } | null {
+export function cpuInfo(): ReturnType<NativeAddon['info']> | null {
   const r = loadAddon();
   return 'addon' in r ? r.addon.info() : null;
 }
 
 /**
- * The precision convolutions compute in: 'bf16' when `CBDM_PRECISION=bf16` and the CPU has
- * AVX512-BF16 (inputs and weights rounded to bfloat16, products exact, sums in fp32: the bf16
+ * The precision convolutions compute in: 'bf16' when the precision setting is bf16 (start-up:
+ * `CBDM_PRECISION=bf16`; scoped: `setCpuPrecision`) and the CPU has AVX512-BF16 (inputs and weights rounded to bfloat16, products exact, sums in fp32: the bf16
  * kernels of native/conv.inc take the forward and both backward passes of the 1×1, 3×3, 5×5 and
  * strided convolutions; a few shapes — fewer than 64 multiply-adds per output, or channel counts
  * the kernels cannot tile — and all other ops stay fp32), else 'fp32'.
  */
-export function computePrecision(): 'fp32' | 'bf16' {
-  return process.env.CBDM_PRECISION === 'bf16' && cpuInfo()?.bf16 === true ? 'bf16' : 'fp32';
+export function computePrecision(): Precision {
+  return cpuInfo()?.precision ?? 'fp32';
+}
+
+/**
+ * Ask the convolutions to compute in `p` (bf16 takes effect only where the CPU can); returns the
+ * precision asked for before, so that a caller can restore it. No-op ('fp32') when not built.
+ */
+export function setCpuPrecision(p: Precision): Precision {
+  const r = loadAddon();
+  if (!('addon' in r)) return 'fp32';
+  const before = askedPrecision;
+  r.addon.setPrecision(p);
+  askedPrecision = p;
+  return before;
+}
+
+/** Which convolution kernels may run ('gemm': only the fp32 im2col gemm); no-op when not built. */
+export function setCpuConvKernels(k: ConvKernels): void {
+  const r = loadAddon();
+  if ('addon' in r) r.addon.setConvKernels(k);
 }
 
 /** Set the native thread count (≥ 1); returns the count in use, or null when not built. */

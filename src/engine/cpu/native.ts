@@ -23,9 +23,14 @@ export const BC = { add: 0, sum: 1, mulRows: 2 } as const;
 type F = Float32Array;
 
 export interface NativeAddon {
-  info(): { isa: Isa; bestIsa: Isa; threads: number; bf16: boolean };
+  /** `bf16`: the CPU and ISA can compute in bf16; `precision`: what convolutions compute in now. */
+  info(): { isa: Isa; bestIsa: Isa; threads: number; bf16: boolean; precision: 'fp32' | 'bf16'; convKernels: 'auto' | 'gemm' };
   setThreads(n: number): number;
   setIsa(isa: Isa): Isa;
+  setPrecision(p: 'fp32' | 'bf16'): void;
+  setConvKernels(k: 'auto' | 'gemm'): void;
+  /** 0, 0, 0 = each microkernel's own blocking. */
+  setGemmBlock(mc: number, kc: number, nc: number): void;
   gemm(transA: boolean, transB: boolean, M: number, N: number, K: number, alpha: number, A: F, B: F, beta: number, C: F): void;
   conv2dForward(x: F, w: F, b: F | null, y: F, N: number, Ci: number, H: number, W: number, Co: number,
     KH: number, KW: number, stride: number, pad: number, Ho: number, Wo: number): void;

@@ -31,4 +31,13 @@ bool conv2d_backward_weight(const float* x, const float* gy, float* gw, float* g
   return scalar::conv2d_backward_weight(x, gy, gw, gb, g, nt);
 }
 
+const char* conv_kernel_name(const ConvGeom& g, ConvPass pass) {
+  switch (current_isa()) {
+    case Isa::avx512: return avx512::conv_kernel_name(g, pass);
+    case Isa::avx2: return avx2::conv_kernel_name(g, pass);
+    case Isa::scalar: break;
+  }
+  return scalar::conv_kernel_name(g, pass);
+}
+
 }  // namespace cbdm

@@ -4,7 +4,8 @@
  *
  *   node --import tsx scripts/profile-unet.ts [--preset tiny] [--batch 64] [--reps 10] [--mode sample|train]
  *
- * Times are wall clock per kernel; set CBDM_THREADS to fix the thread count.
+ * Times are wall clock per kernel, convolutions labelled with the native kernel that ran
+ * (native/conv.inc rule tables); set CBDM_THREADS to fix the thread count.
  */
 import { parseArgs } from 'node:util';
 import { useBackend } from '../src/engine/backends.ts';
@@ -12,6 +13,7 @@ import { setCurrentBackend, tidy, noGrad } from '../src/engine/context.ts';
 import { backward } from '../src/engine/autograd.ts';
 import { tensor } from '../src/engine/ops/create.ts';
 import { profileBackend, formatProfile } from '../src/engine/profile.ts';
+import { convKernelName } from '../src/engine/cpu/load.ts';
 import { UNet } from '../src/models/unet.ts';
 import { presetConfig, type PresetName } from '../src/models/presets.ts';
 import { trainingLoss, DEFAULT_LOSS } from '../src/train/loss.ts';
@@ -32,7 +34,7 @@ const reps = Number(values.reps);
 const classes = 10;
 const cfg = presetConfig(preset, classes);
 const S = cfg.imageSize;
-const prof = profileBackend(useBackend(), { byShape: true });
+const prof = profileBackend(useBackend(), { byShape: true, convKernelName });
 setCurrentBackend(prof.backend);
 const net = new UNet(cfg);
 net.store.materialize(prof.backend, 0);

@@ -6,7 +6,11 @@
  * Usage: `const p = profileBackend(be); setCurrentBackend(p.backend); …; p.rows()`.
  * Only use it on fresh tensors: storages are shared with the wrapped backend, so the two mix.
  */
-import type { Backend } from './backend.ts';
+import type { Backend, ConvGeom } from './backend.ts';
+
+/** Names the kernel a backend picks for a convolution pass (the cpu backend's `convKernelName`). */
+export type ConvKernelNamer = (g: ConvGeom, pass: 'forward' | 'backward-data' | 'backward-weight') => string | null;
+const CONV_PASS = { conv2dForward: 'forward', conv2dBackwardData: 'backward-data', conv2dBackwardWeight: 'backward-weight' } as const;
 
 /** Time spent in one kernel. */
 export interface ProfileRow {
@@ -29,14 +33,18 @@ export interface ProfiledBackend {
 /** Memory management calls that are counted but are not kernels. */
 const NOT_KERNELS = new Set(['alloc', 'view', 'free', 'liveBytes', 'name', 'constructor']);
 
-/** Conv kernels are keyed by geometry too (`conv2dForward 64→64 8×8 k3 s1`), the rest by name. */
-function keyOf(kernel: string, args: unknown[]): string {
-  if (!kernel.startsWith('conv2d')) return kernel;
-  const g = args[args.length - 1] as { Ci: number; Co: number; H: number; W: number; KH: number; stride: number; N: number };
-  return `${kernel} ${g.Ci}→${g.Co} ${g.H}×${g.W} k${g.KH} s${g.stride}`;
+/**
+ * Conv kernels are keyed by geometry too (`conv2dForward 64→64 8×8 k3 s1`), and by the native
+ * kernel that ran when a namer is given (`… [direct-3x3]`); the rest by name.
+ */
+function keyOf(kernel: string, args: unknown[], namer?: ConvKernelNamer): string {
+  if (!(kernel in CONV_PASS)) return kernel;
+  const g = args[args.length - 1] as ConvGeom;
+  const which = namer?.(g, CONV_PASS[kernel as keyof typeof CONV_PASS]);
+  return `${kernel} ${g.Ci}→${g.Co} ${g.H}×${g.W} k${g.KH} s${g.stride}${which ? ` [${which}]` : ''}`;
 }
 
-export function profileBackend(inner: Backend, opts: { byShape?: boolean } = {}): ProfiledBackend {
+export function profileBackend(inner: Backend, opts: { byShape?: boolean; convKernelName?: ConvKernelNamer } = {}): ProfiledBackend {
   const stats = new Map<string, { calls: number; ms: number }>();
   const wrapped = new Map<string, (...a: unknown[]) => unknown>();
   const backend = new Proxy(inner, {
@@ -51,7 +59,7 @@ export function profileBackend(inner: Backend, opts: { byShape?: boolean } = {})
           try {
             return fn.apply(target, args);
           } finally {
-            const key = opts.byShape ? keyOf(prop, args) : prop;
+            const key = opts.byShape ? keyOf(prop, args, opts.convKernelName) : prop;
             const s = stats.get(key) ?? { calls: 0, ms: 0 };
             s.calls++;
             s.ms += performance.now() - t0;

@@ -11,7 +11,7 @@
 // native exp (relative error < 1e-7): 1e-6. Reductions accumulate in float64 on both sides: 1e-9.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { loadCpuBackend, cpuInfo, setCpuIsa, setCpuThreads, setCpuPrecision, setCpuConvKernels } from '../../src/engine/cpu/load.ts';
+import { loadCpuBackend, cpuInfo, setCpuIsa, setCpuThreads, setCpuPrecision, setCpuConvKernels, convKernelName } from '../../src/engine/cpu/load.ts';
 import { ISAS, type Isa } from '../../src/engine/cpu/native.ts';
 import { getBackend } from '../../src/engine/backends.ts';
 import type { Backend, ConvGeom, GroupNormGeom, Storage } from '../../src/engine/backend.ts';
@@ -295,6 +295,49 @@ test('cpu conv2d with the convKernels = gemm setting: every shape through the im
     const gemm = [fwd(g), fwd(h)];
     for (let i = 0; i < 2; i++) assert.notDeepEqual(Array.from(gemm[i]!), Array.from(auto[i]!), `case ${i}: 'gemm' ran the same kernel as 'auto'`);
   } finally {
+    setCpuConvKernels('auto');
+  }
+});
+
+test('convKernelName: the rule table of each pass picks the kernel its rules say, per ISA and setting', { skip }, () => {
+  const isa = cpuInfo()!.isa;
+  const name = (g: ConvGeom) => [convKernelName(g, 'forward'), convKernelName(g, 'backward-data'), convKernelName(g, 'backward-weight')];
+  const c16 = convGeom(4, 32, 16, 32, 3, 1, 1), c8 = convGeom(4, 128, 8, 128, 3, 1, 1), wide = convGeom(4, 128, 32, 128, 3, 1, 1);
+  const big = convGeom(4, 256, 8, 128, 3, 1, 1), p1 = convGeom(4, 128, 16, 128, 1, 1, 0), out = convGeom(4, 64, 32, 3, 3, 1, 1);
+  try {
+    if (isa !== 'scalar') {
+      for (const i of ['avx512', 'avx2'] as const) {
+        if (i === 'avx512' && isa !== 'avx512') continue;
+        setCpuIsa(i);
+        // direct 3×3 up to 64 output channels; the channel-vector kernel on small maps ≤ k 2048;
+        // the gemm on wide maps with many channels, for k > 2048 and for 1×1
+        assert.deepEqual(name(c16), ['direct-3x3', 'channel-vector', 'direct-3x3'], `${i} 32→32 16×16`);
+        assert.deepEqual(name(c8), ['channel-vector', 'channel-vector', 'im2col-gemm'], `${i} 128→128 8×8`);
+        assert.deepEqual(name(wide), ['im2col-gemm', 'im2col-gemm', 'im2col-gemm'], `${i} 128→128 32×32`);
+        assert.deepEqual(name(big), ['im2col-gemm', 'channel-vector', 'im2col-gemm'], `${i} 256→128 8×8 (forward k 2304)`);
+        assert.deepEqual(name(p1), ['im2col-gemm', 'im2col-gemm', 'im2col-gemm'], `${i} 1×1`);
+        assert.deepEqual(name(out), ['direct-3x3', 'direct-3x3', 'im2col-gemm'], `${i} the UNet's output conv 64→3`);
+        setCpuConvKernels('gemm');
+        assert.deepEqual(name(c16), ['im2col-gemm', 'im2col-gemm', 'im2col-gemm'], `${i} gemm-only`);
+        setCpuConvKernels('auto');
+      }
+    }
+    if (cpuInfo()!.bf16 || isa === 'avx512') setCpuIsa('avx512');
+    if (cpuInfo()!.bf16) {
+      const before = setCpuPrecision('bf16');
+      try {
+        assert.deepEqual(name(c16), ['bf16-channel-vector', 'bf16-channel-vector', 'bf16-channel-vector'], 'bf16 32→32 16×16');
+        assert.deepEqual(name(p1), ['bf16-gemm-1x1', 'bf16-gemm-1x1', 'bf16-gemm-1x1'], 'bf16 1×1');
+        assert.deepEqual(name(big).slice(0, 1), ['bf16-im2col-gemm'], 'bf16 k 2304');
+      } finally {
+        setCpuPrecision(before);
+      }
+    }
+    setCpuIsa('scalar');  // no vector kernels: the gemm takes everything
+    assert.deepEqual(name(c16), ['im2col-gemm', 'im2col-gemm', 'im2col-gemm'], 'scalar');
+    assert.equal(convKernelName(convGeom(0, 8, 8, 8, 3, 1, 1), 'backward-weight'), 'none (empty batch)');
+  } finally {
+    setCpuIsa(isa);
     setCpuConvKernels('auto');
   }
 });

@@ -7,7 +7,7 @@ import { createRequire } from 'node:module';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Backend } from '../backend.ts';
+import type { Backend, ConvGeom } from '../backend.ts';
 import type { Isa, NativeAddon } from './native.ts';
 import { CpuBackend } from './backend.ts';
 import { cpuSettingsFromEnv, type ConvKernels, type CpuSettings, type Precision } from './settings.ts';
@@ -20,7 +20,7 @@ export const ADDON_PATH = join(root, 'build', 'Release', 'cbdm_native.node');
 
 /** Every function the CpuBackend calls: an addon built from older sources lacks some. */
 const REQUIRED_EXPORTS: readonly (keyof NativeAddon)[] = [
-  'info', 'setThreads', 'setIsa', 'setPrecision', 'setConvKernels', 'setGemmBlock', 'gemm', 'conv2dForward', 'conv2dBackwardData', 'conv2dBackwardWeight',
+  'info', 'setThreads', 'setIsa', 'setPrecision', 'setConvKernels', 'setGemmBlock', 'convKernelName', 'gemm', 'conv2dForward', 'conv2dBackwardData', 'conv2dBackwardWeight',
   'groupNormForward', 'groupNormBackward', 'ew', 'reduce', 'broadcast', 'adamStep', 'emaUpdate',
   'attentionForward', 'attentionBackward', 'dropout', 'pool2dForward',
 ];
@@ -122,6 +122,21 @@ export function setCpuPrecision(p: Precision): Precision {
 export function setCpuConvKernels(k: ConvKernels): void {
   const r = loadAddon();
   if ('addon' in r) r.addon.setConvKernels(k);
+}
+
+/** The passes of a convolution, each with its own ordered rule table of kernels (native/conv.inc). */
+export type ConvPass = 'forward' | 'backward-data' | 'backward-weight';
+const PASS_CODE: Record<ConvPass, number> = { forward: 0, 'backward-data': 1, 'backward-weight': 2 };
+
+/**
+ * The name of the native kernel that computes `pass` of this convolution under the current ISA
+ * and settings (e.g. 'direct-3x3', 'channel-vector', 'im2col-gemm', 'bf16-gemm-1x1'); null when
+ * the addon is not built. Tests and the profiler use it to say which kernel ran.
+ */
+export function convKernelName(g: ConvGeom, pass: ConvPass): string | null {
+  const r = loadAddon();
+  if (!('addon' in r)) return null;
+  return r.addon.convKernelName(PASS_CODE[pass], g.N, g.Ci, g.H, g.W, g.Co, g.KH, g.KW, g.stride, g.pad, g.Ho, g.Wo);
 }
 
 /** Set the native thread count (≥ 1); returns the count in use, or null when not built. */

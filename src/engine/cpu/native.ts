@@ -32,6 +32,9 @@ export interface NativeAddon {
   /** 0, 0, 0 = each microkernel's own blocking. */
   setGemmBlock(mc: number, kc: number, nc: number): void;
   gemm(transA: boolean, transB: boolean, M: number, N: number, K: number, alpha: number, A: F, B: F, beta: number, C: F): void;
+  /** The kernel the rule table of `pass` (0 forward, 1 backward-data, 2 backward-weight) picks now. */
+  convKernelName(pass: number, N: number, Ci: number, H: number, W: number, Co: number,
+    KH: number, KW: number, stride: number, pad: number, Ho: number, Wo: number): string;
   conv2dForward(x: F, w: F, b: F | null, y: F, N: number, Ci: number, H: number, W: number, Co: number,
     KH: number, KW: number, stride: number, pad: number, Ho: number, Wo: number): void;
   conv2dBackwardData(gy: F, w: F, gx: F, N: number, Ci: number, H: number, W: number, Co: number,

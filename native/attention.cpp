@@ -16,18 +16,7 @@ namespace cbdm {
 
 namespace {
 
-struct Buf {
-  float* p = nullptr;
-  size_t n = 0;
-  ~Buf() { std::free(p); }
-  float* get(size_t need) {
-    if (n >= need) return p;
-    std::free(p);
-    p = static_cast<float*>(std::aligned_alloc(64, ((need * sizeof(float) + 63) / 64) * 64));
-    n = p ? need : 0;
-    return p;
-  }
-};
+#include "buffers.h"
 
 thread_local Buf tls_gs;
 

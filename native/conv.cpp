@@ -1,4 +1,4 @@
-// Dispatch of the convolution kernels (conv.inc, compiled per ISA) to the selected ISA.
+// Dispatch of the convolution kernels (conv_kernels.h, compiled per ISA) to the selected ISA.
 #include "conv.h"
 #include "common.h"
 

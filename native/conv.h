@@ -9,10 +9,10 @@ struct ConvGeom {
   int64_t N, Ci, H, W, Co, KH, KW, stride, pad, Ho, Wo;
 };
 
-/** The three passes of a convolution, each with its own rule table of kernels (conv.inc). */
+/** The three passes of a convolution, each with its own rule table of kernels (conv_rules.h). */
 enum class ConvPass : int { forward = 0, backward_data = 1, backward_weight = 2 };
 
-// The same kernels compiled per ISA (conv.inc); the unqualified functions below dispatch.
+// The same kernels compiled per ISA (conv_kernels.h); the unqualified functions below dispatch.
 #define CBDM_CONV_DECLS                                                                              \
   bool conv2d_forward(const float* x, const float* w, const float* b, float* y, const ConvGeom& g, int nt); \
   bool conv2d_backward_data(const float* gy, const float* w, float* gx, const ConvGeom& g, int nt);         \

@@ -1,3 +1,3 @@
-// Convolution kernels of conv.inc compiled for avx2 (flags in binding.gyp).
+// Convolution kernels of conv_kernels.h compiled for avx2 (flags in binding.gyp).
 #define KNS avx2
-#include "conv.inc"
+#include "conv_kernels.h"

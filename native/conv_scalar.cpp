@@ -1,3 +1,3 @@
-// Convolution kernels of conv.inc compiled for scalar (flags in binding.gyp).
+// Convolution kernels of conv_kernels.h compiled for scalar (flags in binding.gyp).
 #define KNS scalar
-#include "conv.inc"
+#include "conv_kernels.h"

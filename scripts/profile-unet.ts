@@ -5,7 +5,7 @@
  *   node --import tsx scripts/profile-unet.ts [--preset tiny] [--batch 64] [--reps 10] [--mode sample|train]
  *
  * Times are wall clock per kernel, convolutions labelled with the native kernel that ran
- * (native/conv.inc rule tables); set CBDM_THREADS to fix the thread count.
+ * (native/conv_rules.h); set CBDM_THREADS to fix the thread count.
  */
 import { parseArgs } from 'node:util';
 import { useBackend } from '../src/engine/backends.ts';

@@ -97,7 +97,7 @@ export function cpuInfo(): ReturnType<NativeAddon['info']> | null {
 /**
  * The precision convolutions compute in: 'bf16' when the precision setting is bf16 (start-up:
  * `CBDM_PRECISION=bf16`; scoped: `setCpuPrecision`) and the CPU has AVX512-BF16 (inputs and weights rounded to bfloat16, products exact, sums in fp32: the bf16
- * kernels of native/conv.inc take the forward and both backward passes of the 1×1, 3×3, 5×5 and
+ * kernels of native/conv_bf16.h and conv_gemm.h take the forward and both backward passes of the 1×1, 3×3, 5×5 and
  * strided convolutions; a few shapes — fewer than 64 multiply-adds per output, or channel counts
  * the kernels cannot tile — and all other ops stay fp32), else 'fp32'.
  */
@@ -124,7 +124,7 @@ export function setCpuConvKernels(k: ConvKernels): void {
   if ('addon' in r) r.addon.setConvKernels(k);
 }
 
-/** The passes of a convolution, each with its own ordered rule table of kernels (native/conv.inc). */
+/** The passes of a convolution, each with its own ordered rule table of kernels (native/conv_rules.h). */
 export type ConvPass = 'forward' | 'backward-data' | 'backward-weight';
 const PASS_CODE: Record<ConvPass, number> = { forward: 0, 'backward-data': 1, 'backward-weight': 2 };
 

@@ -1,0 +1,137 @@
+// A fragment of the convolution kernels' translation unit: included only by conv_kernels.h,
+// inside its namespaces (cbdm::<isa>::{anonymous}), so every ISA build has its own copy.
+#pragma once
+// The channel-vector kernel's driver (fp32 tiles of conv_channel_vector.h, bf16 tiles of
+// conv_bf16.h) and the forward / backward-data passes through it.
+// Whether the cv kernel can produce Cout output channels (whole vectors of them).
+bool cv_ok(int64_t Cout) {
+  return DW_VL > 0 && Cout % (DW_VL > 0 ? DW_VL : 1) == 0 && !conv_gemm_only();
+}
+
+// Forward: where the gemm's im2col packing is costly — short output rows (Wo < 32: runs of < 32
+// floats) or few output channels (≤ 64 uses of each packed element) — and k = Ci·KH·KW in
+// [64, 2048]: below 64 the padded copy and the scattered stores outweigh the few multiply-adds
+// (the UNet's 3-channel input conv: 0.4× the gemm), above 2048 a 64-channel block of weights
+// outgrows half of L2 and the gemm's cache blocking wins, as it does on wide maps with ≥ 128
+// channels (128→128 at 32×32: 0.9×). Measured 1.1–2.2× the gemm on the maps it takes
+// (bench/RESULTS.md).
+bool cv_forward_ok(const ConvGeom& g) {
+  const int64_t K = g.Ci * g.KH * g.KW;
+  if (cv_bf16()) return cv_ok(g.Co) && !is_pointwise(g) && K >= 64 && K <= 4096;  // half the weight bytes
+  return cv_ok(g.Co) && !is_pointwise(g) && (g.Wo < 32 || g.Co <= 64) && K >= 64 && K <= 2048;
+}
+
+// out (N×Cout×Ho×Wo) = conv(inp (N×Cin×H×W) padded by (ph, pw), wk) + bias, wk in [k][cout] order
+// with k = (ci·KH + p)·KW + q.
+bool cv_run(const float* inp, const float* wk, const float* bias, float* out, int64_t N, int64_t Cin, int64_t H,
+                   int64_t W, int64_t KH, int64_t KW, int64_t ph, int64_t pw, int64_t s, int64_t Cout, int64_t Ho,
+                   int64_t Wo, int nt) {
+#if defined(__AVX512F__) || defined(__AVX2__)
+  // bf16: stored channel planes are channel pairs (an odd last channel pairs with zeros)
+  const bool bf = cv_bf16();
+  const int64_t Hp = H + 2 * ph, Wp = W + 2 * pw, plane = Hp * Wp, Cs = bf ? (Cin + 1) / 2 : Cin, K = Cs * KH * KW;
+  float* xp = bf ? aligned_floats(N * Cs * plane)
+                 : pad_maps(inp, N, Cin, H, W, ph, pw, nt);
+  int32_t* kofs = static_cast<int32_t*>(std::malloc(sizeof(int32_t) * K));
+  uint32_t* wk2 = bf ? static_cast<uint32_t*>(std::aligned_alloc(64, ((K * Cout * 4 + 63) / 64) * 64)) : nullptr;
+  if (!xp || !kofs || (bf && !wk2) || N * Cs * plane >= (int64_t(1) << 31)) {
+    std::free(xp); std::free(kofs); std::free(wk2);
+    return false;
+  }
+  if (bf) {  // padded maps of channel pairs 2c, 2c + 1 as bf16 pairs
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1 && N * Cs * plane > 65536)
+    for (int64_t nc = 0; nc < N * Cs; nc++) {
+      uint32_t* d = reinterpret_cast<uint32_t*>(xp) + nc * plane;
+      std::memset(d, 0, sizeof(uint32_t) * plane);
+      const int64_t n = nc / Cs, c0 = 2 * (nc % Cs);
+      const float* lo = inp + (n * Cin + c0) * H * W;
+      const float* hi = c0 + 1 < Cin ? lo + H * W : nullptr;
+      for (int64_t h = 0; h < H; h++)
+        for (int64_t w = 0; w < W; w++) d[(h + ph) * Wp + pw + w] = bf16_pair(lo[h * W + w], hi ? hi[h * W + w] : 0.0f);
+    }
+  }
+  for (int64_t c = 0; c < Cs; c++)
+    for (int64_t p = 0; p < KH; p++)
+      for (int64_t q = 0; q < KW; q++) kofs[(c * KH + p) * KW + q] = int32_t(c * plane + p * Wp + q);
+  if (bf) {  // wk[(ci·KH + p)·KW + q][co] → pairs of channels 2c, 2c + 1
+    const int64_t T = KH * KW;
+    for (int64_t c = 0; c < Cs; c++)
+      for (int64_t t = 0; t < T; t++) {
+        const float* lo = wk + ((2 * c) * T + t) * Cout;
+        const float* hi = 2 * c + 1 < Cin ? wk + ((2 * c + 1) * T + t) * Cout : nullptr;
+        uint32_t* d = wk2 + (c * T + t) * Cout;
+        for (int64_t co = 0; co < Cout; co++) d[co] = bf16_pair(lo[co], hi ? hi[co] : 0.0f);
+      }
+  }
+  const int NV = int(imin(CV_NVMAX, Cout / DW_VL));
+  const int64_t nvb = Cout / DW_VL, cob = (nvb + NV - 1) / NV, Lo = Ho * Wo, P = N * Lo;
+  const int R = cv_rows(NV);
+  const int64_t pt = (P + R - 1) / R, tiles = pt * cob;
+  const double flops = 2.0 * P * Cout * K;
+  if (flops < 4e6 * nt) nt = 1;
+#pragma omp parallel for num_threads(nt) schedule(dynamic, 4) if (nt > 1)
+  for (int64_t t = 0; t < tiles; t++) {
+    const int64_t p0 = (t / cob) * R, np = imin(R, P - p0), b = t % cob;
+    // vector blocks of NV, the last one narrower when nvb is not a multiple (e.g. 5 = 4 + 1)
+    const int64_t v0 = b * NV, nv = imin(NV, nvb - v0), co0 = v0 * DW_VL;
+    switch (nv) {
+#if defined(__AVX512F__)
+#define CV_CASE(k) case k: \
+      if (bf) cv_tile_bf16<k>(reinterpret_cast<const uint32_t*>(xp), kofs, K, wk2, bias, out, Cout, Lo, Wo, Cs * plane, Wp, s, p0, np, co0); \
+      else cv_tile<k>(xp, kofs, K, wk, bias, out, Cout, Lo, Wo, Cs * plane, Wp, s, p0, np, co0); \
+      break;
+#else
+#define CV_CASE(k) case k: cv_tile<k>(xp, kofs, K, wk, bias, out, Cout, Lo, Wo, Cs * plane, Wp, s, p0, np, co0); break;
+#endif
+      CV_CASE(1) CV_CASE(2)
+#if defined(__AVX512F__)
+      CV_CASE(3) CV_CASE(4)
+#endif
+#undef CV_CASE
+      default: break;
+    }
+  }
+  std::free(xp);
+  std::free(kofs);
+  std::free(wk2);
+  return true;
+#else
+  (void)inp; (void)wk; (void)bias; (void)out; (void)N; (void)Cin; (void)H; (void)W; (void)KH; (void)KW; (void)ph;
+  (void)pw; (void)s; (void)Cout; (void)Ho; (void)Wo; (void)nt;
+  return false;
+#endif
+}
+
+bool conv2d_forward_cv(const float* x, const float* w, const float* b, float* y, const ConvGeom& g, int nt) {
+  const int64_t T = g.KH * g.KW, K = g.Ci * T;
+  float* wk = aligned_floats(K * g.Co);
+  if (!wk) return false;
+  for (int64_t co = 0; co < g.Co; co++)  // w[co][k] → wk[k][co]
+    for (int64_t k = 0; k < K; k++) wk[k * g.Co + co] = w[co * K + k];
+  const bool ok = cv_run(x, wk, b, y, g.N, g.Ci, g.H, g.W, g.KH, g.KW, g.pad, g.pad, g.stride, g.Co, g.Ho, g.Wo, nt);
+  std::free(wk);
+  return ok;
+}
+
+// Stride 1: gx = conv(gy padded by (KH−1−pad, KW−1−pad), w′), w′[co][KH−1−p][KW−1−q] → ci — the
+// adjoint of the forward, with Co input and Ci output channels. Taken on maps ≤ 8×8, and on 16×16
+// maps at ≤ 64 channels, where it measured 1.15–1.3× the gemm + col2im; elsewhere about equal.
+bool cv_backward_data_ok(const ConvGeom& g) {
+  if (g.stride != 1 || g.pad > g.KH - 1 || g.pad > g.KW - 1 || !cv_ok(g.Ci)) return false;
+  return !is_pointwise(g) && (cv_bf16() || g.H * g.W <= (g.Ci <= 64 ? 256 : 64));
+}
+
+bool conv2d_backward_data_cv(const float* gy, const float* w, float* gx, const ConvGeom& g, int nt) {
+  const int64_t T = g.KH * g.KW, K = g.Co * T;
+  float* wk = aligned_floats(K * g.Ci);
+  if (!wk) return false;
+  for (int64_t co = 0; co < g.Co; co++)
+    for (int64_t ci = 0; ci < g.Ci; ci++)
+      for (int64_t p = 0; p < g.KH; p++)
+        for (int64_t q = 0; q < g.KW; q++)
+          wk[((co * g.KH + (g.KH - 1 - p)) * g.KW + (g.KW - 1 - q)) * g.Ci + ci] = w[((co * g.Ci + ci) * g.KH + p) * g.KW + q];
+  const bool ok = cv_run(gy, wk, nullptr, gx, g.N, g.Co, g.Ho, g.Wo, g.KH, g.KW, g.KH - 1 - g.pad, g.KW - 1 - g.pad, 1,
+                                g.Ci, g.H, g.W, nt);
+  std::free(wk);
+  return ok;
+}

@@ -1,0 +1,41 @@
+// A fragment of the convolution kernels' translation unit: included only by conv_kernels.h,
+// inside its namespaces (cbdm::<isa>::{anonymous}), so every ISA build has its own copy.
+#pragma once
+// What every convolution kernel family uses: integer min/max, the per-thread scratch, the vector
+// width of the direct kernels, and zero-padded copies of the input maps.
+inline int64_t imin(int64_t a, int64_t b) { return a < b ? a : b; }
+inline int64_t imax(int64_t a, int64_t b) { return a > b ? a : b; }
+
+thread_local Buf tls_col;
+thread_local Buf tls_parts;  // backward-weight partial sums (used by the calling thread only)
+
+bool is_pointwise(const ConvGeom& g) { return g.KH == 1 && g.KW == 1 && g.stride == 1 && g.pad == 0; }
+
+// The direct and channel-vector kernels' vector width (floats) and register-tile rows per ISA.
+#if defined(__AVX512F__)
+constexpr int DW_VL = 16, DW_R = 14;
+#elif defined(__AVX2__)
+constexpr int DW_VL = 8, DW_R = 6;
+#else
+constexpr int DW_VL = 0, DW_R = 0;
+#endif
+#if defined(__AVX512F__) || defined(__AVX2__)
+typedef float dwv __attribute__((vector_size(DW_VL * 4)));
+
+inline dwv dw_load(const float* p) { dwv v; std::memcpy(&v, p, sizeof v); return v; }
+
+// inp (N×C×H×W) zero-padded into N×C×(H+2ph)×(W+2pw); null if out of memory.
+float* pad_maps(const float* inp, int64_t N, int64_t C, int64_t H, int64_t W, int64_t ph, int64_t pw, int nt) {
+  const int64_t Wp = W + 2 * pw, plane = (H + 2 * ph) * Wp;
+  float* xp = aligned_floats(N * C * plane);
+  if (!xp) return nullptr;
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1 && N * C * plane > 65536)
+  for (int64_t nc = 0; nc < N * C; nc++) {
+    float* d = xp + nc * plane;
+    std::memset(d, 0, sizeof(float) * plane);
+    for (int64_t h = 0; h < H; h++) std::memcpy(d + (h + ph) * Wp + pw, inp + (nc * H + h) * W, sizeof(float) * W);
+  }
+  return xp;
+}
+float* pad1(const float* inp, int64_t N, int64_t C, int64_t H, int64_t W, int nt) { return pad_maps(inp, N, C, H, W, 1, 1, nt); }
+#endif

@@ -1,0 +1,204 @@
+// A fragment of the convolution kernels' translation unit: included only by conv_kernels.h,
+// inside its namespaces (cbdm::<isa>::{anonymous}), so every ISA build has its own copy.
+#pragma once
+// ---- direct backward-weight for 3×3, stride 1, pad 1 ----------------------------------------
+// gwᵀ[tap][ci][co] = Σ_n Σ_{h,w} xp[n, ci, h+p, w+q] · gy[n, co, h, w], xp = x zero-padded by 1.
+// Why: with few output channels an im2col gemm spends more time packing the 9×-redundant im2col
+// matrix than multiplying (each packed element meets only Co multiply-adds). Here nothing is
+// im2col-packed: the tile's R input channels are read straight from xp (R row streams, shifted by
+// the tap), gy is transposed once per call into L × Co rows, and a tile of R channels × NV vectors
+// of output channels accumulates in registers over all N·H·W positions (k order n, h, w: fixed,
+// so the result does not depend on the thread count).
+#if defined(__AVX512F__) || defined(__AVX2__)
+
+// One tile: channels ci0..ci0+R−1 (R ≤ DW_R), output channels co0..co0+NV·VL−1, tap (p, q).
+template <int R, int NV>
+void dw_tile(const float* xp, const float* gyt, float* gw, const ConvGeom& g, int64_t Cp, int64_t ci0, int64_t co0, int tap) {
+  const int64_t Hp = g.H + 2, Wp = g.W + 2, L = g.H * g.W, p = tap / 3, q = tap % 3;
+  dwv acc[R][NV];
+  for (int i = 0; i < R; i++)
+    for (int v = 0; v < NV; v++) acc[i][v] = dwv{};
+  for (int64_t n = 0; n < g.N; n++) {
+    const float* xn = xp + (n * g.Ci + ci0) * Hp * Wp + p * Wp + q;
+    const float* gn = gyt + n * L * Cp + co0;
+    for (int64_t h = 0; h < g.H; h++) {
+      const float* rows[R];
+      for (int i = 0; i < R; i++) rows[i] = xn + i * Hp * Wp + h * Wp;
+      const float* gr = gn + h * g.W * Cp;
+      for (int64_t w = 0; w < g.W; w++) {
+        dwv b[NV];
+        for (int v = 0; v < NV; v++) b[v] = dw_load(gr + w * Cp + v * DW_VL);
+        for (int i = 0; i < R; i++) {
+          const dwv a = dwv{} + rows[i][w];
+          for (int v = 0; v < NV; v++) acc[i][v] += a * b[v];
+        }
+      }
+    }
+  }
+  float out[NV * DW_VL];
+  for (int i = 0; i < R; i++) {
+    for (int v = 0; v < NV; v++) std::memcpy(out + v * DW_VL, &acc[i][v], sizeof(dwv));
+    for (int c = 0; c < NV * DW_VL && co0 + c < g.Co; c++) gw[((co0 + c) * g.Ci + ci0 + i) * 9 + tap] = out[c];
+  }
+}
+
+template <int NV>
+void dw_tile_r(int r, const float* xp, const float* gyt, float* gw, const ConvGeom& g, int64_t Cp, int64_t ci0, int64_t co0, int tap) {
+  switch (r) {
+#define DW_CASE(k) case k: dw_tile<k, NV>(xp, gyt, gw, g, Cp, ci0, co0, tap); break;
+    DW_CASE(1) DW_CASE(2) DW_CASE(3) DW_CASE(4) DW_CASE(5) DW_CASE(6)
+#if defined(__AVX512F__)
+    DW_CASE(7) DW_CASE(8) DW_CASE(9) DW_CASE(10) DW_CASE(11) DW_CASE(12) DW_CASE(13) DW_CASE(14)
+#endif
+#undef DW_CASE
+    default: break;
+  }
+}
+#endif
+
+// ---- direct 3×3 stride-1 pad-1 convolution (forward, and backward-data as its adjoint) --------
+// out[n, co, l] = b[co] + Σ_ci Σ_tap wp[ci][tap][co] · inp[n, ci, h+p, w+q], inp zero-padded by 1.
+// A tile is R output channels × 2 vectors of output positions (a vector never straddles an output
+// row: W is a multiple of the vector width); its k loop runs over (ci, p, q) with the R weights of
+// each k contiguous (broadcast) and the 2 input vectors loaded straight from the padded rows — no
+// im2col matrix, no packing beyond the one-off padded copy and weight reorder. Backward-data is
+// this kernel on gy with the weights transposed and flipped (gx = conv(gy, w′), w′[ci][co][2−p][2−q]).
+#if defined(__AVX512F__) || defined(__AVX2__)
+template <int R>
+void dc_tile(const float* inp, const float* wp, const float* bias, float* out, int64_t Cin, int64_t Cout, int64_t H, int64_t W,
+             int64_t n, int64_t co0, int64_t l0) {
+  const int64_t Hp = H + 2, Wp = W + 2, L = H * W;
+  const int64_t r0 = l0 / W, c0 = l0 % W, r1 = (l0 + DW_VL) / W, c1 = (l0 + DW_VL) % W;
+  dwv acc[R][2];
+  for (int i = 0; i < R; i++) acc[i][0] = acc[i][1] = dwv{} + (bias ? bias[co0 + i] : 0.0f);
+  const float* in_n = inp + n * Cin * Hp * Wp;
+  for (int64_t ci = 0; ci < Cin; ci++) {
+    const float* plane = in_n + ci * Hp * Wp;
+    const float* wk = wp + ci * 9 * Cout + co0;
+    for (int p = 0; p < 3; p++) {
+      const float* x0 = plane + (r0 + p) * Wp + c0;
+      const float* x1 = plane + (r1 + p) * Wp + c1;
+      for (int q = 0; q < 3; q++) {
+        const dwv v0 = dw_load(x0 + q), v1 = dw_load(x1 + q);
+        const float* wt = wk + (p * 3 + q) * Cout;
+        for (int i = 0; i < R; i++) {
+          const dwv a = dwv{} + wt[i];
+          acc[i][0] += a * v0;
+          acc[i][1] += a * v1;
+        }
+      }
+    }
+  }
+  float* o = out + (n * Cout + co0) * L + l0;
+  for (int i = 0; i < R; i++) {
+    std::memcpy(o + i * L, &acc[i][0], sizeof(dwv));
+    std::memcpy(o + i * L + DW_VL, &acc[i][1], sizeof(dwv));
+  }
+}
+
+void dc_tile_r(int r, const float* inp, const float* wp, const float* bias, float* out, int64_t Cin, int64_t Cout, int64_t H,
+               int64_t W, int64_t n, int64_t co0, int64_t l0) {
+  switch (r) {
+#define DC_CASE(k) case k: dc_tile<k>(inp, wp, bias, out, Cin, Cout, H, W, n, co0, l0); break;
+    DC_CASE(1) DC_CASE(2) DC_CASE(3) DC_CASE(4) DC_CASE(5) DC_CASE(6)
+#if defined(__AVX512F__)
+    DC_CASE(7) DC_CASE(8) DC_CASE(9) DC_CASE(10) DC_CASE(11) DC_CASE(12) DC_CASE(13) DC_CASE(14)
+#endif
+#undef DC_CASE
+    default: break;
+  }
+}
+#endif
+
+// Whether the direct 3×3 kernel can compute a conv of these maps. The convKernels = 'gemm' setting
+// turns every direct kernel off (a tuning and comparison aid: the im2col gemm handles every shape).
+bool direct_conv3(const ConvGeom& g) {
+  return DW_VL > 0 && g.KH == 3 && g.KW == 3 && g.stride == 1 && g.pad == 1 && g.Ho == g.H && g.Wo == g.W &&
+         g.W % DW_VL == 0 && (g.H * g.W) % (2 * DW_VL) == 0 && g.N > 0 && !conv_gemm_only();
+}
+
+// out = conv3(inp, wp) + bias with wp already in [cin][tap][cout] order.
+bool direct_conv3_run(const float* inp, const float* wp, const float* bias, float* out, int64_t N, int64_t Cin, int64_t Cout,
+                      int64_t H, int64_t W, int nt) {
+#if defined(__AVX512F__) || defined(__AVX2__)
+  float* xp = pad1(inp, N, Cin, H, W, nt);
+  if (!xp) return false;
+  // Output-channel blocks as even as possible (32 → 11 + 11 + 10 rather than 14 + 14 + 4).
+  const int64_t cob = (Cout + DW_R - 1) / DW_R, pb = (H * W) / (2 * DW_VL), tiles = N * cob * pb;
+  const double flops = 2.0 * N * Cout * H * W * Cin * 9;
+  if (flops < 4e6 * nt) nt = 1;
+#pragma omp parallel for num_threads(nt) schedule(dynamic, 4) if (nt > 1)
+  for (int64_t t = 0; t < tiles; t++) {
+    const int64_t n = t / (cob * pb), b = (t / pb) % cob, l0 = (t % pb) * 2 * DW_VL;
+    const int64_t co0 = b * Cout / cob, co1 = (b + 1) * Cout / cob;
+    dc_tile_r(static_cast<int>(co1 - co0), xp, wp, bias, out, Cin, Cout, H, W, n, co0, l0);
+  }
+  std::free(xp);
+  return true;
+#else
+  (void)inp; (void)wp; (void)bias; (void)out; (void)N; (void)Cin; (void)Cout; (void)H; (void)W; (void)nt;
+  return false;
+#endif
+}
+
+bool conv2d_forward_direct(const float* x, const float* w, const float* b, float* y, const ConvGeom& g, int nt) {
+  // w[co][ci][tap] → wp[ci][tap][co]
+  float* wp = static_cast<float*>(std::malloc(sizeof(float) * g.Co * g.Ci * 9));
+  if (!wp) return false;
+  for (int64_t co = 0; co < g.Co; co++)
+    for (int64_t ci = 0; ci < g.Ci; ci++)
+      for (int tap = 0; tap < 9; tap++) wp[(ci * 9 + tap) * g.Co + co] = w[(co * g.Ci + ci) * 9 + tap];
+  const bool ok = direct_conv3_run(x, wp, b, y, g.N, g.Ci, g.Co, g.H, g.W, nt);
+  std::free(wp);
+  return ok;
+}
+
+bool conv2d_backward_data_direct(const float* gy, const float* w, float* gx, const ConvGeom& g, int nt) {
+  // gx = conv3(gy, w′): input channels co, output channels ci, w′[co][tap′][ci] = w[co][ci][8 − tap′]
+  float* wp = static_cast<float*>(std::malloc(sizeof(float) * g.Co * g.Ci * 9));
+  if (!wp) return false;
+  for (int64_t co = 0; co < g.Co; co++)
+    for (int64_t ci = 0; ci < g.Ci; ci++)
+      for (int tap = 0; tap < 9; tap++) wp[(co * 9 + (8 - tap)) * g.Ci + ci] = w[(co * g.Ci + ci) * 9 + tap];
+  const bool ok = direct_conv3_run(gy, wp, nullptr, gx, g.N, g.Co, g.Ci, g.H, g.W, nt);
+  std::free(wp);
+  return ok;
+}
+
+// Whether the direct kernel takes this conv (else the im2col gemm does).
+bool direct_wgrad(const ConvGeom& g) {
+  return DW_VL > 0 && g.KH == 3 && g.KW == 3 && g.stride == 1 && g.pad == 1 && g.Ho == g.H && g.Wo == g.W &&
+         g.Co % DW_VL == 0 && g.Co <= 64 && g.N > 0 && !conv_gemm_only();
+}
+
+bool conv2d_backward_weight_direct(const float* x, const float* gy, float* gw, const ConvGeom& g, int nt) {
+#if defined(__AVX512F__) || defined(__AVX2__)
+  const int64_t L = g.H * g.W, Cp = g.Co;
+  float* xp = pad1(x, g.N, g.Ci, g.H, g.W, nt);
+  float* gyt = aligned_floats(g.N * L * Cp);
+  if (!xp || !gyt) { std::free(xp); std::free(gyt); return false; }
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+  for (int64_t n = 0; n < g.N; n++)
+    for (int64_t co = 0; co < g.Co; co++) {
+      const float* src = gy + (n * g.Co + co) * L;
+      float* d = gyt + n * L * Cp + co;
+      for (int64_t l = 0; l < L; l++) d[l * Cp] = src[l];
+    }
+  const int NV = g.Co % (2 * DW_VL) == 0 ? 2 : 1;
+  const int64_t cib = (g.Ci + DW_R - 1) / DW_R, cob = g.Co / (NV * DW_VL), tiles = 9 * cib * cob;
+#pragma omp parallel for num_threads(nt) schedule(dynamic, 1) if (nt > 1)
+  for (int64_t t = 0; t < tiles; t++) {
+    const int tap = static_cast<int>(t % 9);
+    const int64_t ci0 = (t / 9) % cib * DW_R, co0 = t / (9 * cib) * NV * DW_VL;
+    const int r = static_cast<int>(imin(DW_R, g.Ci - ci0));
+    if (NV == 2) dw_tile_r<2>(r, xp, gyt, gw, g, Cp, ci0, co0, tap);
+    else dw_tile_r<1>(r, xp, gyt, gw, g, Cp, ci0, co0, tap);
+  }
+  std::free(xp);
+  std::free(gyt);
+  return true;
+#else
+  (void)x; (void)gy; (void)gw; (void)g; (void)nt;
+  return false;
+#endif
+}

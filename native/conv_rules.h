@@ -1,0 +1,68 @@
+// A fragment of the convolution kernels' translation unit: included only by conv_kernels.h,
+// inside its namespaces (cbdm::<isa>::{anonymous}), so every ISA build has its own copy.
+#pragma once
+// bf16 1×1 forward: y_n = w · x_n + b.
+bool forward_pointwise_bf16(const float* x, const float* w, const float* b, float* y, const ConvGeom& g, int nt) {
+  const int64_t L = g.Ho * g.Wo;
+  return gemm_bf16_batched(g.Co, L, g.Ci, w, g.Ci, 1, x, g.Ci * L, L, y, g.Co * L, L, g.N, b, nt);
+}
+
+// bf16 1×1 backward-data: gx_n = wᵀ · gy_n.
+bool backward_data_pointwise_bf16(const float* gy, const float* w, float* gx, const ConvGeom& g, int nt) {
+  const int64_t L = g.Ho * g.Wo;
+  return gemm_bf16_batched(g.Ci, L, g.Co, w, 1, g.Ci, gy, g.Co * L, L, gx, g.Ci * L, L, g.N, nullptr, nt);
+}
+
+bool any_shape(const ConvGeom&) { return true; }
+// The channel-vector kernels compute in bf16 when bf16 is asked for: the same kernel under two
+// names, so that the name says the precision.
+bool cv_forward_bf16_ok(const ConvGeom& g) { return cv_bf16() && cv_forward_ok(g); }
+bool cv_backward_data_bf16_ok(const ConvGeom& g) { return cv_bf16() && cv_backward_data_ok(g); }
+// direct kernel forward: 2× the gemm at 32 output channels, 1.2× at 64, equal at 128 (bench/RESULTS.md)
+bool direct_forward_ok(const ConvGeom& g) { return direct_conv3(g) && g.Co <= 64; }
+// direct kernel backward-data only where the gemm's k (= Co) is too short to run well (the UNet's
+// output conv); elsewhere the gemm is as fast or faster (bench/RESULTS.md)
+bool direct_backward_data_ok(const ConvGeom& g) { return direct_conv3(g) && g.Co < 16 && g.Ci >= 8; }
+
+// ---- the kernel choice: one ordered rule table per pass -------------------------------------
+// The first rule whose `eligible` holds runs; the last, the im2col gemm, takes every shape. The
+// reasons for each rule's place and bounds are at its `eligible` function.
+template <class Run>
+struct ConvRule {
+  const char* name;
+  bool (*eligible)(const ConvGeom&);
+  Run run;
+};
+using ForwardRun = bool (*)(const float* x, const float* w, const float* b, float* y, const ConvGeom& g, int nt);
+using DataRun = bool (*)(const float* gy, const float* w, float* gx, const ConvGeom& g, int nt);
+using WeightRun = bool (*)(const float* x, const float* gy, float* gw, const ConvGeom& g, int nt);
+
+const ConvRule<ForwardRun> kForwardRules[] = {
+    {"bf16-gemm-1x1", gb_pointwise_ok, forward_pointwise_bf16},
+    {"bf16-im2col-gemm", gb_forward_ok, conv2d_forward_bf16_gemm},
+    {"bf16-channel-vector", cv_forward_bf16_ok, conv2d_forward_cv},
+    {"direct-3x3", direct_forward_ok, conv2d_forward_direct},
+    {"channel-vector", cv_forward_ok, conv2d_forward_cv},
+    {"im2col-gemm", any_shape, conv2d_forward_gemm},
+};
+const ConvRule<DataRun> kBackwardDataRules[] = {
+    {"direct-3x3", direct_backward_data_ok, conv2d_backward_data_direct},
+    {"bf16-gemm-1x1", gb_pointwise_ok, backward_data_pointwise_bf16},
+    {"bf16-channel-vector", cv_backward_data_bf16_ok, conv2d_backward_data_cv},
+    {"channel-vector", cv_backward_data_ok, conv2d_backward_data_cv},
+    {"bf16-gemm-col2im", gb_strided_data_ok, conv2d_backward_data_bf16_col},
+    {"im2col-gemm", any_shape, conv2d_backward_data_gemm},
+};
+const ConvRule<WeightRun> kBackwardWeightRules[] = {
+    {"bf16-gemm-1x1", gb_pointwise_ok, conv2d_backward_weight_pointwise_bf16},
+    {"bf16-channel-vector", cvw_bf16_ok, conv2d_backward_weight_bf16},
+    {"direct-3x3", direct_wgrad, conv2d_backward_weight_direct},
+    {"im2col-gemm", any_shape, conv2d_backward_weight_gemm},
+};
+
+template <class Run, size_t n>
+const ConvRule<Run>& choose(const ConvRule<Run> (&rules)[n], const ConvGeom& g) {
+  for (size_t i = 0; i + 1 < n; i++)
+    if (rules[i].eligible(g)) return rules[i];
+  return rules[n - 1];
+}

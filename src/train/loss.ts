@@ -77,8 +77,16 @@ export function drawStep(x0: Float32Array, B: number, sched: Schedule, cfg: Loss
 /** The training loss for one batch (x0 in [−1, 1], B×C×H×W flattened; y0 class labels). */
 export function trainingLoss(net: EpsNet, x0: Float32Array, y0: Int32Array, shape: readonly number[], sched: Schedule,
   cfg: LossConfig, counts: readonly number[], rng: Rng, dtype: 'float32' | 'float64' = 'float32'): LossParts {
+  return lossFromDraws(net, x0, y0, shape, sched, cfg, counts, drawStep(x0, shape[0]!, sched, cfg, counts, rng), dtype);
+}
+
+/**
+ * The training loss for one batch with its random inputs given: what `trainingLoss` computes after
+ * its draws (tests inject the published code's draws here).
+ */
+export function lossFromDraws(net: EpsNet, x0: Float32Array, y0: Int32Array, shape: readonly number[], sched: Schedule,
+  cfg: LossConfig, counts: readonly number[], d: StepDraws, dtype: 'float32' | 'float64' = 'float32'): LossParts {
   const B = shape[0]!;
-  const d = drawStep(x0, B, sched, cfg, counts, rng);
   const xt = tensor(d.xt, shape, { dtype });
   const target = d.transferU ? transferTargets(x0, d.eps, d.xt, d.t, y0, sched, counts, cfg.t2h ?? DEFAULT_T2H, d.transferU).eps : d.eps;
   const eps = tensor(target, shape, { dtype });

@@ -12,7 +12,7 @@
  * Run: node --import tsx bench/fid.ts [--n 10000] [--d 2048] [--full 0]  (--full 0 skips the ~40 s full path)
  */
 import { spawnSync } from 'node:child_process';
-import { backendGemmABt } from '../src/cli/eval.ts';
+import { backendGemmABt } from '../src/metrics/evaluate.ts';
 import { backendAvailable, getBackend } from '../src/engine/backends.ts';
 import { featureStats, frechetDistance } from '../src/metrics/fid.ts';
 import { frechetDistanceFromFeatures, frechetDistanceOf } from '../src/metrics/fid-lowrank.ts';

@@ -37,7 +37,7 @@ const GEMM_BLOCK_ROWS = 1024;
 export interface StatsOptions {
   /**
    * Computes the centred scatter XᵀX of each block of rows instead of the float64 TypeScript
-   * kernel, e.g. `backendGemmABt(backend)` of src/cli/eval.ts. Blocks are still centred with the
+   * kernel, e.g. `backendGemmABt(backend)` of src/metrics/evaluate.ts. Blocks are still centred with the
    * float64 mean and summed in float64. With the cpu backend's float32 gemm (bench/fid.ts,
    * n = 2,000–10,000, d = 2048) entries of Σ were within 2.5e-6 × max σᵢᵢ and a FID from those
    * stats within 4e-9 relative, 4–7× faster. Default: float64 TypeScript.

@@ -3,7 +3,6 @@
  * and what `cbdm report` reads. Files are open records — extra fields are kept and shown in the
  * report's config section — but the fields typed here are the ones the report relies on.
  */
-import type { ClassGroup } from '../data/groups.ts';
 
 /** Training method of a run. */
 export type RunMethod = 'ddpm' | 'cbdm';
@@ -63,61 +62,9 @@ export interface RunMetricsRecord {
   [field: string]: number | undefined;
 }
 
-import type { SamplerName } from '../diffusion/samplers.ts';
-
-/** Sampler used for evaluation. */
-export type EvalSampler = SamplerName;
-
-/** `eval.json` → `protocol`: exactly how the samples behind the numbers were made and measured. */
-export interface EvalProtocol {
-  sampler: EvalSampler;
-  /** Sampling grid points (1000 for ancestral DDPM, e.g. 50 for DDIM). */
-  steps: number;
-  /** Model evaluations per image (Heun: 2·steps − 1); absent in older files = steps. */
-  nfe?: number;
-  /** Timestep spacing of the grid (absent for ancestral DDPM and older files). */
-  spacing?: string;
-  /** Classifier-free guidance scale ω. */
-  omega: number;
-  /** DDIM η (DDIM only). */
-  eta?: number;
-  /** x̂0 clamped to [−1, 1] at every step ('clip' in older files, 'clamp'), or not (the published sampler); absent = not. */
-  clipX0?: 'none' | 'clip' | 'clamp';
-  /** Generated samples per class. */
-  nPerClass: number;
-  /** Feature network of FID / precision / recall, e.g. `inception-v3-fid` or `shapes-classifier`. */
-  featureExtractor: string;
-  [field: string]: unknown;
-}
-
-/**
- * Metric values by key. Known keys (see METRIC_INFO in metrics.ts): fid, kid, is, precision,
- * recall, accuracy; others are shown as they are. `null` means "not computed".
- */
-export interface MetricValues {
-  [metric: string]: number | null | undefined;
-}
-
-/** One class in `eval.json` → `perClass`; metric keys sit beside the identity fields. */
-export interface PerClassEval {
-  class: number;
-  name: string;
-  /** Training images of the class. */
-  count: number;
-  group: ClassGroup;
-  [metric: string]: number | string | null | undefined;
-}
-
-/** `eval.json`. */
-export interface EvalResult {
-  protocol: EvalProtocol;
-  overall: MetricValues;
-  perClass: PerClassEval[];
-  groups: Record<ClassGroup, MetricValues>;
-  /** ISO time of the evaluation. */
-  created?: string;
-  [field: string]: unknown;
-}
+// eval.json's types belong to the evaluator (src/metrics), which writes them; the report reads them.
+export type { EvalSampler, EvalProtocol, MetricValues, PerClassEval, EvalResult } from '../metrics/eval-result.ts';
+import type { EvalResult } from '../metrics/eval-result.ts';
 
 /** A PNG read from the run directory. */
 export interface RunImage {

@@ -13,7 +13,8 @@ import { fromNumbers, type NdArray } from '../../src/io/ndarray.ts';
 import { useBackend } from '../../src/engine/index.ts';
 import { FidInceptionV3 } from '../../src/metrics/inception.ts';
 import { inceptionExtractor, readSamples, readStats, writeStats, metaArray, type FeatureExtractor, type ImageArray } from '../../src/metrics/features.ts';
-import { fidOfFiles, runEval, runStats, formatReport, describeProtocol } from '../../src/cli/eval.ts';
+import { runEval, formatReport, describeProtocol } from '../../src/cli/eval.ts';
+import { fidOfFiles, writeReferenceStats } from '../../src/metrics/evaluate-files.ts';
 import { main } from '../../src/cli/main.ts';
 import { CbdmError } from '../../src/util/errors.ts';
 
@@ -187,7 +188,7 @@ test('per-class and Many/Medium/Few metrics with an injected extractor; protocol
 test('stats from a dataset and eval of samples with a tiny random-weight FID Inception', async () => {
   const net = new FidInceptionV3({ widthDivisor: 16, numClasses: 20, inputSize: 75 }).materialize(backend, 3);
   const ex = inceptionExtractor(net, 'inception-v3-fid-tiny-random');
-  const st = await runStats({ dataset: 'shapes10-lt', size: 16, out: file('shapes-ref.npz'), extractor: 'inception', batch: 128, features: true, quiet: true }, ex);
+  const st = await writeReferenceStats({ dataset: 'shapes10-lt', size: 16, out: file('shapes-ref.npz'), extractor: 'inception', batch: 128, features: true, quiet: true }, ex);
   assert.equal(st.n, 1236);
   assert.equal(st.d, 128);
   const ref = readStats(file('shapes-ref.npz'));
@@ -260,7 +261,7 @@ test('extractFeatures: batches of any remainder, logits kept, floats rounded for
 });
 
 test('KID / precision-recall products on a compute backend match the float64 TypeScript gemm', async () => {
-  const { backendGemmABt } = await import('../../src/cli/eval.ts');
+  const { backendGemmABt } = await import('../../src/metrics/evaluate.ts');
   const { jsGemmABt } = await import('../../src/metrics/linalg.ts');
   const { backendAvailable, getBackend } = await import('../../src/engine/index.ts');
   const [m, p, k] = [37, 29, 50];

@@ -13,7 +13,8 @@ import { cpuInfo, setCpuPrecision, computePrecision } from '../../src/engine/cpu
 import { FidInceptionV3 } from '../../src/metrics/inception.ts';
 import { atPrecision, inceptionExtractor, readStats } from '../../src/metrics/features.ts';
 import { writeSamplesNpz } from '../../src/diffusion/samples-file.ts';
-import { runEval, runStats } from '../../src/cli/eval.ts';
+import { runEval } from '../../src/cli/eval.ts';
+import { writeReferenceStats } from '../../src/metrics/evaluate-files.ts';
 import { sampleShapesBalanced } from '../../src/data/shapes.ts';
 
 const skip = !backendAvailable('cpu') ? 'native cpu backend not built'
@@ -42,7 +43,7 @@ test('feature precision: fp32 unless asked for, recorded in stats and protocol, 
     assert.ok(rel > 1e-4 && rel < 5e-2, `bf16 features differ from fp32 by a bf16-sized amount (${rel.toExponential(2)})`);
 
     const ref = join(dir, 'ref.npz');
-    await runStats({ dataset: 'shapes10-lt', size: 16, out: ref, extractor: 'inception', batch: 256, features: true, featurePrecision: 'bf16', quiet: true }, ex);
+    await writeReferenceStats({ dataset: 'shapes10-lt', size: 16, out: ref, extractor: 'inception', batch: 256, features: true, featurePrecision: 'bf16', quiet: true }, ex);
     assert.equal(readStats(ref).meta.featurePrecision, 'bf16');
     const samples = join(dir, 'samples.npz');
     const x = Float32Array.from(imgs.images, (v) => v / 255);

@@ -14,7 +14,8 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { useBackend } from '../src/engine/backends.ts';
 import { UNet, type UNetConfig } from '../src/models/unet.ts';
-import { loadCheckpoint, saveEmaWeights } from '../src/train/checkpoint.ts';
+import { loadCheckpoint } from '../src/train/checkpoint.ts';
+import { saveEmaWeights } from '../src/models/weights-file.ts';
 import { writeFileAtomic } from '../src/io/atomic.ts';
 import type { TrainConfig } from '../src/train/config.ts';
 

@@ -11,7 +11,7 @@ import { UNet, type UNetConfig } from './unet.ts';
 import { loadStateDictFile } from '../io/torch.ts';
 import { toFloat32, type NdArray } from '../io/ndarray.ts';
 import { CbdmError } from '../util/errors.ts';
-import { latestCheckpoint, loadCheckpoint } from '../train/checkpoint.ts';
+import { latestCheckpoint, readCheckpointFile } from './weights-file.ts';
 
 export interface LoadedModel {
   net: UNet;
@@ -35,7 +35,7 @@ export function loadRunModel(runDir: string, backend: Backend): LoadedModel {
   const ckpt = latestCheckpoint(runDir);
   let source: string;
   if (ckpt) {
-    loadCheckpoint(ckpt, net.store, null, null, { emaInto: true });
+    net.store.writeArena(readCheckpointFile(ckpt, net.store.layout).arena('ema'));
     source = `${ckpt} (EMA)`;
   } else {
     const emaPath = join(runDir, 'ema.safetensors');

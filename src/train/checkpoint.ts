@@ -3,18 +3,19 @@
  * moments as flat arena tensors, with the JSON training state (step, RNG states, loader
  * position, arena layout) in the safetensors metadata. Written atomically (temp + rename), so a
  * crash or full disk never leaves a half-written checkpoint; `latest.json` is switched only
- * after the file is complete.
+ * after the file is complete. Reading the weights back (and the EMA weights file) is
+ * src/models/weights-file.ts.
  */
 import { existsSync, readFileSync, readdirSync, unlinkSync } from 'node:fs';
-import { join, basename, isAbsolute } from 'node:path';
+import { join } from 'node:path';
 import { writeFileAtomic } from '../io/atomic.ts';
-import { encodeSafetensors, readSafetensors } from '../io/safetensors.ts';
+import { encodeSafetensors } from '../io/safetensors.ts';
+import { readCheckpointFile, type CheckpointArena } from '../models/weights-file.ts';
 import type { NdArray } from '../io/ndarray.ts';
 import type { ParamStore } from '../nn/params.ts';
 import type { Adam } from './optimizer.ts';
 import type { RngState } from '../util/rng.ts';
 import type { LoaderState } from '../data/loader.ts';
-import { CbdmError } from '../util/errors.ts';
 
 export interface CheckpointState {
   step: number;
@@ -68,47 +69,14 @@ function tryUnlink(p: string): void {
   try { unlinkSync(p); } catch { /* already gone */ }
 }
 
-/** Path of the latest checkpoint of a run directory, or null. Accepts a checkpoint file path too. */
-export function latestCheckpoint(runOrFile: string): string | null {
-  if (runOrFile.endsWith('.safetensors') && existsSync(runOrFile)) return runOrFile;
-  const latest = join(runOrFile, 'checkpoints', 'latest.json');
-  if (!existsSync(latest)) return null;
-  let file: unknown;
-  try {
-    file = (JSON.parse(readFileSync(latest, 'utf8')) as { file?: unknown }).file;
-  } catch (e) {
-    throw new CbdmError(`${latest} is corrupt (${(e as Error).message}); point it at the newest checkpoints/step-N.safetensors: {"file": "step-N.safetensors", "step": N}`);
-  }
-  if (typeof file !== 'string') throw new CbdmError(`${latest} lacks "file"; point it at the newest checkpoints/step-N.safetensors: {"file": "step-N.safetensors", "step": N}`);
-  const p = isAbsolute(file) ? file : join(runOrFile, 'checkpoints', basename(file));
-  if (!existsSync(p)) throw new CbdmError(`${latest} points at ${file}, which is missing; the run directory was modified by hand`);
-  return p;
-}
-
-/** Is this file a cbdm training checkpoint (safetensors with cbdm_state), rather than plain weights? */
-export function isTrainingCheckpoint(path: string): boolean {
-  if (!path.endsWith('.safetensors') || !existsSync(path)) return false;
-  return readSafetensors(readFileSync(path), path).metadata?.cbdm_state !== undefined;
-}
-
 /**
  * Restore a checkpoint into the network/EMA stores and the optimiser. With `emaInto`, the
  * checkpoint's EMA weights are loaded into `net` (fine-tuning from a DDPM run).
  */
 export function loadCheckpoint(path: string, net: ParamStore, ema: ParamStore | null, opt: Adam | null, opts: { emaInto?: boolean } = {}): CheckpointState {
-  if (!existsSync(path)) throw new CbdmError(`checkpoint ${path} does not exist`);
-  const { tensors, metadata } = readSafetensors(readFileSync(path), path);
-  const raw = metadata?.cbdm_state;
-  if (!raw) throw new CbdmError(`${path} is not a cbdm training checkpoint (no cbdm_state metadata); to sample from weights use cbdm sample --ckpt`);
-  const st = JSON.parse(raw) as StoredState;
-  const layout = net.layout;
-  const mismatch = st.layout.length !== layout.length || st.layout.some((l, i) => l.name !== layout[i]!.name || l.shape.join('x') !== layout[i]!.shape.join('x'));
-  if (mismatch) throw new CbdmError(`${path} was written for a different model (parameter layout differs); check --preset and the dataset's class count`);
-  const get = (k: string) => {
-    const t = tensors.get(k);
-    if (!t) throw new CbdmError(`${path} lacks tensor '${k}' (corrupt or foreign checkpoint)`);
-    return t.data as Float32Array;
-  };
+  const file = readCheckpointFile(path, net.layout);
+  const st = file.state as unknown as StoredState;
+  const get = (k: CheckpointArena) => file.arena(k);
   if (opts.emaInto) {
     net.writeArena(get('ema'));
   } else {
@@ -117,14 +85,4 @@ export function loadCheckpoint(path: string, net: ParamStore, ema: ParamStore | 
     opt?.load({ step: st.adamStep, m: get('adam_m'), v: get('adam_v') });
   }
   return { step: st.step, rng: st.rng, dropRng: st.dropRng, loader: st.loader };
-}
-
-/** Write the EMA weights under the published state-dict names (a sampling/export artifact). */
-export function saveEmaWeights(path: string, ema: ParamStore, meta: Record<string, string | number>): void {
-  const arena = ema.readArena();
-  const tensors = new Map<string, NdArray>();
-  for (const l of ema.layout) {
-    tensors.set(l.name, { dtype: 'float32', shape: [...l.shape], data: Float32Array.from(arena.subarray(l.offset, l.offset + l.size)) });
-  }
-  writeFileAtomic(path, encodeSafetensors(tensors, Object.fromEntries(Object.entries(meta).map(([k, v]) => [k, String(v)]))));
 }

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { train } from '../../src/train/trainer.ts';
 import { resolveTrainConfig } from '../../src/train/config.ts';
 import { readSafetensors } from '../../src/io/safetensors.ts';
-import { latestCheckpoint } from '../../src/train/checkpoint.ts';
+import { latestCheckpoint } from '../../src/models/weights-file.ts';
 import { spawnSync } from 'node:child_process';
 import { cpuInfo } from '../../src/engine/cpu/load.ts';
 

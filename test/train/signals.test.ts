@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readSafetensors } from '../../src/io/safetensors.ts';
-import { latestCheckpoint } from '../../src/train/checkpoint.ts';
+import { latestCheckpoint } from '../../src/models/weights-file.ts';
 
 // A real `cbdm train` child: one native thread, so the interrupted + resumed run and the
 // uninterrupted one compute bit for bit the same.

@@ -37,7 +37,7 @@ import { perClassFid, perClassPrecisionRecall } from '../metrics/per-class.ts';
 import { classGroup, CLASS_GROUPS, type ClassGroup } from '../data/groups.ts';
 import { nearestTrainingImages, nearestPanelPng } from '../report/nearest.ts';
 import { writeEvalJson, writeNearestPanel, type EvalResult, type MetricValues, type PerClassEval } from '../report/run-dir.ts';
-import { floatToUint8 } from '../report/png-grid.ts';
+import { floatToUint8 } from '../io/png-grid.ts';
 import { writeSamplesNpz, writeClassGrids } from '../diffusion/samples-file.ts';
 import { CbdmError } from '../util/errors.ts';
 

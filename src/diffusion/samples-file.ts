@@ -5,9 +5,13 @@
 import { join } from 'node:path';
 import { writeNpz } from '../io/npz.ts';
 import { writeFileAtomic } from '../io/atomic.ts';
-import { gridPng, floatToUint8 } from '../report/png-grid.ts';
-import { classFileName } from '../report/run-dir.ts';
+import { gridPng, floatToUint8 } from '../io/png-grid.ts';
 import type { SampleProtocol } from './generate.ts';
+
+/** File name of class `cls`'s image in samples/ and nn/ of a run folder: `class_007.png`. */
+export function classFileName(cls: number): string {
+  return `class_${String(cls).padStart(3, '0')}.png`;
+}
 
 /** Write samples as .npz (x float32 in [0, 1], y int32, meta = protocol JSON as uint8). */
 export function writeSamplesNpz(path: string, x: Float32Array, y: Int32Array, size: number, protocol: SampleProtocol, channels = 3): void {

@@ -7,7 +7,7 @@
  * Distance: Euclidean in pixel space with values scaled to [0, 1], i.e. sqrt(Σ ((a−b)/255)²).
  */
 import { CbdmError } from '../util/errors.ts';
-import { blitImage, countImages, encodePng, newRaster, type ImageShape, type Raster, type Rgb, type Upscale } from './png-grid.ts';
+import { blitImage, countImages, encodePng, newRaster, type ImageShape, type Raster, type Rgb, type Upscale } from '../io/png-grid.ts';
 
 /** The k nearest training images of one sample, closest first. */
 export interface Neighbours {

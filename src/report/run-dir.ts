@@ -11,15 +11,11 @@ import { writeFileAtomic } from '../io/atomic.ts';
 import { readNpz, npzGet } from '../io/npz.ts';
 import { toFloat32 } from '../io/ndarray.ts';
 import { CLASS_GROUPS, classGroup } from '../data/groups.ts';
-import { floatToUint8, gridPng } from './png-grid.ts';
+import { floatToUint8, gridPng } from '../io/png-grid.ts';
+import { classFileName } from '../diffusion/samples-file.ts';
 import type { EvalResult, MetricValues, PerClassEval, RunConfig, RunData, RunDataInfo, RunImage, RunMetricsRecord } from './run-dir-types.ts';
 
 export type * from './run-dir-types.ts';
-
-/** File name of class `cls`'s image in samples/ and nn/: `class_007.png`. */
-export function classFileName(cls: number): string {
-  return `class_${String(cls).padStart(3, '0')}.png`;
-}
 
 type Obj = Record<string, unknown>;
 

@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path';
 import { CLASS_GROUPS, classGroup } from '../../src/data/groups.ts';
-import { gridPng } from '../../src/report/png-grid.ts';
+import { gridPng } from '../../src/io/png-grid.ts';
 import { nearestPanelPng, nearestTrainingImages } from '../../src/report/nearest.ts';
 import {
   appendMetrics, perClassRow, writeConfigJson, writeDataJson, writeEvalJson, writeNearestPanel, writeSampleGrid,

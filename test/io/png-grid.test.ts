@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decodePng, floatToUint8, gridPng, gridRaster } from '../../src/report/png-grid.ts';
+import { decodePng, floatToUint8, gridPng, gridRaster } from '../../src/io/png-grid.ts';
 import { nearestPanelPng, nearestTrainingImages } from '../../src/report/nearest.ts';
 import { CbdmError } from '../../src/util/errors.ts';
 

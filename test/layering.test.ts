@@ -2,14 +2,14 @@
  * Dependencies point down. The folders of src/ form one order, and a file may import (types
  * included, re-exports and dynamic imports too) only from its own folder or from folders before it:
  *
- *   util < io < data < engine < nn < models < diffusion < train < metrics < report < demo < cli
+ *   util < io < data < engine < nn < models < diffusion < train < metrics < report < demo < api < cli
  *
  * util (errors, RNG, progress) and io (file formats, atomic writes, PNG) know nothing of the
  * method. data (datasets and the loader) reads files and builds host arrays, so it needs only io
  * and util, and the trainer needs it: it sits below the engine rather than beside metrics.
  * metrics may use the trainer (the domain classifier is trained by train/classifier-train.ts);
- * report shows what training and evaluation wrote; demo drives everything; cli parses flags and
- * prints. Files directly in src/ (the library entry) may import anything, and bench/ anything but
+ * report shows what training and evaluation wrote; demo drives everything; api (the library's
+ * functions, where present) wraps them for programs; cli parses flags and prints. Files directly in src/ (the library entry) may import anything, and bench/ anything but
  * src/cli (benchmarks call the library, not the command line).
  */
 import { test } from 'node:test';
@@ -18,7 +18,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 
 const ROOT = join(import.meta.dirname, '..');
-const LAYERS = ['util', 'io', 'data', 'engine', 'nn', 'models', 'diffusion', 'train', 'metrics', 'report', 'demo', 'cli'] as const;
+const LAYERS = ['util', 'io', 'data', 'engine', 'nn', 'models', 'diffusion', 'train', 'metrics', 'report', 'demo', 'api', 'cli'] as const;
 
 function tsFiles(dir: string): string[] {
   if (!existsSync(dir)) return [];
@@ -67,7 +67,7 @@ function violations(): string[] {
   return bad;
 }
 
-test('imports point down the layer order util < io < data < engine < nn < models < diffusion < train < metrics < report < demo < cli', () => {
+test('imports point down the layer order util < io < data < engine < nn < models < diffusion < train < metrics < report < demo < api < cli', () => {
   const bad = violations();
   assert.deepEqual(bad, [], `${bad.length} import(s) point up:\n  ${bad.join('\n  ')}`);
 });

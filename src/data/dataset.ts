@@ -26,11 +26,6 @@ export interface ImageDataset {
   sourceIndex?: Int32Array;
 }
 
-/** Number of images in a dataset. */
-export function datasetLength(ds: ImageDataset): number {
-  return ds.labels.length;
-}
-
 /** Values per image (channels × size × size). */
 export function imageValues(ds: Pick<ImageDataset, 'channels' | 'size'>): number {
   return ds.channels * ds.size * ds.size;

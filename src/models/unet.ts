@@ -150,10 +150,9 @@ function requireRng(opts: ForwardOptions): Rng {
   return opts.rng;
 }
 
-type Block =
-  | { kind: 'res'; block: ResBlock }
-  | { kind: 'down'; conv: Conv2d }
-  | { kind: 'up'; conv: Conv2d };
+/** The down path holds ResBlocks and stride-2 convs; the up path ResBlocks and upsampling convs. */
+type DownBlock = { kind: 'res'; block: ResBlock } | { kind: 'down'; conv: Conv2d };
+type UpBlock = { kind: 'res'; block: ResBlock } | { kind: 'up'; conv: Conv2d };
 
 export class UNet {
   readonly store = new ParamStore();
@@ -162,9 +161,9 @@ export class UNet {
   readonly time2: Linear;
   readonly labelEmbedding: Param | null;
   readonly head: Conv2d;
-  readonly down: Block[] = [];
+  readonly down: DownBlock[] = [];
   readonly middle: [ResBlock, ResBlock];
-  readonly up: Block[] = [];
+  readonly up: UpBlock[] = [];
   readonly tailNorm: GroupNorm;
   readonly tail: Conv2d;
   readonly config: ResolvedUNetConfig;
@@ -234,7 +233,7 @@ export class UNet {
     let h = this.head.forward(x);
     const hs: Tensor[] = [h];
     for (const b of this.down) {
-      h = b.kind === 'res' ? b.block.forward(h, tembAct, opts) : b.kind === 'down' ? b.conv.forward(h) : h;
+      h = b.kind === 'res' ? b.block.forward(h, tembAct, opts) : b.conv.forward(h);
       hs.push(h);
     }
     h = this.middle[0].forward(h, tembAct, opts);
@@ -247,8 +246,6 @@ export class UNet {
         case 'up':
           h = b.conv.forward(upsampleNearest2x(h));
           break;
-        case 'down':
-          throw new Error('unreachable: down block in the up path');
         default: {
           const never: never = b;
           throw new Error(`unknown block ${JSON.stringify(never)}`);
@@ -264,12 +261,12 @@ export class UNet {
     let macs = this.time1.din * this.time1.dout + this.time2.din * this.time2.dout + this.head.macs(S, S);
     for (const b of this.down) {
       if (b.kind === 'res') macs += b.block.macs(S, S);
-      else if (b.kind === 'down') { macs += b.conv.macs(S, S); S /= 2; }
+      else { macs += b.conv.macs(S, S); S /= 2; }
     }
     macs += this.middle[0].macs(S, S) + this.middle[1].macs(S, S);
     for (const b of this.up) {
       if (b.kind === 'res') macs += b.block.macs(S, S);
-      else if (b.kind === 'up') { S *= 2; macs += b.conv.macs(S, S); }
+      else { S *= 2; macs += b.conv.macs(S, S); }
     }
     return macs + this.tail.macs(S, S);
   }

@@ -9,17 +9,15 @@ import { ddpmAncestral, ddpmStep } from '../../src/diffusion/ddpm.ts';
 import type { StepInfo, X0Clip } from '../../src/diffusion/sampler.ts';
 import { samplerOptions } from '../../src/diffusion/samplers.ts';
 import { ddim, ddimStep, ddimTimesteps } from '../../src/diffusion/ddim.ts';
+import { assertClose } from '../engine/harness.ts';
 
 const sched = defaultSchedule();
 const npz = readNpz(fileURLToPath(new URL('../fixtures/diffusion/steps.npz', import.meta.url)));
 const arr = (k: string): Float32Array | Float64Array => npzGet(npz, k, 'steps.npz').data as Float32Array | Float64Array;
 
 /** |actual − expected| ≤ tol·max(1, |expected|) elementwise (float32 outputs vs float64 references). */
-function assertClose(actual: ArrayLike<number>, expected: ArrayLike<number>, tol: number, what: string): void {
-  assert.equal(actual.length, expected.length, `${what}: length`);
-  let worst = 0;
-  for (let i = 0; i < expected.length; i++) worst = Math.max(worst, Math.abs(actual[i]! - expected[i]!) / Math.max(1, Math.abs(expected[i]!)));
-  assert.ok(worst <= tol, `${what}: max scaled |Δ| = ${worst} > ${tol}`);
+function assertStepClose(actual: ArrayLike<number>, expected: ArrayLike<number>, tol: number, what: string): void {
+  assertClose(expected, actual, tol, what, { elementwise: true });
 }
 
 // ---- (e) one step against the numpy re-implementation of the published formulas -------------
@@ -34,11 +32,11 @@ test('ddpmStep matches the published Algorithm 2 step (both variances, clip or n
         const x0 = new Float32Array(x.length);
         ddpmStep(sched, logVar, x, eps, t, t > 0 ? z : null, clip, out, x0);
         const ref = clip === 'clamp' ? 'clip' : 'none';
-        assertClose(out, arr(`ddpm_${t}_${v}_${ref}`), 1e-6, `x_prev t=${t} ${v} ${clip}`);
+        assertStepClose(out, arr(`ddpm_${t}_${v}_${ref}`), 1e-6, `x_prev t=${t} ${v} ${clip}`);
         // x̂0: raw for `none`, clipped (as the published code leaves it) for `published` and `clip`.
         const raw = arr(`ddpm_x0_${t}_none`);
         const want = clip === 'none' ? raw : raw.map((u) => Math.min(1, Math.max(-1, u)));
-        assertClose(x0, want, 1e-6, `x0 t=${t} ${clip}`);
+        assertStepClose(x0, want, 1e-6, `x0 t=${t} ${clip}`);
       }
     }
   }
@@ -54,7 +52,7 @@ test('ddimStep matches the reference generalized step (η = 0, 0.5, 1)', () => {
       const out = new Float32Array(x.length);
       const sigma = ddimStep(sched, x, eps, t, tp, eta, z, 'none', out);
       assert.equal(sigma === 0, eta === 0 || tp === -1, `σ at ${t}→${tp}, η=${eta}`);
-      assertClose(out, arr(`ddim_${t}_${tp}_${eta}`), 1e-6, `ddim ${t}→${tp} η=${eta}`);
+      assertStepClose(out, arr(`ddim_${t}_${tp}_${eta}`), 1e-6, `ddim ${t}→${tp} η=${eta}`);
     }
   }
   assert.throws(() => ddimStep(sched, x, eps, 500, 480, 0.5, null, 'none', new Float32Array(x.length)), RangeError);

@@ -12,6 +12,7 @@ import { loadCpuBackend, cpuInfo, setCpuIsa, setCpuThreads } from '../../src/eng
 import { ISAS, type Isa } from '../../src/engine/cpu/native.ts';
 import type { Backend } from '../../src/engine/backend.ts';
 import { Rng } from '../../src/util/rng.ts';
+import { relativeError } from './harness.ts';
 
 const loaded = loadCpuBackend();
 const skip = loaded.ok ? false : `native cpu backend not built (${loaded.reason})`;
@@ -30,13 +31,7 @@ function refGemm(tA: boolean, tB: boolean, M: number, N: number, K: number, alph
 }
 
 function relErr(ref: ArrayLike<number>, got: ArrayLike<number>): number {
-  let e = 0, m = 1e-30;
-  for (let i = 0; i < ref.length; i++) {
-    if (Number.isNaN(got[i]!)) return Infinity;
-    e = Math.max(e, Math.abs(ref[i]! - got[i]!));
-    m = Math.max(m, Math.abs(ref[i]!));
-  }
-  return e / m;
+  return relativeError(ref, got, { floor: 1e-30 });
 }
 
 function runGemm(tA: boolean, tB: boolean, M: number, N: number, K: number, alpha: number, beta: number, seed: number): void {

@@ -16,6 +16,7 @@ import { ISAS, type Isa } from '../../src/engine/cpu/native.ts';
 import { getBackend } from '../../src/engine/backends.ts';
 import type { Backend, ConvGeom, GroupNormGeom, Storage } from '../../src/engine/backend.ts';
 import { Rng } from '../../src/util/rng.ts';
+import { assertClose, relativeError } from './harness.ts';
 
 const loaded = loadCpuBackend();
 const skip = loaded.ok ? false : `native cpu backend not built (${loaded.reason})`;
@@ -39,19 +40,11 @@ function forEachIsa(f: (isa: Isa) => void): void {
 }
 
 function relErr(ref: ArrayLike<number>, got: ArrayLike<number>): number {
-  let e = 0, m = 1e-30;
-  for (let i = 0; i < ref.length; i++) {
-    if (Number.isNaN(got[i]!) !== Number.isNaN(ref[i]!)) return Infinity;
-    e = Math.max(e, Math.abs(ref[i]! - got[i]!));
-    m = Math.max(m, Math.abs(ref[i]!));
-  }
-  return e / m;
+  return relativeError(ref, got, { floor: 1e-30 });
 }
 
 function close(ref: ArrayLike<number>, got: ArrayLike<number>, tol: number, what: string): void {
-  assert.equal(got.length, ref.length, `${what}: length`);
-  const err = relErr(ref, got);
-  assert.ok(err < tol, `${what}: relative error ${err.toExponential(2)} ≥ ${tol}`);
+  assertClose(ref, got, tol, what, { floor: 1e-30 });
 }
 
 /** The same float32 values on both backends. */

@@ -120,17 +120,42 @@ export function parity(other: BackendName, f: (...xs: Tensor[]) => Tensor, specs
   });
 }
 
-/** max |a − b| / max(1, max |a|) < tol. */
-export function assertClose(a: ArrayLike<number>, b: ArrayLike<number>, tol: number, what: string): void {
-  assert.equal(a.length, b.length, `${what}: lengths ${a.length} vs ${b.length}`);
-  let maxErr = 0;
-  let maxRef = 1;
-  for (let i = 0; i < a.length; i++) {
-    maxErr = Math.max(maxErr, Math.abs(a[i]! - b[i]!));
-    maxRef = Math.max(maxRef, Math.abs(a[i]!));
-    if (Number.isNaN(a[i]!) !== Number.isNaN(b[i]!)) assert.fail(`${what}: NaN mismatch at ${i}`);
+/** How `relativeError` scales differences. */
+export interface CloseOptions {
+  /**
+   * Smallest scale (default 1: values below 1 in size are compared absolutely; 1e-30 makes the
+   * comparison purely relative).
+   */
+  floor?: number;
+  /** Scale each element by its own |ref| (default: all by the largest |ref|). */
+  elementwise?: boolean;
+}
+
+/**
+ * The one closeness measure of the tests: max |got − ref| / max(floor, max |ref|), or with
+ * `elementwise` max over i of |got_i − ref_i| / max(floor, |ref_i|). Infinity when the lengths
+ * differ or a NaN appears on one side only.
+ */
+export function relativeError(ref: ArrayLike<number>, got: ArrayLike<number>, opts: CloseOptions = {}): number {
+  if (ref.length !== got.length) return Infinity;
+  const floor = opts.floor ?? 1;
+  let maxErr = 0, maxRef = floor, worst = 0;
+  for (let i = 0; i < ref.length; i++) {
+    if (Number.isNaN(ref[i]!) !== Number.isNaN(got[i]!)) return Infinity;
+    if (Number.isNaN(ref[i]!)) continue;
+    const d = Math.abs(got[i]! - ref[i]!);
+    if (opts.elementwise) worst = Math.max(worst, d / Math.max(floor, Math.abs(ref[i]!)));
+    maxErr = Math.max(maxErr, d);
+    maxRef = Math.max(maxRef, Math.abs(ref[i]!));
   }
-  assert.ok(maxErr / maxRef < tol, `${what}: max error ${maxErr.toExponential(3)} (scaled ${(maxErr / maxRef).toExponential(3)}) ≥ ${tol}`);
+  return opts.elementwise ? worst : maxErr / maxRef;
+}
+
+/** `relativeError(ref, got, opts) < tol`, with the error named in the message. */
+export function assertClose(ref: ArrayLike<number>, got: ArrayLike<number>, tol: number, what: string, opts: CloseOptions = {}): void {
+  assert.equal(got.length, ref.length, `${what}: lengths ${ref.length} vs ${got.length}`);
+  const err = relativeError(ref, got, opts);
+  assert.ok(err < tol, `${what}: ${Number.isFinite(err) ? `scaled error ${err.toExponential(3)}` : 'NaN mismatch'} ≥ ${tol}`);
 }
 
 /**

@@ -18,6 +18,7 @@ import { resolveInceptionWeights, FID_WEIGHTS_FILE, FID_WEIGHTS_URL } from '../.
 import { padZeros } from '../../src/metrics/inception-ops.ts';
 import { tensor } from '../../src/engine/ops/create.ts';
 import { CbdmError } from '../../src/util/errors.ts';
+import { relativeError } from '../engine/harness.ts';
 
 const FIX = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'inception');
 const backend = useBackend(process.env.CBDM_BACKEND ?? 'js');
@@ -25,13 +26,7 @@ const backend = useBackend(process.env.CBDM_BACKEND ?? 'js');
 /** max |a − b| / max |b|: error relative to the output's scale. */
 function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
   assert.equal(a.length, b.length);
-  let d = 0;
-  let m = 0;
-  for (let i = 0; i < a.length; i++) {
-    d = Math.max(d, Math.abs(a[i]! - b[i]!));
-    m = Math.max(m, Math.abs(b[i]!));
-  }
-  return d / m;
+  return relativeError(b, a, { floor: 1e-30 });
 }
 
 function tinyNet(on: Backend = backend): FidInceptionV3 {

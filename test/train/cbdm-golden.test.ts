@@ -23,6 +23,7 @@ import { lossFromDraws, DEFAULT_LOSS, type StepDraws, type LossParts } from '../
 import { Adam } from '../../src/train/optimizer.ts';
 import { addNoise, makeSchedule, linearBetas } from '../../src/diffusion/schedule.ts';
 import type { UNet } from '../../src/models/unet.ts';
+import { relativeError } from '../engine/harness.ts';
 import { goldenUNet, sampleIndices, tensorStats, FROZEN, GOLDEN_UNET } from './cbdm-golden.ts';
 
 const FIX = join(import.meta.dirname, '..', 'fixtures', 'cbdm');
@@ -58,7 +59,7 @@ function injectedStep(net: UNet, x0: Float32Array, y: Int32Array, t: Int32Array,
 const DEAD = 1e-5;
 
 function relErr(got: number, want: number): number {
-  return Math.abs(got - want) / Math.max(Math.abs(want), 1e-12);
+  return relativeError([want], [got], { floor: 1e-12 });
 }
 
 /** Gradients per parameter (host copies, frozen table left out). */

@@ -2,7 +2,7 @@
  * FID maths at Inception size: featureStats on n×2048 float32 features (default n = 10,000) and
  * frechetDistance on the resulting 2048×2048 covariances, one core, plain TypeScript.
  * Breakdown: symmetric eigendecomposition (values + vectors), the whole Fréchet distance.
- * Then per-class shapes (DESIGN §1.7): frechetDistanceFromFeatures on two classes of m samples
+ * Then per-class shapes (docs/DESIGN.md §1.7): frechetDistanceFromFeatures on two classes of m samples
  * (the low-rank path, m = 50 and 500) and m samples against the full statistics (the mixed path),
  * with the full path's time for the same call for comparison; featureStats through the cpu
  * backend's float32 gemm when the addon is built (its error against float64 is printed).

@@ -1,5 +1,5 @@
 /**
- * `cbdm classify`: the paper's downstream use (DESIGN §1.7) — train a classifier (ResNet-32 by
+ * `cbdm classify`: the paper's downstream use (docs/DESIGN.md §1.7) — train a classifier (ResNet-32 by
  * default) on the real long-tailed training set, optionally plus generated samples, and report
  * accuracy on a balanced test set overall and for the Many/Medium/Few groups (groups by the *real*
  * training counts).

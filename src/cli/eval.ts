@@ -1,5 +1,5 @@
 /**
- * `cbdm eval`: sample quality against reference statistics (DESIGN §1.7).
+ * `cbdm eval`: sample quality against reference statistics (docs/DESIGN.md §1.7).
  *   cbdm eval stats --dataset NAME [--root DIR] --out ref.npz   train-split mu/sigma (+ features)
  *   cbdm eval fid A.npz B.npz                                      FID between two stats files
  *   cbdm eval --samples S.npz --ref ref.npz [--per-class] [--counts F | --run DIR] [--json]

@@ -1,5 +1,5 @@
 /**
- * The embedded default dataset (DESIGN §1.6): `shapes10-lt` and `shapes100-lt`, procedurally
+ * The embedded default dataset (docs/DESIGN.md §1.6): `shapes10-lt` and `shapes100-lt`, procedurally
  * rendered RGB shapes, long-tailed like CIFAR-LT, generated on the fly from a seed.
  *
  * Each class is one shape family in one palette (scheme in `shapes-families.ts`); each image is

@@ -19,7 +19,8 @@
  *   Debian's PyTorch 1.13 for T = 2..59, 100, 250, 500, 999..1015, 2000, 4000). Builds that
  *   dispatch to AVX-512 or run on CUDA round a few entries differently by one float32 ulp
  *   (≤ 2e-9 absolute for the default ramp).
- * - `float64`: `numpy.linspace(beta1, betaT, T)` exactly (DESIGN §1.1 "computed in float64").
+ * - `float64`: `numpy.linspace(beta1, betaT, T)` exactly, an option beside the published ramp
+ *   (docs/DESIGN.md §1.1).
  */
 export type BetaPrecision = 'torch-float32' | 'float64';
 

@@ -1,6 +1,6 @@
 /**
  * The random inputs of one DDPM/CBDM training step (Algorithm 1 of Ho et al. 2020 and the CBDM
- * regulariser, DESIGN §1.2), as pure host-side helpers independent of the engine.
+ * regulariser, docs/DESIGN.md §1.2), as pure host-side helpers independent of the engine.
  *
  * Facts from the published code (qym7/CBDM-pytorch `diffusion.py`, GaussianDiffusionTrainer.forward,
  * HEAD 94e201e; line numbers of that file):

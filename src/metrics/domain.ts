@@ -1,5 +1,5 @@
 /**
- * The domain feature extractor of the embedded `shapes` datasets (DESIGN §1.7): the small CNN of
+ * The domain feature extractor of the embedded `shapes` datasets (docs/DESIGN.md §1.7): the small CNN of
  * `src/models/classifier.ts`, trained on balanced generator output, supplies
  *   - features (its pooled D-dim layer) for per-class domain-FID, precision and recall, and
  *   - per-sample class predictions: "is a class-c sample recognisably class c".

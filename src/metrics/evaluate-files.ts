@@ -41,7 +41,7 @@ export function readCounts(opts: { counts?: string; run?: string }): { counts: n
   return { counts: counts as number[], classNames: names };
 }
 
-/** The sampling protocol behind a samples file (DESIGN §1.7: always print it next to the numbers). */
+/** The sampling protocol behind a samples file (docs/DESIGN.md §1.7: always print it next to the numbers). */
 export function protocolOf(s: Pick<Samples, 'meta' | 'labels' | 'n'>, extractor: string, override: Partial<EvalProtocol> = {}): EvalProtocol {
   const m = s.meta;
   const sampler = override.sampler ?? (typeof m.sampler === 'string' && (SAMPLER_NAMES as string[]).includes(m.sampler) ? m.sampler as SamplerName : undefined);

@@ -1,5 +1,5 @@
 /**
- * Sample-quality metrics of generated features against reference statistics (DESIGN.md §Evaluation):
+ * Sample-quality metrics of generated features against reference statistics (docs/DESIGN.md §1.7):
  * FID, Inception Score, KID and improved precision/recall, overall and per class and
  * Many/Medium/Few group. Feature extraction and files are in `evaluate-files.ts`.
  */

@@ -1,5 +1,5 @@
 /**
- * Metrics per class and per Many/Medium/Few group (DESIGN §1.7) from labelled feature sets.
+ * Metrics per class and per Many/Medium/Few group (docs/DESIGN.md §1.7) from labelled feature sets.
  *
  * Each class c compares the real rows labelled c with the generated rows labelled c. A group's
  * value is the unweighted **mean over the group's classes** that have a value (classes with too

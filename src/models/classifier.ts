@@ -1,5 +1,5 @@
 /**
- * The domain classifier of the embedded `shapes` datasets (DESIGN §1.7): a small CNN trained on
+ * The domain classifier of the embedded `shapes` datasets (docs/DESIGN.md §1.7): a small CNN trained on
  * balanced generator output, whose pooled features feed per-class domain-FID / recall and whose
  * logits say whether a class-c sample is recognisably class c.
  *

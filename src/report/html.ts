@@ -47,7 +47,7 @@ export function runLabels(runs: readonly RunData[], given?: readonly string[]): 
   return base.map((b, i) => (base.filter((x) => x === b).length > 1 ? `${b} (${basename(resolve(runs[i]!.dir))})` : b));
 }
 
-/** One-line description of an evaluation protocol, naming protocol A or B of DESIGN §1.7 when it matches. */
+/** One-line description of an evaluation protocol, naming protocol A or B of docs/DESIGN.md §1.7 when it matches. */
 export function describeProtocol(p: EvalProtocol): string {
   const sampler = (p.sampler === 'ddpm' ? `ancestral DDPM, ${p.steps} steps` : `DDIM ${p.steps} steps, η = ${p.eta ?? 0}`) +
     (p.clipX0 === 'clip' || p.clipX0 === 'clamp' ? ', x̂0 clipped to [−1, 1] each step' : '');

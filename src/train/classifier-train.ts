@@ -1,6 +1,6 @@
 /**
  * Supervised training and evaluation of image classifiers: the domain classifier of the shapes
- * datasets and the downstream ResNet-32 (DESIGN §1.7).
+ * datasets and the downstream ResNet-32 (docs/DESIGN.md §1.7).
  *
  * Shapes: B batch, C channels (3 RGB, 1 grey), S image size, K classes, D feature size. Batches come from the seeded
  * `BatchLoader` (shuffle + random horizontal flip, [−1, 1] scaling), optionally followed by a

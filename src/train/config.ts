@@ -1,6 +1,6 @@
 /**
  * The training configuration: every field typed, defaulted, with one line of help. Defaults are
- * the published CBDM recipe (DESIGN §1.3) except where a preset says otherwise; the resolved
+ * the published CBDM recipe (docs/DESIGN.md §1.3) except where a preset says otherwise; the resolved
  * config is saved as `config.json` in every run directory and shown in the report.
  */
 import { CbdmError } from '../util/errors.ts';

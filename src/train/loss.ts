@@ -1,5 +1,5 @@
 /**
- * The training objectives of DDPM and CBDM (DESIGN §1.2), on engine tensors.
+ * The training objectives of DDPM and CBDM (docs/DESIGN.md §1.2), on engine tensors.
  *
  *   t ~ U{0..T−1},  ε ~ N(0, I),  x_t = √ᾱ_t·x0 + √(1−ᾱ_t)·ε
  *   with probability p_drop (cfg or cb): y = ∅ for the whole batch

@@ -1,5 +1,5 @@
 /**
- * Memory stays flat over a long training loop (DESIGN §2: explicit lifetimes so long runs hold
+ * Memory stays flat over a long training loop (docs/DESIGN.md §2: explicit lifetimes so long runs hold
  * memory flat). 10,000 tiny train-like steps on `js` — conv → groupNorm+swish → dropout →
  * attention → concat skip → 1×1 conv → mse, backward, an in-place SGD update with backend kernels —
  * each inside tidy(). After every step the live tensor count and the backend's live bytes must be

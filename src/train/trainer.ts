@@ -11,10 +11,9 @@ import { existsSync, readFileSync, appendFileSync, mkdirSync, rmdirSync, statSyn
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { spawnSync } from 'node:child_process';
-import { tidy } from '../engine/context.ts';
-import { backward } from '../engine/autograd.ts';
 import { useBackend, currentPrecision } from '../engine/backends.ts';
 import type { Tensor } from '../engine/tensor.ts';
+import type { Backend } from '../engine/backend.ts';
 import { UNet, type ResolvedUNetConfig } from '../models/unet.ts';
 import { presetConfig } from '../models/presets.ts';
 import { loadDataset } from '../data/registry.ts';
@@ -23,7 +22,8 @@ import { BatchLoader } from '../data/loader.ts';
 import { Rng } from '../util/rng.ts';
 import { CbdmError } from '../util/errors.ts';
 import { writeFileAtomic } from '../io/atomic.ts';
-import { Adam, emaUpdate } from './optimizer.ts';
+import { Adam } from './optimizer.ts';
+import { optimiserStep } from './step.ts';
 import { trainingLoss, type LossConfig } from './loss.ts';
 import type { TrainConfig } from './config.ts';
 import { makeSchedule, linearBetas } from '../diffusion/schedule.ts';
@@ -125,6 +125,30 @@ export async function train(cfg: TrainConfig, opts: TrainOptions): Promise<Train
 }
 
 async function trainLocked(cfgIn: TrainConfig, opts: TrainOptions): Promise<TrainResult> {
+  const run = await openRun(cfgIn, opts);
+  const state = initWeights(run);
+  return await trainLoop(run, state, opts);
+}
+
+/** A run directory opened for training: what every later stage reads. */
+interface OpenedRun {
+  dir: string;
+  /** The run's config: the caller's, or for --resume the one saved in config.json (extended). */
+  cfg: TrainConfig;
+  /** The latest checkpoint to continue from (--resume), or null for a new start. */
+  resumeFrom: string | null;
+  backend: Backend;
+  ds: ImageDataset;
+  mcfg: ResolvedUNetConfig;
+  lossCfg: LossConfig;
+}
+
+/**
+ * Open the run: resolve the config (a new start, or --resume with the saved config and an
+ * optional extension), refuse a folder that holds another run, pick the backend and load the
+ * dataset. Writes nothing but an extended config.json.
+ */
+async function openRun(cfgIn: TrainConfig, opts: TrainOptions): Promise<OpenedRun> {
   const dir = opts.out;
   let cfg = cfgIn;
   let resumeFrom: string | null = null;
@@ -160,6 +184,36 @@ async function trainLocked(cfgIn: TrainConfig, opts: TrainOptions): Promise<Trai
   const ds = await loadDataset({ name: cfg.dataset, root: cfg.root ?? undefined, imb: cfg.imb, numpyCompat: cfg.numpyCompat, nMax: cfg.maxPerClass ?? undefined, size: cfg.imageSize ?? defaultImageSize(cfg), seed: 0 });
   if (cfg.batch > ds.labels.length) throw new CbdmError(`--batch ${cfg.batch} is larger than the dataset (${ds.labels.length} images in ${ds.name}); use --batch ${ds.labels.length} or less`);
   const mcfg = modelConfigFor(cfg, ds);
+  const lossCfg: LossConfig = {
+    method: cfg.method, cfg: cfg.cfg, labelDropProb: cfg.labelDropProb, tau: cfg.tau, gamma: cfg.gamma,
+    prior: cfg.finetuneFrom ? 'uniform' : cfg.prior,
+    // config.json files written before T2H existed have no t2h fields (and are not t2h runs).
+    t2h: { mode: cfg.t2hMode ?? 't2h', cutTime: cfg.t2hCutTime ?? null, priorExponent: cfg.t2hPriorExponent ?? null },
+  };
+  return { dir, cfg, resumeFrom, backend, ds, mcfg, lossCfg };
+}
+
+/** Everything a training step changes, and what a checkpoint saves. */
+interface TrainingState {
+  net: UNet;
+  ema: UNet;
+  opt: Adam;
+  loader: BatchLoader;
+  /** Draws of t, ε, the label-drop coin and y′. */
+  rng: Rng;
+  /** Dropout masks. */
+  dropRng: Rng;
+  step: number;
+}
+
+/**
+ * Build the network, its EMA and the optimiser, and give them their weights: from the latest
+ * checkpoint (--resume, with the RNG and loader state; metrics logged after it are dropped), or
+ * fresh from the seed, or from a DDPM run for --finetune-from; a new start writes config.json and
+ * data.json.
+ */
+function initWeights(run: OpenedRun): TrainingState {
+  const { dir, cfg, resumeFrom, backend, ds, mcfg } = run;
   const net = new UNet(mcfg);
   const ema = new UNet(mcfg);
   net.store.materialize(backend, cfg.seed);
@@ -170,12 +224,6 @@ async function trainLocked(cfgIn: TrainConfig, opts: TrainOptions): Promise<Trai
   let rng = new Rng(cfg.seed, 1);
   let dropRng = new Rng(cfg.seed, 2);
   let step = 0;
-  const lossCfg: LossConfig = {
-    method: cfg.method, cfg: cfg.cfg, labelDropProb: cfg.labelDropProb, tau: cfg.tau, gamma: cfg.gamma,
-    prior: cfg.finetuneFrom ? 'uniform' : cfg.prior,
-    // config.json files written before T2H existed have no t2h fields (and are not t2h runs).
-    t2h: { mode: cfg.t2hMode ?? 't2h', cutTime: cfg.t2hCutTime ?? null, priorExponent: cfg.t2hPriorExponent ?? null },
-  };
   if (resumeFrom) {
     const st = loadCheckpoint(resumeFrom, net.store, ema.store, opt);
     step = st.step;
@@ -191,24 +239,45 @@ async function trainLocked(cfgIn: TrainConfig, opts: TrainOptions): Promise<Trai
     if (cleared.length > 0) console.error(`cbdm: note: ${dir} held an earlier start that never reached a checkpoint; removed its ${cleared.join(', ')}`);
     mkdirSync(dir, { recursive: true });
     if (cfg.finetuneFrom) {
-      const src = latestCheckpoint(cfg.finetuneFrom) ?? cfg.finetuneFrom;
-      if (isTrainingCheckpoint(src)) {
-        loadCheckpoint(src, ema.store, null, null, { emaInto: true });
-      } else {
-        // A weights file under the published names (ema.safetensors of a run, a shipped model,
-        // or the published code's ckpt.pt, whose ema_model entry is used).
-        const w = loadWeightsFile(src, backend, { imageSize: mcfg.imageSize });
-        const a = w.net.store.layout, b = ema.store.layout;
-        if (a.length !== b.length || a.some((l, i) => l.name !== b[i]!.name || l.shape.join('x') !== b[i]!.shape.join('x'))) {
-          throw new CbdmError(`--finetune-from ${src}: its UNet (ch ${w.net.config.ch}, ${w.net.config.numClasses} classes) differs from this run's (ch ${mcfg.ch}, ${mcfg.numClasses} classes); use the same --preset and dataset`);
-        }
-        ema.store.writeArena(w.net.store.readArena());
-      }
+      loadFinetuneWeights(cfg.finetuneFrom, ema, mcfg, backend);
       net.store.writeArena(ema.store.readArena());
     }
     writeFileAtomic(join(dir, 'config.json'), JSON.stringify({ train: cfg, model: mcfg, backend: backend.name, precision: currentPrecision(), commit: sourceCommit(), created: new Date().toISOString() }, null, 2) + '\n');
     writeFileAtomic(join(dir, 'data.json'), JSON.stringify({ name: ds.name, classNames: ds.classNames, counts: ds.counts, size: ds.size, channels: ds.channels }, null, 2) + '\n');
   }
+  return { net, ema, opt, loader, rng, dropRng, step };
+}
+
+/**
+ * --finetune-from: the EMA weights of a DDPM run (its latest checkpoint), of a checkpoint file, or
+ * of a weights file under the published names, written into `ema` (the caller copies them to the
+ * network).
+ */
+function loadFinetuneWeights(from: string, ema: UNet, mcfg: ResolvedUNetConfig, backend: Backend): void {
+  const src = latestCheckpoint(from) ?? from;
+  if (isTrainingCheckpoint(src)) {
+    loadCheckpoint(src, ema.store, null, null, { emaInto: true });
+  } else {
+    // A weights file under the published names (ema.safetensors of a run, a shipped model,
+    // or the published code's ckpt.pt, whose ema_model entry is used).
+    const w = loadWeightsFile(src, backend, { imageSize: mcfg.imageSize });
+    const a = w.net.store.layout, b = ema.store.layout;
+    if (a.length !== b.length || a.some((l, i) => l.name !== b[i]!.name || l.shape.join('x') !== b[i]!.shape.join('x'))) {
+      throw new CbdmError(`--finetune-from ${src}: its UNet (ch ${w.net.config.ch}, ${w.net.config.numClasses} classes) differs from this run's (ch ${mcfg.ch}, ${mcfg.numClasses} classes); use the same --preset and dataset`);
+    }
+    ema.store.writeArena(w.net.store.readArena());
+  }
+}
+
+/**
+ * The loop (docs/DESIGN.md §1.3): batch → loss → backward → clip → Adam → EMA, logging metrics,
+ * writing checkpoints, stopping cleanly at the end, on --stop-after or on SIGINT/SIGTERM, and
+ * writing ema.safetensors last.
+ */
+async function trainLoop(run: OpenedRun, s: TrainingState, opts: TrainOptions): Promise<TrainResult> {
+  const { dir, cfg, ds, mcfg, lossCfg } = run;
+  const { net, ema, opt, loader, rng, dropRng } = s;
+  let step = s.step;
   const sched = makeSchedule(linearBetas(1000, 1e-4, 0.02));
   const S = ds.size;
   const shape = [cfg.batch, ds.channels, S, S];
@@ -246,21 +315,13 @@ async function trainLocked(cfgIn: TrainConfig, opts: TrainOptions): Promise<Trai
   try {
     while (step < cfg.steps && interrupted === null && (opts.stopAfter === undefined || stepsThisCall < opts.stopAfter)) {
       const { x, y } = loader.next();
-      const parts = tidy(() => {
-        net.store.zeroGrad();
-        const p = trainingLoss(netFn, x, y, shape, sched, lossCfg, ds.counts, rng);
-        const lossValue = p.loss.item();
-        if (!Number.isFinite(lossValue)) return { ...p, loss: lossValue };
-        backward(p.loss);
-        return { ...p, loss: lossValue };
-      });
-      if (!Number.isFinite(parts.loss)) {
+      const { parts, stats: st } = optimiserStep({ net: net.store, ema: ema.store, opt }, cfg.emaDecay,
+        () => trainingLoss(netFn, x, y, shape, sched, lossCfg, ds.counts, rng));
+      if (st === null) {
         const last = latestCheckpoint(dir);
         throw new CbdmError(`loss became ${parts.loss} at step ${step + 1} (L_ddpm ${parts.lDdpm}, L_reg ${parts.lReg}); `
           + `last finite checkpoint: ${last ?? 'none'}. Try a lower --lr, a longer --warmup or --grad-clip 1, then --resume.`);
       }
-      const st = opt.update();
-      emaUpdate(ema.store, net.store, cfg.emaDecay);
       step++;
       stepsThisCall++;
       windowImages += cfg.batch;

@@ -10,7 +10,8 @@ import { register as registerReport } from './report.ts';
 import { register as registerClassify } from './classify.ts';
 import { register as registerBench } from './bench.ts';
 import { register as registerEval } from './eval.ts';
+import { register as registerServe } from './serve.ts';
 
 export type RegisterCommand = (program: Command) => void;
 
-export const commands: RegisterCommand[] = [registerData, registerTrain, registerSample, registerDemo, registerClassify, registerReport, registerEval, registerBench];
+export const commands: RegisterCommand[] = [registerData, registerTrain, registerSample, registerDemo, registerClassify, registerReport, registerEval, registerBench, registerServe];

@@ -10,6 +10,7 @@ import { writeFileAtomic } from '../io/atomic.ts';
 import { readRunDir } from '../report/run-dir.ts';
 import { renderReport } from '../report/html.ts';
 import { readSamplerStudy } from '../report/sampler-study.ts';
+import { writeSamplerPageBeside } from '../report/sampler-html.ts';
 
 /** Options of `cbdm report` as commander hands them over. */
 export interface ReportCliOptions {
@@ -22,6 +23,8 @@ export interface ReportCliOptions {
   smooth?: number;
   samplerStudy?: string;
   json?: boolean;
+  /** false with --no-sampler-page. */
+  samplerPage?: boolean;
 }
 
 /** What `cbdm report --json` prints. */
@@ -30,6 +33,8 @@ export interface ReportCliResult {
   bytes: number;
   runs: string[];
   warnings: string[];
+  /** sampler.html written beside the report (runs with EMA weights that fit inline), else null. */
+  sampler: string | null;
 }
 
 /** Read the runs, render, write atomically; returns the written path and size. */
@@ -51,7 +56,10 @@ export async function runReport(o: ReportCliOptions): Promise<ReportCliResult> {
   const html = renderReport(runs, { title: o.title, note, labels, smooth: o.smooth, samplerStudy });
   const out = resolve(o.out);
   writeFileAtomic(out, html);
-  return { out, bytes: Buffer.byteLength(html), runs: o.runs, warnings: runs.flatMap((r) => r.warnings.map((w) => `${r.dir}: ${w}`)) };
+  const sampler = o.samplerPage === false ? { path: null, note: null } : await writeSamplerPageBeside(out, o.runs, labels);
+  const warnings = runs.flatMap((r) => r.warnings.map((w) => `${r.dir}: ${w}`));
+  if (sampler.note) warnings.push(sampler.note);
+  return { out, bytes: Buffer.byteLength(html), runs: o.runs, warnings, sampler: sampler.path };
 }
 
 function parseSmooth(v: string): number {
@@ -72,10 +80,11 @@ export function register(program: Command): void {
     .option('--note-file <file>', 'read the findings note from a text file (blank lines separate paragraphs)')
     .option('--labels <a,b,...>', 'display names of the runs, comma-separated (default: method, e.g. DDPM, CBDM)')
     .option('--smooth <f>', 'EMA factor for loss curves, 0 = raw', parseSmooth, 0.9)
+    .option('--no-sampler-page', 'do not write sampler.html (the in-browser sampler, for runs whose EMA weights fit in 16 MiB) beside the report')
     .option('--json', 'print machine-readable JSON', false)
     .action(async (o: ReportCliOptions) => {
       const r = await runReport(o);
       for (const w of r.warnings) console.error(`cbdm: warning: ${w}`);
-      console.log(o.json ? JSON.stringify(r) : r.out);
+      console.log(o.json ? JSON.stringify(r) : [r.out, ...(r.sampler ? [r.sampler] : [])].join('\n'));
     });
 }

@@ -209,6 +209,7 @@ export interface Backend extends Kernels {
 
 /**
  * `cuda-shim` is the cuda backend's CPU test build (the same kernels compiled by g++ through
- * native/cuda/shim.h): tests register it, users never select it.
+ * native/cuda/shim.h): tests register it, users never select it. `webgpu` (src/engine/webgpu)
+ * runs in the browser sampler page only, created there from `navigator.gpu`.
  */
-export type BackendName = 'js' | 'cpu' | 'cuda' | 'cuda-shim';
+export type BackendName = 'js' | 'cpu' | 'cuda' | 'cuda-shim' | 'webgpu';

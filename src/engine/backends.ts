@@ -51,6 +51,8 @@ export function getBackend(name: BackendName): Backend {
       b = r;
       break;
     }
+    case 'webgpu':
+      throw new CbdmError('the webgpu backend runs in the browser sampler page only (cbdm serve, sampler.html); in node choose CBDM_BACKEND=cpu, js or cuda');
     default: {
       const never: never = name;
       throw new Error(`unknown backend ${String(never)}`);

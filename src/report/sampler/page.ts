@@ -217,12 +217,17 @@ async function init(): Promise<void> {
 
 declare global {
   interface Window {
-    cbdmSampler: { ready: Promise<void>; webgpu: () => boolean; sample: (req: PageRequest) => Promise<number[]> };
+    cbdmSampler: { ready: Promise<void>; webgpu: () => boolean; sample: (req: PageRequest) => Promise<{ x: number[]; states: number[] }> };
   }
 }
 
 window.cbdmSampler = {
   ready: init(),
   webgpu: () => gpu !== null,
-  sample: async (req) => Array.from(await sample(req)),
+  /** The images in [0, 1] and the unclipped state x_t after every step (concatenated). */
+  sample: async (req) => {
+    const states: number[] = [];
+    const x = await sample(req, (s) => { for (const v of s.x) states.push(v); });
+    return { x: Array.from(x), states };
+  },
 };

@@ -14,6 +14,7 @@ import { makeSchedule, linearBetas } from '../diffusion/schedule.ts';
 import { evaluateRun } from './evaluate.ts';
 import { readRunDir } from '../report/run-dir.ts';
 import { renderReport } from '../report/html.ts';
+import { writeSamplerPageBeside } from '../report/sampler-html.ts';
 import { readSamplerStudy } from '../report/sampler-study.ts';
 import { LEVEL_TOLERANCE } from '../report/metric-info.ts';
 import { writeFileAtomic } from '../io/atomic.ts';
@@ -93,6 +94,8 @@ export interface DemoResult {
   report: string;
   runs: Record<'ddpm' | 'cbdm', { dir: string; eval: EvalResult }>;
   summary: string[];
+  /** sampler.html beside the report (both models inlined), or null when their weights do not fit. */
+  sampler: string | null;
 }
 
 /** Run the whole demo. */
@@ -152,15 +155,15 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     bar.stop();
     runs[method] = { dir, eval: ev };
   }
-  const { report, summary } = await writeDemoReport(o, shipped);
-  return { report, runs, summary };
+  const { report, summary, sampler } = await writeDemoReport(o, shipped);
+  return { report, runs, summary, sampler };
 }
 
 /**
  * Write report.html of a demo directory whose ddpm/ and cbdm/ runs are trained (or copied) and
  * evaluated: the findings note states the models' origin, budget and protocol, then the summary.
  */
-export async function writeDemoReport(o: DemoOptions, shipped: string | null): Promise<{ report: string; summary: string[] }> {
+export async function writeDemoReport(o: DemoOptions, shipped: string | null): Promise<{ report: string; summary: string[]; sampler: string | null }> {
   const data = await Promise.all([readRunDir(join(o.out, 'ddpm')), readRunDir(join(o.out, 'cbdm'))]);
   if (!data[0]!.eval || !data[1]!.eval) throw new CbdmError(`${o.out}: both runs must be evaluated before the report is written`);
   const summary = summarize(data[0]!.eval, data[1]!.eval);
@@ -177,7 +180,10 @@ export async function writeDemoReport(o: DemoOptions, shipped: string | null): P
   const studyPath = join(ASSETS, 'nfe-study.json');
   const samplerStudy = o.pretrained && o.dataset === 'shapes10-lt' && existsSync(studyPath) ? readSamplerStudy(studyPath) : undefined;
   writeFileAtomic(report, renderReport(data, { title: `cbdm demo: DDPM vs CBDM on ${o.dataset}`, note, labels: ['DDPM', 'CBDM'], samplerStudy }));
-  return { report, summary };
+  // Both tiny models (4.6 MB of weights each) fit the in-browser sampler beside the report.
+  const sampler = await writeSamplerPageBeside(report, [join(o.out, 'ddpm'), join(o.out, 'cbdm')], ['DDPM', 'CBDM']);
+  if (sampler.note) console.error(`cbdm: note: ${sampler.note}`);
+  return { report, summary, sampler: sampler.path };
 }
 
 /** What the demo's samples are compared with, in the report's words. */

@@ -128,7 +128,7 @@ export function renderSamplerPage(models: SamplerPageModel[], bundle: string, ti
   const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${esc(title)}</title>
+<title>${esc(title)}</title><link rel="icon" href="data:,">
 <style>
 body { font: 14px/1.4 system-ui, sans-serif; margin: 1.5em auto; max-width: 72em; padding: 0 1em; color: #222; }
 fieldset { display: flex; flex-wrap: wrap; gap: .6em 1.4em; border: 1px solid #ccc; border-radius: 6px; }

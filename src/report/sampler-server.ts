@@ -50,6 +50,7 @@ export async function startSamplerServer(runDirs: readonly string[], port: numbe
   const bound = typeof addr === 'object' && addr !== null ? addr.port : port;
   return {
     server, url: `http://${SERVE_HOST}:${bound}/`,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    // A browser keeps its connections open: end them, or close() waits for the browser.
+    close: () => new Promise<void>((resolve) => { server.close(() => resolve()); server.closeAllConnections(); }),
   };
 }

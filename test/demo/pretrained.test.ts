@@ -45,6 +45,8 @@ test('cbdm demo (pretrained): samples, evaluates and reports without training', 
     assert.ok(existsSync(r.report));
     const html = readFileSync(r.report, 'utf8');
     assert.match(html, /shipped pretrained runs/);
+    assert.equal(r.sampler, join(out, 'sampler.html'), 'the in-browser sampler is written beside the report');
+    assert.match(readFileSync(r.sampler!, 'utf8'), /"label":"DDPM".*"label":"CBDM"/s);
     for (const method of ['ddpm', 'cbdm'] as const) {
       const ev = r.runs[method].eval;
       assert.equal(ev.perClass.length, 10);

@@ -4,7 +4,7 @@
  * on the page's js path, within 1e-4 of the largest value on its WebGPU path (SwiftShader
  * adapter; float32 kernels vs js's float64 sums) —
  * the controls sample live and draw a grid per class, and without `navigator.gpu` the page falls
- * back to js. Uses the 4×4 test model of sampler-run.ts so SwiftShader stays fast.
+ * back to js; `cbdm serve` gives the same samples with the weights fetched. Uses the 4×4 test model of sampler-run.ts so SwiftShader stays fast.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -18,6 +18,7 @@ import { loadWeightsFile } from '../../src/models/load.ts';
 import { generate } from '../../src/diffusion/generate.ts';
 import { guidedEpsModel, runSchedule, sampleClass } from '../../src/report/sampler/sample.ts';
 import { writeSamplerPageBeside } from '../../src/report/sampler-html.ts';
+import { startSamplerServer } from '../../src/report/sampler-server.ts';
 import { launchWebGpuBrowser } from './browser.ts';
 import { SAMPLER_TEST_CONFIG, writeSamplerTestRun } from './sampler-run.ts';
 
@@ -47,7 +48,7 @@ async function openPage(browser: Awaited<ReturnType<typeof launchWebGpuBrowser>>
   return { page, errors, requests };
 }
 
-test('sampler.html from file://: WebGPU and js samples equal node\'s, live view and class grid, js fallback', { timeout: 90_000 }, async (t) => {
+test('sampler.html from file://: WebGPU and js samples equal node\'s, live view and class grid, js fallback; cbdm serve', { timeout: 90_000 }, async (t) => {
   const root = mkdtempSync(join(tmpdir(), 'cbdm-sampler-browser-'));
   const run = join(root, 'run');
   writeSamplerTestRun(run);
@@ -101,6 +102,17 @@ test('sampler.html from file://: WebGPU and js samples equal node\'s, live view 
     assert.deepEqual(await fallback.page.$$eval('#backend option', (o) => o.map((e) => (e as HTMLOptionElement).value)), ['js']);
     assert.deepEqual(((await fallback.page.evaluate(`window.cbdmSampler.sample(${JSON.stringify({ ...req, backend: 'js' })})`)) as PageSample).x, viaJs.x);
     assert.deepEqual(fallback.errors, []);
+
+    // `cbdm serve`: the same page, its weights fetched from 127.0.0.1.
+    const server = await startSamplerServer([run], 0);
+    try {
+      const served = await openPage(browser, server.url);
+      assert.deepEqual(((await served.page.evaluate(`window.cbdmSampler.sample(${JSON.stringify({ ...req, backend: 'js' })})`)) as PageSample).x, viaJs.x);
+      assert.deepEqual(served.requests, [server.url, `${server.url}weights/0.safetensors`]);
+      assert.deepEqual(served.errors, []);
+    } finally {
+      await server.close();
+    }
   } finally {
     await browser.close();
   }

@@ -81,7 +81,10 @@ test('sampler.html from file://: WebGPU and js samples equal node\'s, live view 
       t.diagnostic('this Chromium gave no WebGPU adapter: only the js path was compared');
     }
 
-    // The controls: a live run draws x_t and x̂_0 after each step, the grid has one row per class.
+    // The controls (on WebGPU where there is an adapter, though an emulated one defaults to js):
+    // a live run draws x_t and x̂_0 after each step, the grid has one row per class.
+    assert.equal(await page.$eval('#backend', (e) => (e as HTMLSelectElement).value), 'js', 'SwiftShader: js is the default');
+    if (ready === 'webgpu') await page.select('#backend', 'webgpu');
     await page.$eval('#n', (e) => { (e as HTMLInputElement).value = '2'; });
     await page.$eval('#steps', (e) => { (e as HTMLInputElement).value = '2'; });
     await page.click('#run');
@@ -92,6 +95,7 @@ test('sampler.html from file://: WebGPU and js samples equal node\'s, live view 
     await page.click('#run-grid');
     await page.waitForFunction(() => /done in/.test(document.getElementById('progress')!.textContent ?? ''), { timeout: 20_000 });
     assert.deepEqual(await page.$$eval('#grid-labels li', (li) => li.map((e) => e.textContent)), ['ring', 'bar', 'dot']);
+    assert.match(await page.$eval('#progress', (e) => e.textContent ?? ''), new RegExp(`grid: class 3/3 — done in .* on ${ready}`));
     assert.equal(await page.$eval('#error', (e) => e.textContent), '');
     assert.deepEqual(errors, []);
     assert.deepEqual(requests, [], 'the page must work offline');

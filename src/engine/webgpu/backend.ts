@@ -178,7 +178,7 @@ export class WebGpuBackend implements Backend {
 
   conv2dForward(x: Storage, w: Storage, b: Storage | null, y: Storage, c: ConvGeom): void {
     const X = g(x);
-    this.ew('conv2dForward', c.N * c.Co * c.Ho * c.Wo, { x: X, w: g(w), b: b ? g(b) : X, y: g(y) }, {
+    this.ew('conv2dForward', c.N * c.Co * c.Ho * Math.ceil(c.Wo / 4), { x: X, w: g(w), b: b ? g(b) : X, y: g(y) }, {
       Ci: c.Ci, H: c.H, W: c.W, Co: c.Co, KH: c.KH, KW: c.KW, stride: c.stride, pad: c.pad, Ho: c.Ho, Wo: c.Wo, hasBias: b ? 1 : 0,
     });
   }

@@ -93,29 +93,37 @@ export const KERNELS = {
   let row = u32(ids[p.ids_o + i / p.D]);
   y[p.y_o + i] = w[p.w_o + row * p.D + i % p.D];`),
 
-  // ---- src/engine/js/conv2d.ts: one thread per output y[n,co,i,j] (n = N·Co·Ho·Wo); same sum order --
+  // ---- src/engine/js/conv2d.ts: one thread per strip y[n, co, i, 4q..4q+3] (n = N·Co·Ho·⌈Wo/4⌉), each
+  // weight loaded once for the strip; every output sums in the js order (ci, then p, then q) -------
   conv2dForward: elementwise(['x', 'w', 'b'], ['y'], [['Ci', 'u32'], ['H', 'u32'], ['W', 'u32'], ['Co', 'u32'], ['KH', 'u32'], ['KW', 'u32'],
     ['stride', 'u32'], ['pad', 'u32'], ['Ho', 'u32'], ['Wo', 'u32'], ['hasBias', 'u32']], `
-  let j = i % p.Wo;
-  let oi = (i / p.Wo) % p.Ho;
-  let co = (i / (p.Wo * p.Ho)) % p.Co;
-  let n = i / (p.Wo * p.Ho * p.Co);
-  var acc = 0.0;
-  if (p.hasBias != 0u) { acc = b[p.b_o + co]; }
+  let Wq = (p.Wo + 3u) / 4u;
+  let j0 = (i % Wq) * 4u;
+  let oi = (i / Wq) % p.Ho;
+  let co = (i / (Wq * p.Ho)) % p.Co;
+  let n = i / (Wq * p.Ho * p.Co);
+  var acc = vec4<f32>(0.0);
+  if (p.hasBias != 0u) { acc = vec4<f32>(b[p.b_o + co]); }
   for (var ci = 0u; ci < p.Ci; ci++) {
     let xBase = p.x_o + (n * p.Ci + ci) * p.H * p.W;
     let wBase = p.w_o + (co * p.Ci + ci) * p.KH * p.KW;
     for (var kh = 0u; kh < p.KH; kh++) {
       let hi = i32(oi * p.stride + kh) - i32(p.pad);
       if (hi < 0 || hi >= i32(p.H)) { continue; }
+      let row = xBase + u32(hi) * p.W;
       for (var kw = 0u; kw < p.KW; kw++) {
-        let wj = i32(j * p.stride + kw) - i32(p.pad);
-        if (wj < 0 || wj >= i32(p.W)) { continue; }
-        acc += w[wBase + kh * p.KW + kw] * x[xBase + u32(hi) * p.W + u32(wj)];
+        let wv = w[wBase + kh * p.KW + kw];
+        for (var r = 0u; r < 4u; r++) {
+          let wj = i32((j0 + r) * p.stride + kw) - i32(p.pad);
+          if (wj >= 0 && wj < i32(p.W)) { acc[r] += wv * x[row + u32(wj)]; }
+        }
       }
     }
   }
-  y[p.y_o + i] = acc;`),
+  let yBase = p.y_o + ((n * p.Co + co) * p.Ho + oi) * p.Wo;
+  for (var r = 0u; r < 4u; r++) {
+    if (j0 + r < p.Wo) { y[yBase + j0 + r] = acc[r]; }
+  }`),
 
   // ---- src/engine/js/attention.ts: one thread per query row (n, i); P is its own scratch row ------
   attentionForward: elementwise(['q', 'k', 'v'], ['y', 'P'], [['C', 'u32'], ['L', 'u32'], ['scale', 'f32']], `

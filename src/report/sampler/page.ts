@@ -124,6 +124,7 @@ async function run(what: 'live' | 'grid'): Promise<void> {
   if (busy) return;
   busy = true;
   $('error').textContent = '';
+  $('progress').textContent = 'starting…';
   const t0 = performance.now();
   try {
     const req = settings();
@@ -204,14 +205,19 @@ async function init(): Promise<void> {
     $('backend-info').textContent = `WebGPU failed (${(e as Error).message}); `;
   }
   const sel = $('backend') as HTMLSelectElement;
+  // A CPU emulation of WebGPU (SwiftShader, lavapipe) measured slower than the js backend on the
+  // tiny demo model (README, "The sampler page"), so there js is chosen and WebGPU stays selectable.
+  let emulated = false;
   if (gpu) {
     const i = gpu.adapterInfo;
-    $('backend-info').textContent = `WebGPU adapter: ${[i?.vendor, i?.architecture, i?.description].filter(Boolean).join(' ') || 'unnamed'}`;
+    const name = [i?.vendor, i?.architecture, i?.description].filter(Boolean).join(' ');
+    emulated = /swiftshader|lavapipe|llvmpipe/i.test(name);
+    $('backend-info').textContent = `WebGPU adapter: ${name || 'unnamed'}${emulated ? ' (a CPU emulation: the js backend is faster and chosen)' : ''}`;
   } else {
     $('backend-info').textContent += 'no WebGPU adapter: the js backend runs the model on the CPU';
     sel.querySelector('option[value="webgpu"]')?.remove();
   }
-  sel.value = gpu ? 'webgpu' : 'js';
+  sel.value = gpu && !emulated ? 'webgpu' : 'js';
   document.body.dataset.ready = gpu ? 'webgpu' : 'js';
 }
 

@@ -55,7 +55,9 @@ export class WebGpuBackend implements Backend {
     if (!gpu) return null;
     const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
     if (!adapter) return null;
-    const device = await adapter.requestDevice({ requiredLimits: { maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize } });
+    // The defaults (128 MiB bindings, 256 MiB buffers) are below the paper's UNet's 143 MB arena.
+    const { maxStorageBufferBindingSize, maxBufferSize } = adapter.limits;
+    const device = await adapter.requestDevice({ requiredLimits: { maxStorageBufferBindingSize, maxBufferSize } });
     return new WebGpuBackend(device, adapter.info ?? null);
   }
 

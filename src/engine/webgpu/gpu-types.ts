@@ -52,6 +52,7 @@ export interface GpuQueue {
 
 export interface GpuSupportedLimits {
   readonly maxStorageBufferBindingSize: number;
+  readonly maxBufferSize: number;
   readonly maxComputeWorkgroupsPerDimension: number;
   readonly maxStorageBuffersPerShaderStage: number;
 }

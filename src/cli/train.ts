@@ -48,6 +48,8 @@ export interface TrainCliOptions {
   t2hMode?: string;
   t2hCutTime?: number;
   t2hPriorExponent?: number;
+  cmRankRatio?: number;
+  cmLambda?: number;
 }
 
 /** TrainConfig field of each training flag (commander's camel-cased option name). */
@@ -57,6 +59,7 @@ const FLAG_FIELDS: Array<[keyof TrainCliOptions, keyof TrainConfig]> = [
   ['emaDecay', 'emaDecay'], ['tau', 'tau'], ['gamma', 'gamma'], ['labelDrop', 'labelDropProb'], ['prior', 'prior'], ['dropout', 'dropout'],
   ['seed', 'seed'], ['logEvery', 'logEvery'], ['ckptEvery', 'ckptEvery'], ['keepCkpts', 'keepCkpts'], ['omegaEval', 'omegaEval'],
   ['finetuneFrom', 'finetuneFrom'], ['t2hMode', 't2hMode'], ['t2hCutTime', 't2hCutTime'], ['t2hPriorExponent', 't2hPriorExponent'],
+  ['cmRankRatio', 'cmRankRatio'], ['cmLambda', 'cmLambda'],
 ];
 
 /** The settings given as flags (unset flags are absent, so they do not override the file). */
@@ -105,13 +108,13 @@ export function effectiveTrainConfig(o: TrainCliOptions): { cfg: TrainConfig; ou
 const help = (k: keyof TrainConfig) => `${TRAIN_HELP[k]} ${trainDefaultText(k)}`.trim();
 
 export function register(program: Command): void {
-  const t = program.command('train').description('train a class-conditional DDPM, CBDM or T2H model into a run directory');
+  const t = program.command('train').description('train a class-conditional DDPM, CBDM, T2H or CM (approximate) model into a run directory');
   t.option('--config <file>', 'JSON (.json) or YAML file of settings, keys as in config.json\'s "train" (e.g. {"steps": 1000, "labelDropProb": 0.1}) or flag names (label-drop); flags override it; a run\'s config.json works too')
     .option('--flagfile <file>', 'absl flag file of the published PyTorch code (--batch_size=48 lines, its flagfile.txt or config/cifar100.txt); flags override it')
     .option('--out <dir>', 'run directory (config.json, metrics.jsonl, checkpoints/, ema.safetensors); required unless --flagfile gives --logdir')
     .option('--resume', 'continue the run in --out exactly from its latest checkpoint (with --steps N: extend it to N steps)')
     .option('--quiet', 'no progress bar or progress lines')
-    .addOption(new Option('--method <m>', help('method')).choices(['ddpm', 'cbdm', 't2h']))
+    .addOption(new Option('--method <m>', help('method')).choices(['ddpm', 'cbdm', 't2h', 'cm']))
     .addOption(new Option('--preset <p>', help('preset')).choices([...PRESET_NAMES]))
     .option('--dataset <name>', help('dataset'))
     .option('--root <dir>', help('root'))
@@ -140,6 +143,8 @@ export function register(program: Command): void {
     .addOption(new Option('--t2h-mode <m>', help('t2hMode')).choices([...T2H_MODES]))
     .option('--t2h-cut-time <t>', help('t2hCutTime'), int)
     .option('--t2h-prior-exponent <b>', help('t2hPriorExponent'), num)
+    .option('--cm-rank-ratio <r>', help('cmRankRatio'), num)
+    .option('--cm-lambda <l>', help('cmLambda'), num)
     .action(async (o: TrainCliOptions) => {
       if (o.resume) {
         // A resumed run keeps its saved config; only --steps (extend it) may be given with it.

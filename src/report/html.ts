@@ -11,6 +11,7 @@ import { samplerStudyChart, type SamplerStudy } from './sampler-study.ts';
 import { GROUP_LABELS, headToTail, histogramChart, lossChart, lossTermsChart, perClassMetricChart, runColour, type ChartSpec } from './charts.ts';
 import { bestIndices, formatMetric, isDomainFeatures, LEVEL_TOLERANCE, metricInfo, metricKeys, metricLabel, metricLegend } from './metric-info.ts';
 import type { EvalProtocol, MetricValues, RunData, RunImage } from './run-dir-types.ts';
+import { CM_APPROXIMATE } from '../train/cm.ts';
 
 /** How to render the report. */
 export interface ReportOptions {
@@ -92,7 +93,7 @@ function summarySection(runs: readonly RunData[], labels: readonly string[]): st
     const ips = median(r.metrics.map((m) => m.img_per_s).filter((v): v is number => typeof v === 'number'));
     const cells = [
       `<td class="txt">${runSwatch(i, labels[i]!)}</td>`,
-      `<td class="txt">${esc(String(t.method))}${t.preset ? ` · ${esc(String(t.preset))}` : ''}</td>`,
+      `<td class="txt">${esc(String(t.method))}${t.method === 'cm' ? ` (${esc(CM_APPROXIMATE)})` : ''}${t.preset ? ` · ${esc(String(t.preset))}` : ''}</td>`,
       `<td>${last ? last.step.toLocaleString('en-US') : '—'}${t.steps ? ` / ${t.steps.toLocaleString('en-US')}` : ''}</td>`,
       `<td>${t.batch ?? '—'}</td>`,
       `<td>${t.lr ?? '—'}</td>`,

@@ -5,7 +5,7 @@
  */
 
 /** Training method of a run. */
-export type RunMethod = 'ddpm' | 'cbdm';
+export type RunMethod = 'ddpm' | 'cbdm' | 'cm';
 
 /** `config.json` → `train`: the resolved training config (src/train/config.ts TrainConfig). */
 export interface RunTrainConfig {

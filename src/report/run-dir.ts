@@ -42,7 +42,7 @@ export function parseRunConfig(v: unknown, path = 'config.json'): RunConfig {
   if (!isObj(v)) throw bad(path, 'expected a JSON object');
   const train = v.train;
   if (!isObj(train)) throw bad(path, "missing object 'train' (the resolved training config)");
-  if (train.method !== 'ddpm' && train.method !== 'cbdm') throw bad(path, `train.method must be 'ddpm' or 'cbdm', got ${JSON.stringify(train.method)}`);
+  if (train.method !== 'ddpm' && train.method !== 'cbdm' && train.method !== 'cm') throw bad(path, `train.method must be 'ddpm', 'cbdm' or 'cm', got ${JSON.stringify(train.method)}`);
   for (const k of ['steps', 'batch', 'lr', 'tau', 'gamma', 'omegaEval', 'seed']) {
     if (train[k] !== undefined && typeof train[k] !== 'number') throw bad(path, `train.${k} must be a number, got ${JSON.stringify(train[k])}`);
   }

@@ -15,7 +15,7 @@ import { PRESET_NAMES } from '../models/presets.ts';
 import { T2H_MODES } from './t2h.ts';
 
 // Every member of the unions, checked by the compiler (a new method or prior must be listed).
-const METHODS = Object.keys({ ddpm: 0, cbdm: 0, t2h: 0 } satisfies Record<Method, 0>);
+const METHODS = Object.keys({ ddpm: 0, cbdm: 0, t2h: 0, cm: 0 } satisfies Record<Method, 0>);
 const PRIORS = Object.keys({ train: 0, uniform: 0 } satisfies Record<LabelPrior, 0>);
 
 /** What a value of each TrainConfig field may be. */
@@ -53,6 +53,8 @@ const FIELD_TYPES: Record<keyof TrainConfig, { type: FieldType; nullable?: boole
   t2hMode: { type: { kind: 'enum', values: T2H_MODES } },
   t2hCutTime: { type: { kind: 'int' }, nullable: true },
   t2hPriorExponent: { type: { kind: 'number' }, nullable: true },
+  cmRankRatio: { type: { kind: 'number' } },
+  cmLambda: { type: { kind: 'number' } },
   model: { type: { kind: 'model' }, nullable: true },
 };
 
@@ -66,7 +68,7 @@ const KEY_ALIASES = new Map<string, keyof TrainConfig>([
 ]);
 
 /** Top-level keys of a run's config.json besides `train`: such a file is accepted as --config. */
-const RUN_CONFIG_KEYS = new Set(['train', 'model', 'backend', 'precision', 'commit', 'created', 'provenance']);
+const RUN_CONFIG_KEYS = new Set(['train', 'model', 'backend', 'precision', 'commit', 'created', 'provenance', 'approximate']);
 
 /** Read `cbdm train --config FILE`: a JSON (`.json`) or YAML object of TrainConfig fields. */
 export function readTrainConfigFile(path: string): Partial<TrainConfig> {

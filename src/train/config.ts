@@ -7,6 +7,7 @@ import { CbdmError } from '../util/errors.ts';
 import { parsePreset, type PresetName } from '../models/presets.ts';
 import type { LabelPrior, Method } from './loss.ts';
 import { T2H_MODES, type T2hMode } from './t2h.ts';
+import { CM_APPROXIMATE, DEFAULT_CM } from './cm.ts';
 
 export interface TrainConfig {
   method: Method;
@@ -42,6 +43,10 @@ export interface TrainConfig {
   t2hCutTime: number | null;
   /** T2H prior variant: weights ∝ π^β·exp(…), no gate (null: the plain transfer). */
   t2hPriorExponent: number | null;
+  /** CM (approximate): branch rank ⌈ratio·min(out, in·k·k)⌉ per conv/linear weight (method cm only). */
+  cmRankRatio: number;
+  /** CM (approximate): λ, weight of the consistency/diversity term (method cm only). */
+  cmLambda: number;
   /** Architecture overrides on top of the preset (ch, chMult, attn, numResBlocks). */
   model: ModelOverrides | null;
 }
@@ -56,7 +61,7 @@ export interface ModelOverrides {
 
 /** Help text for every field (used by the CLI and the report). */
 export const TRAIN_HELP: Record<keyof TrainConfig, string> = {
-  method: 'ddpm (label-dropout CFG training), cbdm (adds the class-balancing regulariser) or t2h (oriented-calibration target transfer, Zhang et al. ICLR 2024)',
+  method: `ddpm (label-dropout CFG training), cbdm (adds the class-balancing regulariser), t2h (oriented-calibration target transfer, Zhang et al. ICLR 2024) or cm (capacity manipulation, Hong et al. ICLR 2026; ${CM_APPROXIMATE})`,
   preset: 'model size: tiny | small | cifar (the paper\'s 35.9M UNet)',
   dataset: 'shapes10-lt | shapes100-lt | cifar10[-lt] | cifar100[-lt] | fashion-mnist[-lt] | folder:PATH',
   root: 'dataset directory or .tar.gz (CIFAR); Fashion-MNIST: folder of the IDX .gz files (default /usr/share/datasets/fashion-mnist)',
@@ -85,6 +90,8 @@ export const TRAIN_HELP: Record<keyof TrainConfig, string> = {
   t2hMode: 'T2H transfer gate: t2h (only towards classes at least as frequent; published) | h2t | full (no gate)',
   t2hCutTime: 'T2H: transfer only where t < N (default: always)',
   t2hPriorExponent: 'T2H prior variant β: transfer weights ∝ π_y^β·exp(−d/2σ̃²), no gate (default: off)',
+  cmRankRatio: `CM (${CM_APPROXIMATE}): low-rank branch rank = ⌈ratio·min(out, in·k·k)⌉ per conv/linear weight, ratio in (0, 1]`,
+  cmLambda: `CM (${CM_APPROXIMATE}): λ, weight of the class-weighted consistency/diversity term`,
   model: 'architecture overrides on top of the preset: {ch, chMult, attn, numResBlocks}',
 };
 
@@ -95,14 +102,14 @@ export function defaultTrainConfig(method: Method = 'cbdm'): TrainConfig {
     steps: 300000, batch: method === 'cbdm' ? 48 : method === 't2h' ? 128 : 64, lr: 2e-4, warmup: 5000, gradClip: 1.0, emaDecay: 0.9999,
     tau: 1.0, gamma: 0.25, labelDropProb: 0.1, prior: 'train', cfg: true, dropout: null, seed: 0,
     logEvery: 50, ckptEvery: 5000, keepCkpts: 3, omegaEval: method === 'cbdm' ? 1.6 : method === 't2h' ? 1.5 : 0.8, finetuneFrom: null,
-    t2hMode: 't2h', t2hCutTime: null, t2hPriorExponent: null, model: null,
+    t2hMode: 't2h', t2hCutTime: null, t2hPriorExponent: null, cmRankRatio: DEFAULT_CM.rankRatio, cmLambda: DEFAULT_CM.lambda, model: null,
   };
 }
 
 /** Merge user values over defaults and validate; errors name the field and what is allowed. */
 export function resolveTrainConfig(partial: Partial<TrainConfig>): TrainConfig {
   const method = partial.method ?? 'cbdm';
-  if (method !== 'ddpm' && method !== 'cbdm' && method !== 't2h') throw new CbdmError(`--method must be ddpm, cbdm or t2h, got '${String(method)}'`);
+  if (method !== 'ddpm' && method !== 'cbdm' && method !== 't2h' && method !== 'cm') throw new CbdmError(`--method must be ddpm, cbdm, t2h or cm, got '${String(method)}'`);
   const c: TrainConfig = { ...defaultTrainConfig(method), ...stripUndefined(partial) };
   c.preset = parsePreset(c.preset);
   const posInt = (k: keyof TrainConfig) => {
@@ -128,6 +135,16 @@ export function resolveTrainConfig(partial: Partial<TrainConfig>): TrainConfig {
       if (partial[k] !== undefined && partial[k] !== defaultTrainConfig(method)[k]) throw new CbdmError(`--${kebab(k)} applies to --method t2h only (this run is ${method})`);
     }
   }
+  if (!(Number.isFinite(c.cmRankRatio) && c.cmRankRatio > 0 && c.cmRankRatio <= 1)) {
+    throw new CbdmError(`--cm-rank-ratio must be in (0, 1] (each branch gets rank ⌈ratio·min(out, in·k·k)⌉; ≤ 0 would give rank 0), got ${c.cmRankRatio}`);
+  }
+  if (!(Number.isFinite(c.cmLambda) && c.cmLambda >= 0)) throw new CbdmError(`--cm-lambda must be a finite number ≥ 0, got ${c.cmLambda}`);
+  if (method !== 'cm') {
+    for (const k of ['cmRankRatio', 'cmLambda'] as const) {
+      if (partial[k] !== undefined && partial[k] !== defaultTrainConfig(method)[k]) throw new CbdmError(`--${kebab(k)} applies to --method cm only (this run is ${method})`);
+    }
+  }
+  if (method === 'cm' && c.finetuneFrom !== null) throw new CbdmError('--finetune-from is the CBDM fine-tune; it does not apply to --method cm (train CM from scratch)');
   if (c.finetuneFrom !== null) {
     // The fine-tune draws y′ uniformly (the published `--finetune`); config.json records that.
     if (partial.prior === 'train') throw new CbdmError('--prior train cannot be combined with --finetune-from: the CBDM fine-tune draws y′ uniformly');
@@ -141,9 +158,14 @@ export function trainDefaultText(k: keyof TrainConfig): string {
   const show = (v: unknown) => (v === null ? 'none' : Array.isArray(v) ? v.join(',') : String(v));
   if (TRAIN_HELP[k].includes('default:')) return '';
   if (k === 'method') return `(default: ${defaultTrainConfig().method})`;
-  const a = defaultTrainConfig('cbdm')[k], b = defaultTrainConfig('ddpm')[k], c = defaultTrainConfig('t2h')[k];
-  if (show(a) === show(b) && show(a) === show(c)) return `(default: ${show(a)})`;
-  return `(default: ${show(a)} for cbdm, ${show(b)} for ddpm, ${show(c)} for t2h)`;
+  const methods: Method[] = ['cbdm', 'ddpm', 't2h', 'cm'];
+  const byValue = new Map<string, Method[]>();
+  for (const m of methods) {
+    const v = show(defaultTrainConfig(m)[k]);
+    byValue.set(v, [...(byValue.get(v) ?? []), m]);
+  }
+  if (byValue.size === 1) return `(default: ${[...byValue.keys()][0]})`;
+  return `(default: ${[...byValue].map(([v, ms]) => `${v} for ${ms.join(' and ')}`).join(', ')})`;
 }
 
 export function stripUndefined<T extends object>(o: T): Partial<T> {

@@ -9,6 +9,8 @@
  *                 loss = L_ddpm + L_reg + γ·L_com
  *   T2H (Zhang et al. ICLR 2024): one pass, the target ε replaced by ε̃ of t2h.ts:
  *                 loss = mean((h − ε̃)²), the condition y unchanged
+ *   CM (Hong et al. ICLR 2026, approximate — cm.ts): h with the low-rank branches, h_b without,
+ *                 loss = mean((h − ε)²) + λ·L_CM(h, h_b), the same draws as DDPM
  * (published CBDM `diffusion.py`, GaussianDiffusionTrainer.forward: the same draws in the same
  * order — t, ε, the label-drop coin, then y′ — from our seeded Rng; T2H draws one uniform per
  * sample for its categorical choice after the coin.)
@@ -20,9 +22,10 @@ import { mse, weightedMse } from '../engine/ops/reduce.ts';
 import type { Rng } from '../util/rng.ts';
 import type { Schedule } from '../diffusion/schedule.ts';
 import { transferTargets, type T2hOptions } from './t2h.ts';
+import { capacityTerm, DEFAULT_CM, type CmOptions } from './cm.ts';
 import { sampleTrainingInputs, drawLabelDrop, sampleCbdmLabels, cbdmWeights, type LabelPrior } from '../diffusion/training.ts';
 
-export type Method = 'ddpm' | 'cbdm' | 't2h';
+export type Method = 'ddpm' | 'cbdm' | 't2h' | 'cm';
 export type { LabelPrior };
 
 export interface LossConfig {
@@ -35,6 +38,8 @@ export interface LossConfig {
   prior: LabelPrior;
   /** T2H's transfer settings (method t2h). */
   t2h?: T2hOptions;
+  /** CM's settings (method cm; only λ is used here, the rank ratio shapes the network). */
+  cm?: CmOptions;
 }
 
 export const DEFAULT_T2H: T2hOptions = { mode: 't2h', cutTime: null, priorExponent: null };
@@ -44,6 +49,12 @@ export const DEFAULT_LOSS: LossConfig = { method: 'cbdm', cfg: true, labelDropPr
 /** Anything that predicts ε from (x_t, t, y): the UNet in training mode. */
 export type EpsNet = (xt: Tensor, t: Int32Array, y: Int32Array | null) => Tensor;
 
+/** CM's two passes: with the low-rank branches and without (cm-branches.ts twoPassNet); full runs first. */
+export interface TwoPassNet {
+  full: EpsNet;
+  base: EpsNet;
+}
+
 export interface LossParts {
   loss: Tensor;
   lDdpm: number;
@@ -51,6 +62,8 @@ export interface LossParts {
   lCom: number;
   /** Whether the labels were dropped for this batch. */
   dropped: boolean;
+  /** CM: λ·L_CM (method cm only). */
+  lCm?: number;
 }
 
 /** The random inputs of one training step, drawn host-side so every backend sees the same numbers. */
@@ -75,7 +88,7 @@ export function drawStep(x0: Float32Array, B: number, sched: Schedule, cfg: Loss
 }
 
 /** The training loss for one batch (x0 in [−1, 1], B×C×H×W flattened; y0 class labels). */
-export function trainingLoss(net: EpsNet, x0: Float32Array, y0: Int32Array, shape: readonly number[], sched: Schedule,
+export function trainingLoss(net: EpsNet | TwoPassNet, x0: Float32Array, y0: Int32Array, shape: readonly number[], sched: Schedule,
   cfg: LossConfig, counts: readonly number[], rng: Rng, dtype: 'float32' | 'float64' = 'float32'): LossParts {
   return lossFromDraws(net, x0, y0, shape, sched, cfg, counts, drawStep(x0, shape[0]!, sched, cfg, counts, rng), dtype);
 }
@@ -84,18 +97,26 @@ export function trainingLoss(net: EpsNet, x0: Float32Array, y0: Int32Array, shap
  * The training loss for one batch with its random inputs given: what `trainingLoss` computes after
  * its draws (tests inject the published code's draws here).
  */
-export function lossFromDraws(net: EpsNet, x0: Float32Array, y0: Int32Array, shape: readonly number[], sched: Schedule,
+export function lossFromDraws(net: EpsNet | TwoPassNet, x0: Float32Array, y0: Int32Array, shape: readonly number[], sched: Schedule,
   cfg: LossConfig, counts: readonly number[], d: StepDraws, dtype: 'float32' | 'float64' = 'float32'): LossParts {
   const B = shape[0]!;
   const xt = tensor(d.xt, shape, { dtype });
   const target = d.transferU ? transferTargets(x0, d.eps, d.xt, d.t, y0, sched, counts, cfg.t2h ?? DEFAULT_T2H, d.transferU).eps : d.eps;
   const eps = tensor(target, shape, { dtype });
-  const h = net(xt, d.t, d.dropped ? null : y0);
+  const full = typeof net === 'function' ? net : net.full;
+  const h = full(xt, d.t, d.dropped ? null : y0);
   const lDdpm = mse(h, eps);
+  if (cfg.method === 'cm') {
+    if (typeof net === 'function') throw new Error('trainingLoss: method cm needs both passes, {full, base} (cm-branches.ts twoPassNet)');
+    // Both passes see the same condition; ω follows the images' classes even when it is dropped.
+    const hBase = net.base(xt, d.t, d.dropped ? null : y0);
+    const c = capacityTerm(h, hBase, y0, counts, (cfg.cm ?? DEFAULT_CM).lambda, dtype);
+    return { loss: add(lDdpm, c.term), lDdpm: lDdpm.item(), lReg: 0, lCom: 0, lCm: c.term.item(), dropped: d.dropped };
+  }
   if (cfg.method !== 'cbdm' || d.yPrime === null) {
     return { loss: lDdpm, lDdpm: lDdpm.item(), lReg: 0, lCom: 0, dropped: d.dropped };
   }
-  const hPrime = net(xt, d.t, d.yPrime);
+  const hPrime = full(xt, d.t, d.yPrime);
   const w = tensor(cbdmWeights(d.t, sched.T, cfg.tau), [B], { dtype });
   const lReg = weightedMse(h, hPrime.detach(), w);
   const lCom = weightedMse(h.detach(), hPrime, w);

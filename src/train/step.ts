@@ -14,6 +14,8 @@ export interface StepModels {
   net: ParamStore;
   ema: ParamStore;
   opt: Adam;
+  /** The weights the EMA follows after the update (default `net`; CM: its merged weights). */
+  emaSource?: () => ParamStore;
 }
 
 /** The loss terms of the step as numbers, and the optimiser's statistics (null: no update). */
@@ -37,6 +39,6 @@ export function optimiserStep(m: StepModels, emaDecay: number, computeLoss: () =
   });
   if (!Number.isFinite(parts.loss)) return { parts, stats: null };
   const stats = m.opt.update();
-  emaUpdate(m.ema, m.net, emaDecay);
+  emaUpdate(m.ema, m.emaSource ? m.emaSource() : m.net, emaDecay);
   return { parts, stats };
 }

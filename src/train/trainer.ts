@@ -25,6 +25,8 @@ import { writeFileAtomic } from '../io/atomic.ts';
 import { Adam } from './optimizer.ts';
 import { optimiserStep } from './step.ts';
 import { trainingLoss, type LossConfig } from './loss.ts';
+import { CapacityBranches, twoPassNet } from './cm-branches.ts';
+import { CM_APPROXIMATE } from './cm.ts';
 import type { TrainConfig } from './config.ts';
 import { makeSchedule, linearBetas } from '../diffusion/schedule.ts';
 import { saveCheckpoint, loadCheckpoint, type CheckpointState } from './checkpoint.ts';
@@ -41,6 +43,8 @@ export interface MetricsRecord {
   l_ddpm: number;
   l_reg: number;
   l_com: number;
+  /** CM: λ·L_CM (cm runs only). */
+  l_cm?: number;
   grad_norm: number;
   lr: number;
   img_per_s: number;
@@ -189,6 +193,7 @@ async function openRun(cfgIn: TrainConfig, opts: TrainOptions): Promise<OpenedRu
     prior: cfg.finetuneFrom ? 'uniform' : cfg.prior,
     // config.json files written before T2H existed have no t2h fields (and are not t2h runs).
     t2h: { mode: cfg.t2hMode ?? 't2h', cutTime: cfg.t2hCutTime ?? null, priorExponent: cfg.t2hPriorExponent ?? null },
+    cm: { rankRatio: cfg.cmRankRatio, lambda: cfg.cmLambda },
   };
   return { dir, cfg, resumeFrom, backend, ds, mcfg, lossCfg };
 }
@@ -204,6 +209,8 @@ interface TrainingState {
   /** Dropout masks. */
   dropRng: Rng;
   step: number;
+  /** CM's low-rank branches on `net` (method cm), else null. */
+  branches: CapacityBranches | null;
 }
 
 /**
@@ -216,9 +223,12 @@ function initWeights(run: OpenedRun): TrainingState {
   const { dir, cfg, resumeFrom, backend, ds, mcfg } = run;
   const net = new UNet(mcfg);
   const ema = new UNet(mcfg);
+  // CM: low-rank branches on the training network only; the EMA follows the merged weights.
+  const branches = cfg.method === 'cm' ? new CapacityBranches(net, cfg.cmRankRatio) : null;
+  const emaSource = () => (branches ? branches.merged() : net.store);
   net.store.materialize(backend, cfg.seed);
   ema.store.materialize(backend, cfg.seed);
-  ema.store.writeArena(net.store.readArena());
+  ema.store.writeArena(emaSource().readArena());
   const opt = new Adam(net.store, { lr: cfg.lr, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, warmup: cfg.warmup, gradClip: cfg.gradClip });
   let loader = new BatchLoader(ds, { batchSize: cfg.batch, seed: cfg.seed, flip: true });
   let rng = new Rng(cfg.seed, 1);
@@ -242,10 +252,10 @@ function initWeights(run: OpenedRun): TrainingState {
       loadFinetuneWeights(cfg.finetuneFrom, ema, mcfg, backend);
       net.store.writeArena(ema.store.readArena());
     }
-    writeFileAtomic(join(dir, 'config.json'), JSON.stringify({ train: cfg, model: mcfg, backend: backend.name, precision: currentPrecision(), commit: sourceCommit(), created: new Date().toISOString() }, null, 2) + '\n');
+    writeFileAtomic(join(dir, 'config.json'), JSON.stringify({ train: cfg, ...(branches ? { approximate: `method cm: ${CM_APPROXIMATE}` } : {}), model: mcfg, backend: backend.name, precision: currentPrecision(), commit: sourceCommit(), created: new Date().toISOString() }, null, 2) + '\n');
     writeFileAtomic(join(dir, 'data.json'), JSON.stringify({ name: ds.name, classNames: ds.classNames, counts: ds.counts, size: ds.size, channels: ds.channels }, null, 2) + '\n');
   }
-  return { net, ema, opt, loader, rng, dropRng, step };
+  return { net, ema, opt, loader, rng, dropRng, step, branches };
 }
 
 /**
@@ -276,12 +286,15 @@ function loadFinetuneWeights(from: string, ema: UNet, mcfg: ResolvedUNetConfig, 
  */
 async function trainLoop(run: OpenedRun, s: TrainingState, opts: TrainOptions): Promise<TrainResult> {
   const { dir, cfg, ds, mcfg, lossCfg } = run;
-  const { net, ema, opt, loader, rng, dropRng } = s;
+  const { net, ema, opt, loader, rng, dropRng, branches } = s;
   let step = s.step;
   const sched = makeSchedule(linearBetas(1000, 1e-4, 0.02));
   const S = ds.size;
   const shape = [cfg.batch, ds.channels, S, S];
   const netFn = (xt: Tensor, t: Int32Array, y: Int32Array | null) => net.forward(xt, t, y, { training: true, rng: dropRng });
+  const lossNet = branches ? twoPassNet(net, branches, dropRng) : netFn;
+  // CM: the EMA follows the merged weights W_g + B·A (a plain UNet), not the branched network.
+  const emaSource = branches ? () => branches.merged() : undefined;
   const metricsPath = join(dir, 'metrics.jsonl');
   const tb = new TensorBoardWriter(dir);
   const state = (): CheckpointState => ({ step, rng: rng.state(), dropRng: dropRng.state(), loader: loader.state() });
@@ -315,8 +328,8 @@ async function trainLoop(run: OpenedRun, s: TrainingState, opts: TrainOptions): 
   try {
     while (step < cfg.steps && interrupted === null && (opts.stopAfter === undefined || stepsThisCall < opts.stopAfter)) {
       const { x, y } = loader.next();
-      const { parts, stats: st } = optimiserStep({ net: net.store, ema: ema.store, opt }, cfg.emaDecay,
-        () => trainingLoss(netFn, x, y, shape, sched, lossCfg, ds.counts, rng));
+      const { parts, stats: st } = optimiserStep({ net: net.store, ema: ema.store, opt, emaSource }, cfg.emaDecay,
+        () => trainingLoss(lossNet, x, y, shape, sched, lossCfg, ds.counts, rng));
       if (st === null) {
         const last = latestCheckpoint(dir);
         throw new CbdmError(`loss became ${parts.loss} at step ${step + 1} (L_ddpm ${parts.lDdpm}, L_reg ${parts.lReg}); `
@@ -329,7 +342,7 @@ async function trainLoop(run: OpenedRun, s: TrainingState, opts: TrainOptions): 
       if (step % cfg.logEvery === 0 || step === cfg.steps) {
         const now = performance.now();
         const rec: MetricsRecord = {
-          step, loss: parts.loss, l_ddpm: parts.lDdpm, l_reg: parts.lReg, l_com: parts.lCom, grad_norm: st.gradNorm, lr: st.lr,
+          step, loss: parts.loss, l_ddpm: parts.lDdpm, l_reg: parts.lReg, l_com: parts.lCom, ...(parts.lCm !== undefined ? { l_cm: parts.lCm } : {}), grad_norm: st.gradNorm, lr: st.lr,
           img_per_s: windowImages / ((now - windowStart) / 1000), wall_s: (now - t0) / 1000,
         };
         appendFileSync(metricsPath, JSON.stringify(rec) + '\n');

@@ -58,7 +58,7 @@ test('readRunDir: clear CbdmErrors for missing and corrupt files', async () => {
     writeFileSync(join(dir, 'config.json'), cfg.slice(0, 40));
     await rejectsWith(dir, /config\.json is not valid JSON/);
     writeFileSync(join(dir, 'config.json'), JSON.stringify({ train: { method: 'gan' } }));
-    await rejectsWith(dir, /train\.method must be 'ddpm' or 'cbdm'/);
+    await rejectsWith(dir, /train\.method must be 'ddpm', 'cbdm' or 'cm'/);
     restore();
 
     writeFileSync(join(dir, 'data.json'), JSON.stringify({ name: 'x', classNames: ['a', 'b'], counts: [1] }));

@@ -319,6 +319,18 @@ test('CM: the EMA follows the merged weights W_g + B·A (EMA decay 0: equal to t
   assert.ok(maxAbsDiff(merged, r.net.store.readArena().subarray(0, merged.length)) > 0);
 });
 
+test('CM step 1 equals DDPM step 1 (same seed): B = 0, W_g initialised as in a plain run, the same draws', async () => {
+  const base = { preset: 'tiny' as const, dataset: 'shapes10-lt', imageSize: 16, steps: 1, batch: 2, logEvery: 1, ckptEvery: 1, seed: 7, model: microTrain };
+  const loss = async (method: 'ddpm' | 'cm') => {
+    const dir = mkdtempSync(join(tmpdir(), `cbdm-cm-step1-${method}-`));
+    await train(resolveTrainConfig({ ...base, method }), { out: dir, progress: false });
+    return JSON.parse(readFileSync(join(dir, 'metrics.jsonl'), 'utf8').trim()) as { loss: number; l_cm?: number };
+  };
+  const [d, c] = [await loss('ddpm'), await loss('cm')];
+  assert.equal(c.loss, d.loss);
+  assert.equal(c.l_cm, 0);
+});
+
 test('CM settings: bad values and CM flags on another method are one clear error naming the flag', () => {
   assert.throws(() => resolveTrainConfig({ method: 'cm', cmRankRatio: 0 }), /--cm-rank-ratio must be in \(0, 1\].*rank 0\), got 0/);
   assert.throws(() => resolveTrainConfig({ method: 'cm', cmRankRatio: -0.1 }), /--cm-rank-ratio/);

@@ -3,7 +3,7 @@
 // with exact resume and a plain-UNet EMA export.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as E from '../../src/engine/index.ts';
@@ -14,6 +14,7 @@ import { cmClassWeights, capacityTerm, CM_APPROXIMATE } from '../../src/train/cm
 import { CapacityBranches, branchRank, twoPassNet, unetWeightLayers } from '../../src/train/cm-branches.ts';
 import { trainingLoss, drawStep, DEFAULT_LOSS, type LossConfig, type TwoPassNet } from '../../src/train/loss.ts';
 import { resolveTrainConfig } from '../../src/train/config.ts';
+import { readTrainConfigFile } from '../../src/train/config-file.ts';
 import { train } from '../../src/train/trainer.ts';
 import { latestCheckpoint } from '../../src/models/weights-file.ts';
 import { readSafetensors } from '../../src/io/safetensors.ts';
@@ -339,6 +340,12 @@ test('CM settings: bad values and CM flags on another method are one clear error
   assert.throws(() => resolveTrainConfig({ method: 'cm', cmLambda: -1 }), /--cm-lambda must be a finite number ≥ 0/);
   assert.throws(() => resolveTrainConfig({ method: 'ddpm', cmRankRatio: 0.2 }), /--cm-rank-ratio applies to --method cm only \(this run is ddpm\)/);
   assert.throws(() => resolveTrainConfig({ method: 'cm', finetuneFrom: '/x' }), /--finetune-from .* does not apply to --method cm/);
+  // A CM run's config.json (with its top-level "approximate" entry) is accepted as --config.
+  const file = join(mkdtempSync(join(tmpdir(), 'cbdm-cm-cfg-')), 'config.json');
+  writeFileSync(file, JSON.stringify({ train: { ...resolveTrainConfig({ method: 'cm', cmLambda: 0.5 }) }, approximate: `method cm: ${CM_APPROXIMATE}`, model: {} }));
+  const fromFile = readTrainConfigFile(file);
+  assert.equal(fromFile.method, 'cm');
+  assert.equal(fromFile.cmLambda, 0.5);
   const c = resolveTrainConfig({ method: 'cm' });
   assert.equal(c.cmRankRatio, 0.1);
   assert.equal(c.cmLambda, 1);

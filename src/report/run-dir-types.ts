@@ -4,8 +4,10 @@
  * report's config section — but the fields typed here are the ones the report relies on.
  */
 
+import type { Method } from '../train/loss.ts';
+
 /** Training method of a run. */
-export type RunMethod = 'ddpm' | 'cbdm' | 'cm';
+export type RunMethod = Method;
 
 /** `config.json` → `train`: the resolved training config (src/train/config.ts TrainConfig). */
 export interface RunTrainConfig {

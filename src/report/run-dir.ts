@@ -3,6 +3,7 @@
  * throws CbdmError naming the file, the field and the fix; the writers are what the trainer,
  * sampler and evaluator call, all atomic (temp file + rename) except the append-only JSONL.
  */
+import { METHODS } from '../train/loss.ts';
 import { SAMPLER_NAMES } from '../diffusion/samplers.ts';
 import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -42,7 +43,7 @@ export function parseRunConfig(v: unknown, path = 'config.json'): RunConfig {
   if (!isObj(v)) throw bad(path, 'expected a JSON object');
   const train = v.train;
   if (!isObj(train)) throw bad(path, "missing object 'train' (the resolved training config)");
-  if (train.method !== 'ddpm' && train.method !== 'cbdm' && train.method !== 'cm') throw bad(path, `train.method must be 'ddpm', 'cbdm' or 'cm', got ${JSON.stringify(train.method)}`);
+  if (!(METHODS as readonly unknown[]).includes(train.method)) throw bad(path, `train.method must be one of ${METHODS.map((m) => `'${m}'`).join(', ')}, got ${JSON.stringify(train.method)}`);
   for (const k of ['steps', 'batch', 'lr', 'tau', 'gamma', 'omegaEval', 'seed']) {
     if (train[k] !== undefined && typeof train[k] !== 'number') throw bad(path, `train.${k} must be a number, got ${JSON.stringify(train[k])}`);
   }

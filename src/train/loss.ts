@@ -25,7 +25,9 @@ import { transferTargets, type T2hOptions } from './t2h.ts';
 import { capacityTerm, DEFAULT_CM, type CmOptions } from './cm.ts';
 import { sampleTrainingInputs, drawLabelDrop, sampleCbdmLabels, cbdmWeights, type LabelPrior } from '../diffusion/training.ts';
 
-export type Method = 'ddpm' | 'cbdm' | 't2h' | 'cm';
+/** The training methods, in the order the CLI lists them. */
+export const METHODS = ['ddpm', 'cbdm', 't2h', 'cm'] as const;
+export type Method = (typeof METHODS)[number];
 export type { LabelPrior };
 
 export interface LossConfig {

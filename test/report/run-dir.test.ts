@@ -58,7 +58,9 @@ test('readRunDir: clear CbdmErrors for missing and corrupt files', async () => {
     writeFileSync(join(dir, 'config.json'), cfg.slice(0, 40));
     await rejectsWith(dir, /config\.json is not valid JSON/);
     writeFileSync(join(dir, 'config.json'), JSON.stringify({ train: { method: 'gan' } }));
-    await rejectsWith(dir, /train\.method must be 'ddpm', 'cbdm' or 'cm'/);
+    await rejectsWith(dir, /train\.method must be one of 'ddpm', 'cbdm', 't2h', 'cm'/);
+    writeFileSync(join(dir, 'config.json'), cfg.replace(/"method": *"\w+"/, '"method": "t2h"'));
+    assert.equal((await readRunDir(dir)).config.train.method, 't2h', 'a T2H run is read like any other');
     restore();
 
     writeFileSync(join(dir, 'data.json'), JSON.stringify({ name: 'x', classNames: ['a', 'b'], counts: [1] }));

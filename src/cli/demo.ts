@@ -28,7 +28,7 @@ export function register(program: Command): void {
       const steps = o.steps ?? (o.quick || !shipped ? p.steps : pretrainedSteps(shipped));
       const t0 = performance.now();
       console.error(`cbdm demo: backend ${backend.name}; ${train ? `training ${steps} steps per model${shipped || o.quick ? '' : ` (no pretrained runs shipped for ${o.dataset}, seed ${o.seed})`}` : 'pretrained models (train them yourself with --train)'}`);
-      const r = await runDemo({ ...p, steps, seed: o.seed, out: o.out, dataset: o.dataset, root: o.root, fresh: o.fresh, progress: o.quiet ? false : undefined, pretrained: !train });
+      const r = await runDemo({ ...p, steps, seed: o.seed, out: o.out, dataset: o.dataset, root: o.root, fresh: o.fresh, progress: o.quiet ? false : undefined, pretrained: !train, stopOnSignals: true });
       console.log(`report: ${r.report}  (${((performance.now() - t0) / 60000).toFixed(1)} min)`);
       if (r.sampler) console.log(`sampler: ${r.sampler}  (open it in a browser: sample each class live)`);
       for (const line of r.summary) console.log(line);

@@ -10,6 +10,7 @@ import { train } from '../train/trainer.ts';
 import { PRESET_NAMES, presetConfig, parsePreset } from '../models/presets.ts';
 import { UNet } from '../models/unet.ts';
 import { CbdmError, Interrupted } from '../util/errors.ts';
+import { stopOnSignals, stopSignalOf } from '../util/signals.ts';
 import { int, num } from './parse.ts';
 
 
@@ -154,8 +155,17 @@ export function register(program: Command): void {
         if (o.out === undefined) throw new CbdmError('--resume needs --out <dir>, the run directory to continue');
       }
       const { cfg, out } = o.resume ? { cfg: resolveTrainConfig({}), out: o.out! } : effectiveTrainConfig(o);
-      const r = await train(cfg, { out, resume: o.resume, progress: o.quiet ? false : undefined, extendTo: o.resume ? o.steps : undefined });
-      if (r.interrupted !== null) throw new Interrupted(r.interrupted, `interrupted at step ${r.step}; checkpoint written. Continue with: cbdm train --resume --out ${r.dir}`);
+      const stop = stopOnSignals((sig) => `cbdm: ${sig}: stopping after this step, writing a checkpoint (${sig === 'SIGINT' ? 'Ctrl-C' : 'the signal'} again exits at once)`);
+      let r;
+      try {
+        r = await train(cfg, {
+          out, resume: o.resume, progress: o.quiet ? false : undefined, extendTo: o.resume ? o.steps : undefined,
+          signal: stop.signal, log: (line) => console.error(line),
+        });
+      } finally {
+        stop.dispose();
+      }
+      if (r.interrupted) throw new Interrupted(stopSignalOf(stop.signal), `interrupted at step ${r.step}; checkpoint written. Continue with: cbdm train --resume --out ${r.dir}`);
       console.log(`trained ${r.step} steps → ${r.dir} (EMA weights: ${r.dir}/ema.safetensors)`);
     });
 

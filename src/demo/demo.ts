@@ -22,6 +22,7 @@ import { CLASS_GROUPS, type ClassGroup } from '../data/groups.ts';
 import type { EvalResult } from '../report/run-dir.ts';
 import { CbdmError, Interrupted } from '../util/errors.ts';
 import { Progress } from '../util/progress.ts';
+import { stopOnSignals, stopSignalOf } from '../util/signals.ts';
 import { loadRunModel } from '../models/load.ts';
 import { loadDataset } from '../data/registry.ts';
 import { currentBackend } from '../engine/context.ts';
@@ -54,6 +55,8 @@ export interface DemoOptions {
   omegaCbdm: number;
   seed: number;
   progress?: boolean;
+  /** While training: Ctrl-C/SIGTERM stop after the step in progress and write a checkpoint (the CLI). */
+  stopOnSignals?: boolean;
   /** Replace an existing demo directory. */
   fresh?: boolean;
   /**
@@ -140,8 +143,14 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
         ckptEvery: o.steps, keepCkpts: 1, omegaEval: method === 'cbdm' ? o.omegaCbdm : o.omegaDdpm,
       });
       log(`training ${method.toUpperCase()} (tiny UNet, ${o.steps} steps of ${o.batch} on ${o.dataset} ${o.imageSize}px)…`);
-      const r = await train(cfg, { out: dir, progress: o.progress });
-      if (r.interrupted !== null) throw new Interrupted(r.interrupted, `demo interrupted while training ${method.toUpperCase()} at step ${r.step} (checkpoint in ${dir}); run the demo again to start over`);
+      const stop = o.stopOnSignals ? stopOnSignals((sig) => `cbdm: ${sig}: stopping after this step, writing a checkpoint (${sig === 'SIGINT' ? 'Ctrl-C' : 'the signal'} again exits at once)`) : null;
+      let r;
+      try {
+        r = await train(cfg, { out: dir, progress: o.progress, signal: stop?.signal, log: (line) => console.error(line) });
+      } finally {
+        stop?.dispose();
+      }
+      if (r.interrupted) throw new Interrupted(stopSignalOf(stop?.signal), `demo interrupted while training ${method.toUpperCase()} at step ${r.step} (checkpoint in ${dir}); run the demo again to start over`);
       net = r.ema;
       ds = r.dataset;
       omega = cfg.omegaEval;

@@ -106,48 +106,70 @@ export function defaultTrainConfig(method: Method = 'cbdm'): TrainConfig {
   };
 }
 
-/** Merge user values over defaults and validate; errors name the field and what is allowed. */
-export function resolveTrainConfig(partial: Partial<TrainConfig>): TrainConfig {
+/**
+ * How validation errors name a setting: by its command-line flag (`--ema-decay`, the CLI) or by
+ * its TrainConfig field (`emaDecay`, the library API).
+ */
+export type SettingNames = 'flags' | 'fields';
+
+/** The name of setting `k` (a TrainConfig field, or the run directory / resume option) in errors. */
+export function settingName(k: keyof TrainConfig | 'out' | 'resume', names: SettingNames): string {
+  switch (names) {
+    case 'flags': return k === 'labelDropProb' ? '--label-drop' : `--${kebab(k)}`;
+    case 'fields': return k;
+    default: {
+      const never: never = names;
+      throw new Error(`unknown setting names ${String(never)}`);
+    }
+  }
+}
+
+/**
+ * Merge user values over defaults and validate; errors name the setting (as a flag, or as a
+ * config field with `names` 'fields') and what is allowed.
+ */
+export function resolveTrainConfig(partial: Partial<TrainConfig>, names: SettingNames = 'flags'): TrainConfig {
+  const n = (k: keyof TrainConfig) => settingName(k, names);
   const method = partial.method ?? 'cbdm';
-  if (method !== 'ddpm' && method !== 'cbdm' && method !== 't2h' && method !== 'cm') throw new CbdmError(`--method must be ddpm, cbdm, t2h or cm, got '${String(method)}'`);
+  if (method !== 'ddpm' && method !== 'cbdm' && method !== 't2h' && method !== 'cm') throw new CbdmError(`${n('method')} must be ddpm, cbdm, t2h or cm, got '${String(method)}'`);
   const c: TrainConfig = { ...defaultTrainConfig(method), ...stripUndefined(partial) };
   c.preset = parsePreset(c.preset);
   const posInt = (k: keyof TrainConfig) => {
     const v = c[k] as number;
-    if (!(Number.isInteger(v) && v > 0)) throw new CbdmError(`--${kebab(k)} must be a positive integer, got ${v}`);
+    if (!(Number.isInteger(v) && v > 0)) throw new CbdmError(`${n(k)} must be a positive integer, got ${v}`);
   };
   const nonNeg = (k: keyof TrainConfig) => {
     const v = c[k] as number;
-    if (!(Number.isFinite(v) && v >= 0)) throw new CbdmError(`--${kebab(k)} must be a non-negative number, got ${v}`);
+    if (!(Number.isFinite(v) && v >= 0)) throw new CbdmError(`${n(k)} must be a non-negative number, got ${v}`);
   };
   posInt('steps'); posInt('batch'); posInt('logEvery'); posInt('ckptEvery');
   nonNeg('lr'); nonNeg('warmup'); nonNeg('gradClip'); nonNeg('tau'); nonNeg('gamma'); nonNeg('omegaEval'); nonNeg('keepCkpts');
-  if (!(c.emaDecay >= 0 && c.emaDecay < 1)) throw new CbdmError(`--ema-decay must be in [0, 1), got ${c.emaDecay}`);
-  if (!(c.labelDropProb >= 0 && c.labelDropProb <= 1)) throw new CbdmError(`--label-drop must be in [0, 1], got ${c.labelDropProb}`);
-  if (c.prior !== 'train' && c.prior !== 'uniform') throw new CbdmError(`--prior must be train or uniform, got '${String(c.prior)}'`);
-  if (!(c.imb > 0 && c.imb <= 1)) throw new CbdmError(`--imb must be in (0, 1], got ${c.imb}`);
-  if (!Number.isInteger(c.seed)) throw new CbdmError(`--seed must be an integer, got ${c.seed}`);
-  if (!(T2H_MODES as readonly string[]).includes(c.t2hMode)) throw new CbdmError(`--t2h-mode must be one of ${T2H_MODES.join(', ')}, got '${String(c.t2hMode)}'`);
-  if (c.t2hCutTime !== null && !(Number.isInteger(c.t2hCutTime) && c.t2hCutTime > 0)) throw new CbdmError(`--t2h-cut-time must be a positive integer (a timestep), got ${c.t2hCutTime}`);
-  if (c.t2hPriorExponent !== null && !(Number.isFinite(c.t2hPriorExponent) && c.t2hPriorExponent >= 0)) throw new CbdmError(`--t2h-prior-exponent must be a finite number ≥ 0, got ${c.t2hPriorExponent}`);
+  if (!(c.emaDecay >= 0 && c.emaDecay < 1)) throw new CbdmError(`${n('emaDecay')} must be in [0, 1), got ${c.emaDecay}`);
+  if (!(c.labelDropProb >= 0 && c.labelDropProb <= 1)) throw new CbdmError(`${n('labelDropProb')} must be in [0, 1], got ${c.labelDropProb}`);
+  if (c.prior !== 'train' && c.prior !== 'uniform') throw new CbdmError(`${n('prior')} must be train or uniform, got '${String(c.prior)}'`);
+  if (!(c.imb > 0 && c.imb <= 1)) throw new CbdmError(`${n('imb')} must be in (0, 1], got ${c.imb}`);
+  if (!Number.isInteger(c.seed)) throw new CbdmError(`${n('seed')} must be an integer, got ${c.seed}`);
+  if (!(T2H_MODES as readonly string[]).includes(c.t2hMode)) throw new CbdmError(`${n('t2hMode')} must be one of ${T2H_MODES.join(', ')}, got '${String(c.t2hMode)}'`);
+  if (c.t2hCutTime !== null && !(Number.isInteger(c.t2hCutTime) && c.t2hCutTime > 0)) throw new CbdmError(`${n('t2hCutTime')} must be a positive integer (a timestep), got ${c.t2hCutTime}`);
+  if (c.t2hPriorExponent !== null && !(Number.isFinite(c.t2hPriorExponent) && c.t2hPriorExponent >= 0)) throw new CbdmError(`${n('t2hPriorExponent')} must be a finite number ≥ 0, got ${c.t2hPriorExponent}`);
   if (method !== 't2h') {
     for (const k of ['t2hMode', 't2hCutTime', 't2hPriorExponent'] as const) {
-      if (partial[k] !== undefined && partial[k] !== defaultTrainConfig(method)[k]) throw new CbdmError(`--${kebab(k)} applies to --method t2h only (this run is ${method})`);
+      if (partial[k] !== undefined && partial[k] !== defaultTrainConfig(method)[k]) throw new CbdmError(`${n(k)} applies to ${n('method')} t2h only (this run is ${method})`);
     }
   }
   if (!(Number.isFinite(c.cmRankRatio) && c.cmRankRatio > 0 && c.cmRankRatio <= 1)) {
-    throw new CbdmError(`--cm-rank-ratio must be in (0, 1] (each branch gets rank ⌈ratio·min(out, in·k·k)⌉; ≤ 0 would give rank 0), got ${c.cmRankRatio}`);
+    throw new CbdmError(`${n('cmRankRatio')} must be in (0, 1] (each branch gets rank ⌈ratio·min(out, in·k·k)⌉; ≤ 0 would give rank 0), got ${c.cmRankRatio}`);
   }
-  if (!(Number.isFinite(c.cmLambda) && c.cmLambda >= 0)) throw new CbdmError(`--cm-lambda must be a finite number ≥ 0, got ${c.cmLambda}`);
+  if (!(Number.isFinite(c.cmLambda) && c.cmLambda >= 0)) throw new CbdmError(`${n('cmLambda')} must be a finite number ≥ 0, got ${c.cmLambda}`);
   if (method !== 'cm') {
     for (const k of ['cmRankRatio', 'cmLambda'] as const) {
-      if (partial[k] !== undefined && partial[k] !== defaultTrainConfig(method)[k]) throw new CbdmError(`--${kebab(k)} applies to --method cm only (this run is ${method})`);
+      if (partial[k] !== undefined && partial[k] !== defaultTrainConfig(method)[k]) throw new CbdmError(`${n(k)} applies to ${n('method')} cm only (this run is ${method})`);
     }
   }
-  if (method === 'cm' && c.finetuneFrom !== null) throw new CbdmError('--finetune-from is the CBDM fine-tune; it does not apply to --method cm (train CM from scratch)');
+  if (method === 'cm' && c.finetuneFrom !== null) throw new CbdmError(`${n('finetuneFrom')} is the CBDM fine-tune; it does not apply to ${n('method')} cm (train CM from scratch)`);
   if (c.finetuneFrom !== null) {
     // The fine-tune draws y′ uniformly (the published `--finetune`); config.json records that.
-    if (partial.prior === 'train') throw new CbdmError('--prior train cannot be combined with --finetune-from: the CBDM fine-tune draws y′ uniformly');
+    if (partial.prior === 'train') throw new CbdmError(`${n('prior')} train cannot be combined with ${n('finetuneFrom')}: the CBDM fine-tune draws y′ uniformly`);
     c.prior = 'uniform';
   }
   return c;

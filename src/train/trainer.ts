@@ -27,7 +27,7 @@ import { optimiserStep } from './step.ts';
 import { trainingLoss, type LossConfig } from './loss.ts';
 import { CapacityBranches, twoPassNet } from './cm-branches.ts';
 import { CM_APPROXIMATE } from './cm.ts';
-import type { TrainConfig } from './config.ts';
+import { settingName, type SettingNames, type TrainConfig } from './config.ts';
 import { makeSchedule, linearBetas } from '../diffusion/schedule.ts';
 import { saveCheckpoint, loadCheckpoint, type CheckpointState } from './checkpoint.ts';
 import { latestCheckpoint, saveEmaWeights, isTrainingCheckpoint } from '../models/weights-file.ts';
@@ -68,6 +68,15 @@ export interface TrainOptions {
   extendTo?: number;
   /** Called after every optimiser step. */
   onStep?: (step: number, rec: { loss: number }) => void;
+  /**
+   * Stops the run after the step in progress; its checkpoint and EMA weights are written and the
+   * result says `interrupted` (a resume continues it exactly). The CLI aborts it on Ctrl-C.
+   */
+  signal?: AbortSignal;
+  /** Notes and warnings (a resumed run trimmed its metrics, …), one line each (default: none). */
+  log?: (line: string) => void;
+  /** How errors name settings: as flags (the CLI, default) or as config fields (the library). */
+  names?: SettingNames;
 }
 
 export interface TrainResult {
@@ -77,8 +86,8 @@ export interface TrainResult {
   ema: UNet;
   dataset: ImageDataset;
   modelConfig: ResolvedUNetConfig;
-  /** The signal that stopped the run early (its checkpoint is written), or null. */
-  interrupted: 'SIGINT' | 'SIGTERM' | null;
+  /** Whether `signal` stopped the run before its last step (its checkpoint is written). */
+  interrupted: boolean;
 }
 
 /** Build the model config for a training config and dataset. */
@@ -113,14 +122,15 @@ export function trimMetrics(path: string, step: number): number {
  */
 export async function train(cfg: TrainConfig, opts: TrainOptions): Promise<TrainResult> {
   const dir = opts.out;
-  if (existsSync(dir) && !statSync(dir).isDirectory()) throw new CbdmError(`--out ${dir} is a file, not a directory; give the run directory's path`);
+  const flag = (k: keyof TrainConfig | 'out' | 'resume') => settingName(k, opts.names ?? 'flags');
+  if (existsSync(dir) && !statSync(dir).isDirectory()) throw new CbdmError(`${flag('out')} ${dir} is a file, not a directory; give the run directory's path`);
   const created = !existsSync(dir);
   // Non-recursive when the parent exists: a recursive mkdir reports a read-only disk as ENOENT.
   if (created) mkdirSync(dir, { recursive: !existsSync(dirname(dir)) });
   const release = acquireRunLock(dir);
   try {
     const temps = removeOrphanTemps(dir);
-    if (temps > 0) console.error(`cbdm: note: removed ${temps} temp file(s) left in ${dir} by a writer that was killed`);
+    if (temps > 0) opts.log?.(`cbdm: note: removed ${temps} temp file(s) left in ${dir} by a writer that was killed`);
     return await trainLocked(cfg, opts);
   } finally {
     release();
@@ -130,7 +140,7 @@ export async function train(cfg: TrainConfig, opts: TrainOptions): Promise<Train
 
 async function trainLocked(cfgIn: TrainConfig, opts: TrainOptions): Promise<TrainResult> {
   const run = await openRun(cfgIn, opts);
-  const state = initWeights(run);
+  const state = initWeights(run, opts);
   return await trainLoop(run, state, opts);
 }
 
@@ -154,39 +164,40 @@ interface OpenedRun {
  */
 async function openRun(cfgIn: TrainConfig, opts: TrainOptions): Promise<OpenedRun> {
   const dir = opts.out;
+  const flag = (k: keyof TrainConfig | 'out' | 'resume') => settingName(k, opts.names ?? 'flags');
   let cfg = cfgIn;
   let resumeFrom: string | null = null;
   let savedPrecision: string | null = null;
   if (opts.resume) {
     const cfgPath = join(dir, 'config.json');
-    if (!existsSync(cfgPath)) throw new CbdmError(`--resume: ${dir} has no config.json; is it a cbdm run directory?`);
+    if (!existsSync(cfgPath)) throw new CbdmError(`${flag('resume')}: ${dir} has no config.json; is it a cbdm run directory?`);
     let saved: { train: TrainConfig } & Record<string, unknown>;
     try {
       saved = JSON.parse(readFileSync(cfgPath, 'utf8')) as typeof saved;
       if (typeof saved?.train !== 'object' || saved.train === null) throw new Error('no "train" object');
     } catch (e) {
-      throw new CbdmError(`--resume: ${cfgPath} is not a valid run config (${(e as Error).message}); restore it from a copy or start a new run`);
+      throw new CbdmError(`${flag('resume')}: ${cfgPath} is not a valid run config (${(e as Error).message}); restore it from a copy or start a new run`);
     }
     cfg = saved.train;
     resumeFrom = latestCheckpoint(dir);
     savedPrecision = typeof saved.precision === 'string' ? saved.precision : 'fp32';
     if (opts.extendTo !== undefined && opts.extendTo !== cfg.steps) {
       if (!(Number.isInteger(opts.extendTo) && opts.extendTo > cfg.steps)) {
-        throw new CbdmError(`--resume --steps ${opts.extendTo}: a run can only be extended (it is set to ${cfg.steps} steps)`);
+        throw new CbdmError(`${flag('resume')} ${flag('steps')} ${opts.extendTo}: a run can only be extended (it is set to ${cfg.steps} steps)`);
       }
       cfg = { ...cfg, steps: opts.extendTo };
       writeFileAtomic(cfgPath, JSON.stringify({ ...saved, train: cfg }, null, 2) + '\n');
     }
-    if (resumeFrom === null) throw new CbdmError(`--resume: ${dir} has no checkpoint yet (checkpoints/latest.json missing); start it again without --resume`);
+    if (resumeFrom === null) throw new CbdmError(`${flag('resume')}: ${dir} has no checkpoint yet (checkpoints/latest.json missing); start it again without ${flag('resume')}`);
   } else if (existsSync(join(dir, 'checkpoints', 'latest.json'))) {
-    throw new CbdmError(`${dir} already holds a run; use --resume to continue it or choose another --out`);
+    throw new CbdmError(`${dir} already holds a run; use ${flag('resume')} to continue it or choose another ${flag('out')}`);
   }
   const backend = useBackend();
   if (savedPrecision !== null && savedPrecision !== currentPrecision()) {
-    console.error(`cbdm: warning: ${dir} was trained with ${savedPrecision} convolutions and continues with ${currentPrecision()} (CBDM_PRECISION); the resumed run is not the bit-exact continuation`);
+    opts.log?.(`cbdm: warning: ${dir} was trained with ${savedPrecision} convolutions and continues with ${currentPrecision()} (CBDM_PRECISION); the resumed run is not the bit-exact continuation`);
   }
   const ds = await loadDataset({ name: cfg.dataset, root: cfg.root ?? undefined, imb: cfg.imb, numpyCompat: cfg.numpyCompat, nMax: cfg.maxPerClass ?? undefined, size: cfg.imageSize ?? defaultImageSize(cfg), seed: 0 });
-  if (cfg.batch > ds.labels.length) throw new CbdmError(`--batch ${cfg.batch} is larger than the dataset (${ds.labels.length} images in ${ds.name}); use --batch ${ds.labels.length} or less`);
+  if (cfg.batch > ds.labels.length) throw new CbdmError(`${flag('batch')} ${cfg.batch} is larger than the dataset (${ds.labels.length} images in ${ds.name}); use ${flag('batch')} ${ds.labels.length} or less`);
   const mcfg = modelConfigFor(cfg, ds);
   const lossCfg: LossConfig = {
     method: cfg.method, cfg: cfg.cfg, labelDropProb: cfg.labelDropProb, tau: cfg.tau, gamma: cfg.gamma,
@@ -219,7 +230,7 @@ interface TrainingState {
  * fresh from the seed, or from a DDPM run for --finetune-from; a new start writes config.json and
  * data.json.
  */
-function initWeights(run: OpenedRun): TrainingState {
+function initWeights(run: OpenedRun, opts: TrainOptions): TrainingState {
   const { dir, cfg, resumeFrom, backend, ds, mcfg } = run;
   const net = new UNet(mcfg);
   const ema = new UNet(mcfg);
@@ -241,15 +252,15 @@ function initWeights(run: OpenedRun): TrainingState {
     dropRng = Rng.fromState(st.dropRng);
     loader = BatchLoader.restore(ds, { batchSize: cfg.batch, seed: cfg.seed, flip: true }, st.loader);
     const dropped = trimMetrics(join(dir, 'metrics.jsonl'), step);
-    if (dropped > 0) console.error(`cbdm: resuming ${dir} at step ${step}: dropped ${dropped} metrics line(s) logged after that checkpoint (the run stopped without saving them); they are logged again`);
+    if (dropped > 0) opts.log?.(`cbdm: resuming ${dir} at step ${step}: dropped ${dropped} metrics line(s) logged after that checkpoint (the run stopped without saving them); they are logged again`);
     const events = trimEventFiles(dir, step);
-    if (events > 0) console.error(`cbdm: resuming ${dir} at step ${step}: dropped ${events} TensorBoard event(s) logged after that checkpoint`);
+    if (events > 0) opts.log?.(`cbdm: resuming ${dir} at step ${step}: dropped ${events} TensorBoard event(s) logged after that checkpoint`);
   } else {
     const cleared = clearUnfinishedStart(dir);
-    if (cleared.length > 0) console.error(`cbdm: note: ${dir} held an earlier start that never reached a checkpoint; removed its ${cleared.join(', ')}`);
+    if (cleared.length > 0) opts.log?.(`cbdm: note: ${dir} held an earlier start that never reached a checkpoint; removed its ${cleared.join(', ')}`);
     mkdirSync(dir, { recursive: true });
     if (cfg.finetuneFrom) {
-      loadFinetuneWeights(cfg.finetuneFrom, ema, mcfg, backend);
+      loadFinetuneWeights(cfg.finetuneFrom, ema, mcfg, backend, opts.names ?? 'flags');
       net.store.writeArena(ema.store.readArena());
     }
     writeFileAtomic(join(dir, 'config.json'), JSON.stringify({ train: cfg, ...(branches ? { approximate: `method cm: ${CM_APPROXIMATE}` } : {}), model: mcfg, backend: backend.name, precision: currentPrecision(), commit: sourceCommit(), created: new Date().toISOString() }, null, 2) + '\n');
@@ -263,7 +274,7 @@ function initWeights(run: OpenedRun): TrainingState {
  * of a weights file under the published names, written into `ema` (the caller copies them to the
  * network).
  */
-function loadFinetuneWeights(from: string, ema: UNet, mcfg: ResolvedUNetConfig, backend: Backend): void {
+function loadFinetuneWeights(from: string, ema: UNet, mcfg: ResolvedUNetConfig, backend: Backend, names: SettingNames): void {
   const src = latestCheckpoint(from) ?? from;
   if (isTrainingCheckpoint(src)) {
     loadCheckpoint(src, ema.store, null, null, { emaInto: true });
@@ -273,7 +284,7 @@ function loadFinetuneWeights(from: string, ema: UNet, mcfg: ResolvedUNetConfig, 
     const w = loadWeightsFile(src, backend, { imageSize: mcfg.imageSize });
     const a = w.net.store.layout, b = ema.store.layout;
     if (a.length !== b.length || a.some((l, i) => l.name !== b[i]!.name || l.shape.join('x') !== b[i]!.shape.join('x'))) {
-      throw new CbdmError(`--finetune-from ${src}: its UNet (ch ${w.net.config.ch}, ${w.net.config.numClasses} classes) differs from this run's (ch ${mcfg.ch}, ${mcfg.numClasses} classes); use the same --preset and dataset`);
+      throw new CbdmError(`${settingName('finetuneFrom', names)} ${src}: its UNet (ch ${w.net.config.ch}, ${w.net.config.numClasses} classes) differs from this run's (ch ${mcfg.ch}, ${mcfg.numClasses} classes); use the same ${settingName('preset', names)} and dataset`);
     }
     ema.store.writeArena(w.net.store.readArena());
   }
@@ -281,11 +292,12 @@ function loadFinetuneWeights(from: string, ema: UNet, mcfg: ResolvedUNetConfig, 
 
 /**
  * The loop (docs/DESIGN.md §1.3): batch → loss → backward → clip → Adam → EMA, logging metrics,
- * writing checkpoints, stopping cleanly at the end, on --stop-after or on SIGINT/SIGTERM, and
+ * writing checkpoints, stopping cleanly at the end, on `stopAfter` or when `signal` aborts, and
  * writing ema.safetensors last.
  */
 async function trainLoop(run: OpenedRun, s: TrainingState, opts: TrainOptions): Promise<TrainResult> {
   const { dir, cfg, ds, mcfg, lossCfg } = run;
+  const flag = (k: keyof TrainConfig | 'out' | 'resume') => settingName(k, opts.names ?? 'flags');
   const { net, ema, opt, loader, rng, dropRng, branches } = s;
   let step = s.step;
   const sched = makeSchedule(linearBetas(1000, 1e-4, 0.02));
@@ -303,37 +315,27 @@ async function trainLoop(run: OpenedRun, s: TrainingState, opts: TrainOptions): 
       saveCheckpoint(dir, state(), net.store, ema.store, opt, { keep, keepLast: cfg.keepCkpts });
     } catch (e) {
       if (!(e instanceof CbdmError)) throw e;
-      throw new CbdmError(`${e.message}. Checkpoint of step ${step} not saved; the last complete one is ${latestCheckpoint(dir) ?? 'none'}; free space, then continue with --resume`);
+      throw new CbdmError(`${e.message}. Checkpoint of step ${step} not saved; the last complete one is ${latestCheckpoint(dir) ?? 'none'}; free space, then continue with ${flag('resume')}`);
     }
   };
 
-  // The first SIGINT/SIGTERM is handled between steps (the loop yields each step): training stops
-  // and a checkpoint is written. The handler then steps aside, so a second signal after its
-  // message gets the default action and ends the process at once, e.g. during a slow checkpoint
-  // write (the last complete checkpoint stays valid: every file is written atomically).
-  let interrupted: 'SIGINT' | 'SIGTERM' | null = null;
-  const onSignal = (sig: 'SIGINT' | 'SIGTERM') => {
-    interrupted = sig;
-    process.removeListener('SIGINT', onSignal);
-    process.removeListener('SIGTERM', onSignal);
-    console.error(`cbdm: ${sig}: stopping after step ${step}, writing a checkpoint (${sig === 'SIGINT' ? 'Ctrl-C' : 'the signal'} again exits at once)`);
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  // An abort is seen between steps (the loop yields each step): training stops and a checkpoint
+  // is written.
+  const aborted = () => opts.signal?.aborted === true;
   const bar = new Progress(cfg.steps, { label: `${cfg.method} ${cfg.preset}`, unit: 'step', enabled: opts.progress, start: step });
   const t0 = performance.now();
   let windowStart = performance.now();
   let windowImages = 0;
   let stepsThisCall = 0;
   try {
-    while (step < cfg.steps && interrupted === null && (opts.stopAfter === undefined || stepsThisCall < opts.stopAfter)) {
+    while (step < cfg.steps && !aborted() && (opts.stopAfter === undefined || stepsThisCall < opts.stopAfter)) {
       const { x, y } = loader.next();
       const { parts, stats: st } = optimiserStep({ net: net.store, ema: ema.store, opt, emaSource }, cfg.emaDecay,
         () => trainingLoss(lossNet, x, y, shape, sched, lossCfg, ds.counts, rng));
       if (st === null) {
         const last = latestCheckpoint(dir);
         throw new CbdmError(`loss became ${parts.loss} at step ${step + 1} (L_ddpm ${parts.lDdpm}, L_reg ${parts.lReg}); `
-          + `last finite checkpoint: ${last ?? 'none'}. Try a lower --lr, a longer --warmup or --grad-clip 1, then --resume.`);
+          + `last finite checkpoint: ${last ?? 'none'}. Try a lower ${flag('lr')}, a longer ${flag('warmup')} or ${flag('gradClip')} 1, then ${flag('resume')}.`);
       }
       step++;
       stepsThisCall++;
@@ -353,7 +355,7 @@ async function trainLoop(run: OpenedRun, s: TrainingState, opts: TrainOptions): 
         bar.update(step, { loss: parts.loss.toFixed(4), 'img/s': rec.img_per_s.toFixed(1) });
       }
       if (step % cfg.ckptEvery === 0) checkpoint(true);
-      // Let signal handlers run (the step itself never yields to the event loop).
+      // Let signal handlers and abort callers run (the step itself never yields to the event loop).
       await new Promise<void>((resolve) => setImmediate(resolve));
     }
     // The final checkpoint stays a kept periodic one when it falls on one: marking it non-kept
@@ -362,10 +364,8 @@ async function trainLoop(run: OpenedRun, s: TrainingState, opts: TrainOptions): 
     saveEmaWeights(join(dir, 'ema.safetensors'), ema.store, { step, config: JSON.stringify(mcfg) });
   } finally {
     bar.stop();
-    process.removeListener('SIGINT', onSignal);
-    process.removeListener('SIGTERM', onSignal);
   }
-  return { dir, step, net, ema, dataset: ds, modelConfig: mcfg, interrupted };
+  return { dir, step, net, ema, dataset: ds, modelConfig: mcfg, interrupted: step < cfg.steps && aborted() };
 }
 
 /** Image size when --image-size is not given: CIFAR's own 32, else the preset's. */

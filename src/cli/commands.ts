@@ -11,7 +11,8 @@ import { register as registerClassify } from './classify.ts';
 import { register as registerBench } from './bench.ts';
 import { register as registerEval } from './eval.ts';
 import { register as registerServe } from './serve.ts';
+import { register as registerExport } from './export.ts';
 
 export type RegisterCommand = (program: Command) => void;
 
-export const commands: RegisterCommand[] = [registerData, registerTrain, registerSample, registerDemo, registerClassify, registerReport, registerEval, registerBench, registerServe];
+export const commands: RegisterCommand[] = [registerData, registerTrain, registerSample, registerDemo, registerClassify, registerReport, registerEval, registerExport, registerBench, registerServe];

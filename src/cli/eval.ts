@@ -79,7 +79,7 @@ function subcommandOpts<T>(cmd: Command): T {
 export function register(program: Command): void {
   const ev = program.command('eval')
     .description('FID / IS / KID / precision / recall of samples against reference statistics, overall, per class and per Many/Medium/Few group')
-    .option('--samples <file>', 'samples .npz: x N×3×H×W (or N×1×H×W greyscale) float32 in [0, 1] (or uint8), y N labels, optional meta')
+    .option('--samples <file>', 'samples .npz: x N×3×H×W (or N×1×H×W greyscale) float32 in [0, 1] (or uint8), y N labels, optional meta; or guided-diffusion\'s .npz (arr_0 N×H×W×3 uint8, arr_1 labels); or the published code\'s …_samples_….npy beside its …_labels_….npy')
     .option('--ref <file>', 'reference statistics .npz from `cbdm eval stats` (or pytorch-fid\'s mu/sigma)')
     .option('--per-class', 'also report every class and the Many/Medium/Few groups (needs ref features)')
     .option('--counts <file>', 'per-class training counts (JSON array or {counts, classNames}) for the groups')

@@ -279,6 +279,22 @@ function looksLikeSafetensors(b: Uint8Array): boolean {
  * (a dict with tensor values). Errors list the entries that exist.
  */
 export function loadStateDictFile(path: string, entry?: string): Map<string, NdArray> {
+  return stripDataParallelPrefix(readStateDictFile(path, entry));
+}
+
+/**
+ * A model saved while wrapped in `torch.nn.DataParallel` (or DistributedDataParallel) has every
+ * name prefixed `module.` (torch/nn/parallel/data_parallel.py keeps the wrapped model as
+ * `self.module`); the prefix goes when every name has it, as with
+ * `consume_prefix_in_state_dict_if_present(sd, 'module.')` in torch/nn/modules/utils.py.
+ */
+export function stripDataParallelPrefix(sd: Map<string, NdArray>): Map<string, NdArray> {
+  const keys = [...sd.keys()];
+  if (keys.length === 0 || !keys.every((k) => k.startsWith('module.'))) return sd;
+  return new Map([...sd].map(([k, v]) => [k.slice('module.'.length), v]));
+}
+
+function readStateDictFile(path: string, entry?: string): Map<string, NdArray> {
   let bytes: Uint8Array;
   try {
     bytes = new Uint8Array(readFileSync(path));

@@ -20,6 +20,7 @@ import { readNpz, writeNpz } from '../io/npz.ts';
 import { fromNumbers, toFloat32, toFloat64, type NdArray } from '../io/ndarray.ts';
 import { CbdmError } from '../util/errors.ts';
 import { Progress } from '../util/progress.ts';
+import { readSampleArrays } from './sample-formats.ts';
 import type { FeatureStats } from './fid.ts';
 import { FidInceptionV3 } from './inception.ts';
 import { withPrecision } from '../engine/backends.ts';
@@ -204,12 +205,14 @@ export function metaArray(meta: Record<string, unknown>): NdArray {
   return { dtype: 'uint8', shape: [bytes.length], data: new Uint8Array(bytes) };
 }
 
-/** Read and check a samples .npz: x N×C×S×S (C = 3 or 1) in [0, 1] (float) or uint8, y N integer labels. */
+/**
+ * Read and check a samples file (./sample-formats.ts: our .npz, guided-diffusion's arr_0 .npz or
+ * the published .npy pair): x N×C×S×S (C = 3 or 1) in [0, 1] (float) or uint8, y N integer labels.
+ */
 export function readSamples(path: string, numClasses?: number): Samples {
-  const npz = readNpz(path);
-  const x = npz.x;
-  const y = npz.y;
-  if (!x || !y) throw new CbdmError(`${path} must hold 'x' (N×3×H×W images, or N×1×H×W greyscale) and 'y' (N labels); it holds: ${Object.keys(npz).join(', ') || 'nothing'}`);
+  const arrays = readSampleArrays(path);
+  const { x, y } = arrays;
+  if (!x || !y) throw new CbdmError(`${path} must hold 'x' (N×3×H×W images, or N×1×H×W greyscale) and 'y' (N labels); it holds: ${Object.keys(readNpz(path)).join(', ') || 'nothing'}`);
   if (x.shape.length !== 4 || (x.shape[1] !== 3 && x.shape[1] !== 1)) throw new CbdmError(`${path}: x must be N×3×H×W (RGB) or N×1×H×W (greyscale), channels first, got shape [${x.shape.join(', ')}]`);
   const [n, channels, h, w] = x.shape as [number, number, number, number];
   if (h !== w) throw new CbdmError(`${path}: images must be square, got ${h}×${w}`);
@@ -237,7 +240,7 @@ export function readSamples(path: string, numClasses?: number): Samples {
     if (c < 0 || (numClasses !== undefined && c >= numClasses)) throw new CbdmError(`${path}: label ${c} is outside 0..${(numClasses ?? 1) - 1}`);
   }
   const side = `${path.replace(/\.npz$/, '')}.json`;
-  let meta = jsonMeta(npz.meta);
+  let meta = jsonMeta(arrays.meta);
   if (Object.keys(meta).length === 0 && existsSync(side)) {
     try {
       meta = JSON.parse(readFileSync(side, 'utf8')) as Record<string, unknown>;

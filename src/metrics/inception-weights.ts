@@ -4,7 +4,7 @@
  * `--inception FILE`, `CBDM_INCEPTION=FILE`, or the default cache path (PyTorch zip or legacy
  * .pth, or safetensors).
  */
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { Backend } from '../engine/backend.ts';
@@ -28,6 +28,27 @@ export function defaultInceptionPath(env: NodeJS.ProcessEnv = process.env): stri
   return join(base, FID_WEIGHTS_FILE);
 }
 
+/**
+ * PyTorch's hub cache, where pytorch-fid's own download lands (`torch.hub.load_state_dict_from_url`
+ * saves into `$TORCH_HOME/hub/checkpoints`, TORCH_HOME defaulting to `$XDG_CACHE_HOME/torch`, else
+ * `~/.cache/torch`; torch/hub.py `get_dir`): the published weights file there (any hash suffix that
+ * a release gave it), or null.
+ */
+export function torchHubInceptionPath(env: NodeJS.ProcessEnv = process.env): string | null {
+  const cache = env.XDG_CACHE_HOME !== undefined && env.XDG_CACHE_HOME !== '' ? env.XDG_CACHE_HOME : join(homedir(), '.cache');
+  const torchHome = env.TORCH_HOME !== undefined && env.TORCH_HOME !== '' ? env.TORCH_HOME : join(cache, 'torch');
+  const dir = join(torchHome, 'hub', 'checkpoints');
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return null;
+  }
+  const found = names.filter((n) => /^pt_inception-2015-12-05-[0-9a-f]+\.pth$/.test(n)).sort();
+  const exact = found.includes(FID_WEIGHTS_FILE) ? FID_WEIGHTS_FILE : found[0];
+  return exact === undefined ? null : join(dir, exact);
+}
+
 /** The instructions printed when the weights are missing. */
 export function missingWeightsMessage(tried: string, env: NodeJS.ProcessEnv = process.env): string {
   const dest = defaultInceptionPath(env);
@@ -35,17 +56,19 @@ export function missingWeightsMessage(tried: string, env: NodeJS.ProcessEnv = pr
     `FID Inception weights not found (looked for ${tried}).`,
     `cbdm needs ${FID_WEIGHTS_FILE} (pytorch-fid's port of TensorFlow's inception-2015-12-05: 23.9 M float32 values, about 96 MB). Download it once:`,
     `  mkdir -p ${dirname(dest)} && curl -L -o ${dest} ${FID_WEIGHTS_URL}`,
-    `cbdm looks there by default; a copy elsewhere works with --inception FILE or CBDM_INCEPTION=FILE.`,
+    `cbdm looks there by default, then in the torch hub cache (${join('$TORCH_HOME', 'hub', 'checkpoints')}, where pytorch-fid keeps it); a copy elsewhere works with --inception FILE or CBDM_INCEPTION=FILE.`,
   ].join('\n');
 }
 
 /**
- * Resolve the weights file: `flag`, else `$CBDM_INCEPTION`, else the default cache path.
- * Throws a CbdmError naming the file, its URL and where to put it when nothing is found.
+ * Resolve the weights file: `flag`, else `$CBDM_INCEPTION`, else the default cache path, else
+ * pytorch-fid's copy in the torch hub cache. Throws a CbdmError naming the file, its URL and
+ * where to put it when nothing is found.
  */
 export function resolveInceptionWeights(flag?: string, env: NodeJS.ProcessEnv = process.env): string {
   const explicit = flag ?? (env.CBDM_INCEPTION !== undefined && env.CBDM_INCEPTION !== '' ? env.CBDM_INCEPTION : undefined);
-  const path = explicit ?? defaultInceptionPath(env);
+  const ours = defaultInceptionPath(env);
+  const path = explicit ?? (!existsSync(ours) ? torchHubInceptionPath(env) ?? ours : ours);
   if (!existsSync(path) || !statSync(path).isFile()) {
     const how = flag !== undefined ? `--inception ${flag}` : explicit !== undefined ? `CBDM_INCEPTION=${explicit}` : path;
     throw new CbdmError(missingWeightsMessage(how, env));

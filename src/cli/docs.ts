@@ -14,8 +14,8 @@ function walk(cmd: Command, path: string[], out: string[]): void {
 }
 
 /** The Markdown CLI reference. */
-export function cliReference(): string {
+export async function cliReference(): Promise<string> {
   const out = ['# cbdm command-line reference', '', 'Generated from `cbdm --help` by `npm run docs:cli`; do not edit by hand.', ''];
-  walk(buildProgram(), [], out);
+  walk(await buildProgram(), [], out);
   return out.join('\n');
 }

@@ -5,8 +5,8 @@
  * 2 usage or input error (one line `cbdm: error: …` naming the flag or file); 130 / 143
  * interrupted by SIGINT / SIGTERM after the state was saved.
  */
-import { Command, CommanderError } from 'commander';
-import { commands } from './commands.ts';
+import { Command, CommanderError, Help } from 'commander';
+import { COMMAND_MODULES, moduleOf, type CommandModule } from './commands.ts';
 import { CbdmError, Interrupted, systemErrorReason } from '../util/errors.ts';
 
 /** Environment variables, printed after `cbdm --help` (and in docs/CLI.md). */
@@ -21,7 +21,16 @@ Environment:
   CBDM_INCEPTION=FILE       FID Inception weights (pt_inception-2015-12-05-6726825d.pth)
   CBDM_CACHE=DIR            cache folder (default ~/.cache/cbdm)`;
 
-export function buildProgram(): Command {
+/**
+ * The root program with the subcommand modules that `argv` needs (its command's, or that of
+ * `help <command>`; without `argv`, every module). The other top-level commands are registered as
+ * name and description only, which is all the root help and commander's "did you mean" need, so
+ * `cbdm --help` and `cbdm --version` load no subcommand module.
+ */
+export async function buildProgram(argv?: readonly string[]): Promise<Command> {
+  const wanted = argv === undefined ? null : commandNameOf(argv);
+  const loaded = new Map<CommandModule, Awaited<ReturnType<CommandModule['load']>>>();
+  for (const m of COMMAND_MODULES) if (wanted === null || m === moduleOf(wanted)) loaded.set(m, await m.load());
   const program = new Command();
   program
     .name('cbdm')
@@ -32,7 +41,27 @@ export function buildProgram(): Command {
     // Set before the subcommands are created, which inherit both.
     .exitOverride()
     .configureOutput({ outputError: (str, write) => write(`cbdm: ${str}`) });
-  for (const register of commands) register(program);
+  const terms = new Map<string, string>();
+  for (const m of COMMAND_MODULES) {
+    const mod = loaded.get(m);
+    if (mod !== undefined) {
+      mod.register(program);
+      continue;
+    }
+    for (const c of m.commands) {
+      program.command(c.name).description(c.description);
+      terms.set(c.name, c.term);
+    }
+  }
+  // A command registered by name only has no options or arguments of its own to list; the root
+  // help shows the term its module's command has ('train [options]').
+  if (terms.size > 0) {
+    program.configureHelp({
+      subcommandTerm(cmd: Command): string {
+        return terms.get(cmd.name()) ?? Help.prototype.subcommandTerm.call(this, cmd);
+      },
+    });
+  }
   // One name per concept: the image size is --image-size everywhere; data/eval stats/classify read
   // it into their `size` setting (their older --size still works, hidden from the help).
   program.hook('preAction', (_root, action) => {
@@ -40,6 +69,12 @@ export function buildProgram(): Command {
     if (imageSize !== undefined && action.options.some((opt) => opt.attributeName() === 'size')) action.setOptionValue('size', imageSize);
   });
   return program;
+}
+
+/** The top-level command `argv` runs (`help train` → train), or '' for none (--help, --version). */
+function commandNameOf(argv: readonly string[]): string {
+  const words = argv.filter((a) => !a.startsWith('-'));
+  return (words[0] === 'help' ? words[1] : words[0]) ?? '';
 }
 
 /** Exit codes, printed after `cbdm --help`. */
@@ -53,8 +88,8 @@ Exit codes:
 
 /** Run the CLI on `argv`; returns the exit code (see the header) and prints every error itself. */
 export async function run(argv: string[]): Promise<number> {
-  const program = buildProgram();
   try {
+    const program = await buildProgram(argv);
     await program.parseAsync(argv, { from: 'user' });
     return 0;
   } catch (e) {

@@ -8,9 +8,9 @@ import { effectiveTrainConfig, type TrainCliOptions } from '../../src/cli/train.
 import { readAbslFlagfile } from '../../src/train/config-file.ts';
 import { defaultTrainConfig } from '../../src/train/config.ts';
 import { buildProgram } from '../../src/cli/main.ts';
+import { CBDM } from './source-cli.ts';
 
-const BIN = join(import.meta.dirname, '..', '..', 'bin', 'cbdm.mjs');
-const cli = (...args: string[]) => spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8' });
+const cli = (...args: string[]) => spawnSync(process.execPath, [...CBDM, ...args], { encoding: 'utf8' });
 const savedTrain = (dir: string) => JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')).train;
 
 test('cbdm train --config: the file is honoured, flags override it, config.json records the result', () => {
@@ -94,8 +94,8 @@ test('the fine-tune prior: config.json records the uniform y′ the fine-tune us
   assert.throws(() => effectiveTrainConfig({ ...base, finetuneFrom: 'runs/ddpm', prior: 'train' }), /--prior train cannot be combined with --finetune-from/);
 });
 
-test('train --help shows the default of every setting', () => {
-  const train = buildProgram().commands.find((c) => c.name() === 'train')!;
+test('train --help shows the default of every setting', async () => {
+  const train = (await buildProgram()).commands.find((c) => c.name() === 'train')!;
   const help = train.helpInformation();
   const settings = train.options.filter((o) => !['--config', '--flagfile', '--out', '--resume', '--quiet'].includes(o.long!));
   assert.ok(settings.length >= 25);

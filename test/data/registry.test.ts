@@ -4,7 +4,6 @@ import { mkdtempSync, rmSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { loadDataset, parseDatasetName } from '../../src/data/registry.ts';
 import { makeLongTail, selectLongTail } from '../../src/data/subset.ts';
 import { loadCifar } from '../../src/data/cifar.ts';
@@ -12,9 +11,9 @@ import { runInspect, runExport, textBar, type InspectReport } from '../../src/cl
 import type { ImageDataset } from '../../src/data/dataset.ts';
 import { CbdmError } from '../../src/util/errors.ts';
 import { binaryFiles, writeFiles } from './cifar_helpers.ts';
+import { CBDM } from '../cli/source-cli.ts';
 
 const quiet = () => {};
-const repo = fileURLToPath(new URL('../../', import.meta.url));
 
 test('parseDatasetName knows every name and lists them on a typo', () => {
   assert.deepEqual(parseDatasetName('cifar100-lt'), { kind: 'cifar', variant: 'cifar100', longTail: true });
@@ -90,12 +89,12 @@ test('data inspect (text and JSON) and data export on CIFAR-10-LT', async () => 
 });
 
 test('cbdm data inspect runs from the binary; bad names exit 2 with the list', () => {
-  const ok = spawnSync(process.execPath, [join(repo, 'bin', 'cbdm.mjs'), 'data', 'inspect', '--dataset', 'shapes10-lt', '--size', '16', '--json'], { encoding: 'utf8' });
+  const ok = spawnSync(process.execPath, [...CBDM, 'data', 'inspect', '--dataset', 'shapes10-lt', '--size', '16', '--json'], { encoding: 'utf8' });
   assert.equal(ok.status, 0, ok.stderr);
   const r = JSON.parse(ok.stdout) as InspectReport;
   assert.equal(r.images, 1236);
   assert.equal(r.counts[0], 500);
-  const bad = spawnSync(process.execPath, [join(repo, 'bin', 'cbdm.mjs'), 'data', 'inspect', '--dataset', 'cifar1000'], { encoding: 'utf8' });
+  const bad = spawnSync(process.execPath, [...CBDM, 'data', 'inspect', '--dataset', 'cifar1000'], { encoding: 'utf8' });
   assert.equal(bad.status, 2);
   assert.match(bad.stderr, /unknown dataset "cifar1000"; valid names: .*folder:PATH/);
 });

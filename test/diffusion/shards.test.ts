@@ -19,10 +19,10 @@ import { featureStats } from '../../src/metrics/fid.ts';
 import { writeSamplesNpz } from '../../src/diffusion/samples-file.ts';
 import { runEval } from '../../src/cli/eval.ts';
 import type { FeatureExtractor, ImageArray } from '../../src/metrics/features.ts';
+import { CBDM } from '../cli/source-cli.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'cbdm-shards-test-'));
 process.on('exit', () => rmSync(root, { recursive: true, force: true }));
-const CLI = join(import.meta.dirname, '..', '..', 'bin', 'cbdm.mjs');
 const CKPT = join(import.meta.dirname, '..', 'fixtures', 'unet', 'tiny_ckpt.pt');
 
 const be = E.useBackend(process.env.CBDM_BACKEND ?? 'cpu');
@@ -66,7 +66,7 @@ test('shard 0 is the unsharded run; another request in the same folder is refuse
 });
 
 test('SIGKILL during `cbdm sample` and the same command again: the shards equal an uninterrupted run', async () => {
-  const run = (out: string) => spawn(process.execPath, [CLI, 'sample', '--ckpt', CKPT, '--image-size', '8', '--n', '40', '--shard-size', '8',
+  const run = (out: string) => spawn(process.execPath, [...CBDM, 'sample', '--ckpt', CKPT, '--image-size', '8', '--n', '40', '--shard-size', '8',
     '--sampler', 'ddim', '--steps', '40', '--batch', '1', '--seed', '5', '--quiet', '--out', out], { stdio: 'ignore', env: { ...process.env, CBDM_THREADS: '1' } });
   const finish = (p: ReturnType<typeof run>) => new Promise<number | null>((res) => p.on('exit', (code) => res(code)));
   const killed = join(root, 'killed'), whole = join(root, 'whole');

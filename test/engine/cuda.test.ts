@@ -16,6 +16,7 @@ import { CUDA_ADDON_PATH, loadCudaAddon } from '../../src/engine/cuda/load.ts';
 import { assertClose, parity } from './harness.ts';
 import { buildShim, cudaShimBackend } from './cuda-shim.ts';
 import { Rng } from '../../src/util/rng.ts';
+import { CBDM } from '../cli/source-cli.ts';
 
 const root = join(import.meta.dirname, '..', '..');
 
@@ -51,7 +52,7 @@ test('CBDM_BACKEND=cuda on a machine without an NVIDIA driver is one cbdm: error
 }, () => {
   const out = mkdtempSync(join(tmpdir(), 'cbdm-cuda-cli-'));
   try {
-    const r = spawnSync(process.execPath, [join(root, 'bin', 'cbdm.mjs'), 'demo', '--out', join(out, 'demo')], {
+    const r = spawnSync(process.execPath, [...CBDM, 'demo', '--out', join(out, 'demo')], {
       encoding: 'utf8', env: { ...process.env, CBDM_BACKEND: 'cuda' },
     });
     assert.notEqual(r.status, 0);

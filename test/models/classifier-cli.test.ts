@@ -30,7 +30,7 @@ test('cbdm classify --json (small arch, a few steps) prints the report schema', 
   const log = console.log;
   console.log = (s: string) => { lines.push(s); };
   try {
-    await buildProgram().parseAsync(['classify', '--dataset', 'shapes10-lt', '--size', '16', '--arch', 'small', '--steps', '3', '--batch', '8', '--test-per-class', '4', '--backend', 'js', '--json'], { from: 'user' });
+    await (await buildProgram()).parseAsync(['classify', '--dataset', 'shapes10-lt', '--size', '16', '--arch', 'small', '--steps', '3', '--batch', '8', '--test-per-class', '4', '--backend', 'js', '--json'], { from: 'user' });
   } finally {
     console.log = log;
   }

@@ -6,9 +6,9 @@ import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { train } from '../../src/train/trainer.ts';
 import { resolveTrainConfig } from '../../src/train/config.ts';
+import { CBDM } from '../cli/source-cli.ts';
 
 const micro = { ch: 32, chMult: [1], attn: [], numResBlocks: 1 };
-const BIN = join(import.meta.dirname, '..', '..', 'bin', 'cbdm.mjs');
 
 test('a diverging run stops with the step, the last finite checkpoint and a hint', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'cbdm-nan-'));
@@ -23,7 +23,7 @@ test('a diverging run stops with the step, the last finite checkpoint and a hint
 });
 
 test('bad flags are clear errors before any work starts', () => {
-  const run = (...args: string[]) => spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8' });
+  const run = (...args: string[]) => spawnSync(process.execPath, [...CBDM, ...args], { encoding: 'utf8' });
   const out = mkdtempSync(join(tmpdir(), 'cbdm-flags-'));
   let r = run('train', '--dataset', 'mnist-lt', '--out', join(out, 'a'), '--steps', '1');
   assert.equal(r.status, 2);

@@ -9,6 +9,7 @@ import { readSafetensors } from '../../src/io/safetensors.ts';
 import { latestCheckpoint } from '../../src/models/weights-file.ts';
 import { spawnSync } from 'node:child_process';
 import { cpuInfo } from '../../src/engine/cpu/load.ts';
+import { CBDM } from '../cli/source-cli.ts';
 
 // A micro model so the test runs in seconds, on the default backend (cpu when built: a fixed
 // thread count within the process, so both runs must agree bit for bit).
@@ -85,10 +86,9 @@ test('a run directory is not overwritten, and --resume needs a run', async () =>
 });
 
 test('the CLI resumes and extends a run in a fresh process; the precision is recorded, and a change of it is flagged', () => {
-  const BIN = join(import.meta.dirname, '..', '..', 'bin', 'cbdm.mjs');
   const dir = join(mkdtempSync(join(tmpdir(), 'cbdm-resume-cli-')), 'run');
   const run = (env: Record<string, string>, ...args: string[]) =>
-    spawnSync(process.execPath, [BIN, 'train', ...args], { encoding: 'utf8', env: { ...process.env, CBDM_PRECISION: '', ...env } });
+    spawnSync(process.execPath, [...CBDM, 'train', ...args], { encoding: 'utf8', env: { ...process.env, CBDM_PRECISION: '', ...env } });
   let r = run({}, '--dataset', 'shapes10-lt', '--preset', 'tiny', '--image-size', '16', '--steps', '2', '--batch', '2', '--ckpt-every', '1', '--out', dir);
   assert.equal(r.status, 0, r.stderr);
   assert.equal((JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as { precision: string }).precision, 'fp32');

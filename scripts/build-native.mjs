@@ -1,6 +1,9 @@
 // Builds the native `cpu` backend (native/) with node-gyp during `npm install`.
 // A failed build never fails the install: cbdm then runs on the `js` backend and says so once.
+// An installed npm package that carries a prebuilt addon for this platform (prebuilt/, see
+// scripts/pack-prebuilt.mjs) keeps it when it loads, and builds nothing.
 import { spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { existsSync, writeFileSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,6 +16,17 @@ function record(ok, message) {
   writeFileSync(statusFile, JSON.stringify({ ok, message, date: new Date().toISOString() }, null, 2) + '\n');
 }
 
+const prebuilt = join(root, 'prebuilt', `${process.platform}-${process.arch}`, 'cbdm_native.node');
+if (existsSync(prebuilt)) {
+  try {
+    const addon = createRequire(import.meta.url)(prebuilt);
+    if (typeof addon.info !== 'function') throw new Error('not the cbdm addon');
+    record(true, `prebuilt ${prebuilt}`);
+    process.exit(0);
+  } catch (e) {
+    console.warn(`cbdm: the prebuilt addon ${prebuilt} does not load here (${e.message}); building from source.`);
+  }
+}
 if (!existsSync(join(root, 'binding.gyp'))) {
   record(false, 'no binding.gyp in this checkout');
   process.exit(0);

@@ -16,7 +16,14 @@ export type CpuLoadResult = { ok: true; backend: Backend } | { ok: false; reason
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 /** Where node-gyp puts the addon. */
-export const ADDON_PATH = join(root, 'build', 'Release', 'cbdm_native.node');
+export const BUILT_ADDON_PATH = join(root, 'build', 'Release', 'cbdm_native.node');
+/**
+ * Where the npm package carries an addon prebuilt for one platform (`npm pack` copies it there;
+ * N-API, so any Node ≥ 20 of that platform loads it). A checkout never has one.
+ */
+export const PREBUILT_ADDON_PATH = join(root, 'prebuilt', `${process.platform}-${process.arch}`, 'cbdm_native.node');
+/** The addon in use: a local build wins over the packaged prebuilt one. */
+export const ADDON_PATH = existsSync(BUILT_ADDON_PATH) || !existsSync(PREBUILT_ADDON_PATH) ? BUILT_ADDON_PATH : PREBUILT_ADDON_PATH;
 
 /** Every function the CpuBackend calls: an addon built from older sources lacks some. */
 const REQUIRED_EXPORTS: readonly (keyof NativeAddon)[] = [

@@ -1,0 +1,47 @@
+/**
+ * cbdm as a library: `import { train, sample, evaluate } from 'cbdm'`.
+ *
+ * The curated API of the toolkit (the CLI is built on the same modules):
+ * - training: `train(config, { out, signal, log })` — DDPM, CBDM (Qin et al., CVPR 2023) or T2H
+ *   into a run directory; an AbortSignal stops it after the step in progress with a checkpoint;
+ * - sampling: `loadModel(runDirOrWeights)`, `sample(model, { n, classIndex, omega, protocol, … })`;
+ * - evaluation: `evaluate({ samples, ref, perClass })` — FID/KID/IS/precision/recall, per class and
+ *   per Many/Medium/Few group;
+ * - runs and files: `readRun`, `saveModel`, `saveSamples`, `exportTorchStateDict` (a `.pt` that
+ *   loads with strict=True into the published PyTorch UNet);
+ * - datasets and models: `loadDataset`, `UNet`, `presetConfig`;
+ * - the engine basics: tensors, ops, autograd and the compute backends (`js`, native `cpu`).
+ *
+ * Errors a caller can fix are `CbdmError`s whose message names the config field or file.
+ */
+
+// ---- training, sampling, evaluation, runs ------------------------------------------------------
+export { train, type TrainRunOptions } from './api/train.ts';
+export type { TrainResult, MetricsRecord } from './train/trainer.ts';
+export { defaultTrainConfig, TRAIN_HELP, type TrainConfig, type ModelOverrides } from './train/config.ts';
+export { loadModel, sample, type SampleOptions, type SampleResult } from './api/sample.ts';
+export type { LoadedModel } from './models/load.ts';
+export { PROTOCOLS, PROTOCOL_NAMES, SAMPLERS, SAMPLER_NAMES, type ProtocolName, type SamplerName } from './diffusion/samplers.ts';
+export type { SampleProtocol } from './diffusion/generate.ts';
+export { evaluate, type EvaluateOptions, type EvalReport, type ExtractorKind } from './api/evaluate.ts';
+export { readRun, saveModel, saveSamples } from './api/runs.ts';
+export type { RunData, EvalResult } from './report/run-dir-types.ts';
+export { exportTorchStateDict } from './api/export.ts';
+
+// ---- datasets and models -----------------------------------------------------------------------
+export { loadDataset, DATASET_NAMES, type DatasetSpec } from './data/registry.ts';
+export type { ImageDataset } from './data/dataset.ts';
+export { UNet, type UNetConfig, type ResolvedUNetConfig } from './models/unet.ts';
+export { presetConfig, PRESET_NAMES, type PresetName } from './models/presets.ts';
+export { makeSchedule, linearBetas, type Schedule } from './diffusion/schedule.ts';
+
+// ---- engine basics -----------------------------------------------------------------------------
+export {
+  Tensor, tidy, keep, noGrad, backward, useBackend, backendAvailable, BACKEND_NAMES,
+  tensor, zeros, full, randn, rand, add, sub, mul, scale, sum, mean, mse, matmul, linear, conv2d, relu, swish, softmax,
+} from './engine/index.ts';
+export type { Backend, BackendName, DType } from './engine/index.ts';
+
+// ---- errors and seeded randomness ----------------------------------------------------------
+export { CbdmError } from './util/errors.ts';
+export { Rng } from './util/rng.ts';

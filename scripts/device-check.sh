@@ -93,8 +93,8 @@ fi
 # default: TF32 convolutions, fp32 matmuls), eager with bf16 autocast, and torch.compile ------------
 CIFAR='"ch":128,"mult":[1,2,2,2],"attn":[1],"nres":2,"ncls":100,"size":32,"threads":16,"reps":5,"device":"cuda"'
 for B in 48 128; do
-  run "bench-ours-b$B" 60 env CBDM_BACKEND=cuda node bin/cbdm.mjs bench train --preset cifar --batch "$B" --no-peer --json --reps 5
-  run "bench-ours-tf32-b$B" 60 env CBDM_BACKEND=cuda CBDM_CUDA_MATH=tf32 node bin/cbdm.mjs bench train --preset cifar --batch "$B" --no-peer --json --reps 5
+  run "bench-ours-b$B" 60 env CBDM_BACKEND=cuda node --import tsx src/cli/bin.ts bench train --preset cifar --batch "$B" --no-peer --json --reps 5
+  run "bench-ours-tf32-b$B" 60 env CBDM_BACKEND=cuda CBDM_CUDA_MATH=tf32 node --import tsx src/cli/bin.ts bench train --preset cifar --batch "$B" --no-peer --json --reps 5
   run "bench-torch-eager-fp32-b$B" 40 "$PYTHON" bench/peers/train.py "{$CIFAR,\"batch\":$B}"
   run "bench-torch-eager-bf16-b$B" 40 "$PYTHON" bench/peers/train.py "{$CIFAR,\"batch\":$B,\"amp\":\"bf16\"}"
   run "bench-torch-compile-fp32-b$B" 120 "$PYTHON" bench/peers/train.py "{$CIFAR,\"batch\":$B,\"compile\":true,\"warmup\":2}"

@@ -2,7 +2,9 @@
  * Evaluation from code: `cbdm eval --samples … --ref …` as a function returning the report
  * (overall FID/KID/IS/precision/recall, per class and per Many/Medium/Few group with `perClass`).
  */
-import { runEval, type EvalReport, type ExtractorKind } from '../cli/eval.ts';
+import { evaluateSamples, type ExtractorKind } from '../metrics/evaluate-files.ts';
+import type { EvalReport } from '../metrics/evaluate.ts';
+import { writeEvalJson } from '../report/run-dir.ts';
 import { CbdmError } from '../util/errors.ts';
 
 export type { EvalReport, ExtractorKind };
@@ -35,8 +37,13 @@ export async function evaluate(options: EvaluateOptions): Promise<EvalReport> {
   }
   const batch = options.batch ?? 50;
   if (!(Number.isInteger(batch) && batch >= 1)) throw new CbdmError(`batch must be a positive integer, got ${batch}`);
-  return runEval({
+  const report = await evaluateSamples({
     samples: options.samples, ref: options.ref, perClass: options.perClass, counts: options.counts, run: options.run,
     extractor: options.extractor ?? 'inception', inception: options.inception, batch, quiet: options.progress !== true,
   });
+  if (options.run !== undefined) {
+    const { notes: _notes, ...result } = report;
+    writeEvalJson(options.run, result);
+  }
+  return report;
 }

@@ -2,7 +2,7 @@
  * Run directories and model files from code: read a run (config, metrics, evaluation), save a
  * model's weights under the published state-dict names, save samples as `cbdm eval` reads them.
  */
-import { saveEmaWeights } from '../train/checkpoint.ts';
+import { saveEmaWeights } from '../models/weights-file.ts';
 import { readRunDir } from '../report/run-dir.ts';
 import { writeSamplesNpz } from '../diffusion/samples-file.ts';
 import type { UNet } from '../models/unet.ts';

@@ -12,7 +12,7 @@ import { useBackend } from '../engine/backends.ts';
 import { loadRunModel, loadWeightsFile } from '../models/load.ts';
 import { exportTorchStateDict } from '../api/export.ts';
 import { readSamples } from '../metrics/features.ts';
-import { floatToUint8 } from '../report/png-grid.ts';
+import { floatToUint8 } from '../io/png-grid.ts';
 import { exportDataset } from '../data/export.ts';
 import type { ImageDataset } from '../data/dataset.ts';
 import { CbdmError } from '../util/errors.ts';

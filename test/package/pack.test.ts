@@ -60,7 +60,8 @@ test('npm pack → offline install in a fresh project → import, train 2 steps,
   const tmp = mkdtempSync(join(tmpdir(), 'cbdm-pack-'));
   const pack = spawnSync('npm', ['pack', '--pack-destination', tmp, '--json'], { cwd: REPO, encoding: 'utf8' });
   assert.equal(pack.status, 0, pack.stderr);
-  const info = (JSON.parse(pack.stdout) as { filename: string; size: number; files: { path: string }[] }[])[0]!;
+  // The build scripts that `prepare` runs print to stdout before npm's JSON.
+  const info = (JSON.parse(pack.stdout.slice(pack.stdout.search(/^\[/m))) as { filename: string; size: number; files: { path: string }[] }[])[0]!;
   const paths = info.files.map((f) => f.path);
   for (const must of ['dist/index.js', 'dist/index.d.ts', 'dist/cli/bin.js', 'bin/cbdm.mjs', `prebuilt/${process.platform}-${process.arch}/cbdm_native.node`, 'binding.gyp', 'scripts/build-native.mjs', 'assets/demo/nfe-study.json', 'dist/sampler-page.js']) {
     assert.ok(paths.includes(must), `the tarball lacks ${must}`);

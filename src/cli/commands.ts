@@ -18,7 +18,7 @@ export const COMMAND_MODULES: readonly CommandModule[] = [
   { commands: [{ name: 'data', term: 'data', description: 'inspect or export datasets (embedded shapes, CIFAR-10/100(-LT), Fashion-MNIST(-LT), image folders)' }], load: () => import('./data.ts') },
   {
     commands: [
-      { name: 'train', term: 'train [options]', description: 'train a class-conditional DDPM, CBDM or T2H model into a run directory' },
+      { name: 'train', term: 'train [options]', description: 'train a class-conditional DDPM, CBDM, T2H or CM (approximate) model into a run directory' },
       { name: 'model', term: 'model', description: 'inspect model presets' },
     ],
     load: () => import('./train.ts'),

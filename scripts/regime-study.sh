@@ -77,7 +77,7 @@ eval_ckpt() {  # $1 run, $2 step, $3 omega
   train_run "$run" || return $?
   echo "[$(date -u +%H:%M:%S)] eval $run step $step ω $w" >&2
   CBDM_THREADS=1 node --import tsx scripts/demo-study.ts --out "$DIR/eval" "${EVAL[@]}" --steps "$step" \
-    --omega "$w" --tag "-w$w" --compact "$DIR/$run" >>"$DIR/logs/eval-$run.log" 2>&1
+    --omega "$w" --tag="-w$w" --compact "$DIR/$run" >>"$DIR/logs/eval-$run.log" 2>&1
 }
 
 classify() {  # $1 real|RUN, $2 classifier seed

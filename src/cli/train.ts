@@ -51,6 +51,10 @@ export interface TrainCliOptions {
   t2hPriorExponent?: number;
   cmRankRatio?: number;
   cmLambda?: number;
+  coral?: boolean;
+  coralWeight?: number;
+  coralTemp?: number;
+  coralTimeTemp?: number;
 }
 
 /** TrainConfig field of each training flag (commander's camel-cased option name). */
@@ -61,6 +65,7 @@ const FLAG_FIELDS: Array<[keyof TrainCliOptions, keyof TrainConfig]> = [
   ['seed', 'seed'], ['logEvery', 'logEvery'], ['ckptEvery', 'ckptEvery'], ['keepCkpts', 'keepCkpts'], ['omegaEval', 'omegaEval'],
   ['finetuneFrom', 'finetuneFrom'], ['t2hMode', 't2hMode'], ['t2hCutTime', 't2hCutTime'], ['t2hPriorExponent', 't2hPriorExponent'],
   ['cmRankRatio', 'cmRankRatio'], ['cmLambda', 'cmLambda'],
+  ['coral', 'coral'], ['coralWeight', 'coralWeight'], ['coralTemp', 'coralTemp'], ['coralTimeTemp', 'coralTimeTemp'],
 ];
 
 /** The settings given as flags (unset flags are absent, so they do not override the file). */
@@ -109,7 +114,7 @@ export function effectiveTrainConfig(o: TrainCliOptions): { cfg: TrainConfig; ou
 const help = (k: keyof TrainConfig) => `${TRAIN_HELP[k]} ${trainDefaultText(k)}`.trim();
 
 export function register(program: Command): void {
-  const t = program.command('train').description('train a class-conditional DDPM, CBDM, T2H or CM (approximate) model into a run directory');
+  const t = program.command('train').description('train a class-conditional DDPM, CBDM, T2H or CM (approximate) model (DDPM/CBDM optionally with CORAL) into a run directory');
   t.option('--config <file>', 'JSON (.json) or YAML file of settings, keys as in config.json\'s "train" (e.g. {"steps": 1000, "labelDropProb": 0.1}) or flag names (label-drop); flags override it; a run\'s config.json works too')
     .option('--flagfile <file>', 'absl flag file of the published PyTorch code (--batch_size=48 lines, its flagfile.txt or config/cifar100.txt); flags override it')
     .option('--out <dir>', 'run directory (config.json, metrics.jsonl, checkpoints/, ema.safetensors); required unless --flagfile gives --logdir')
@@ -146,6 +151,10 @@ export function register(program: Command): void {
     .option('--t2h-prior-exponent <b>', help('t2hPriorExponent'), num)
     .option('--cm-rank-ratio <r>', help('cmRankRatio'), num)
     .option('--cm-lambda <l>', help('cmLambda'), num)
+    .option('--coral', help('coral'))
+    .option('--coral-weight <w>', help('coralWeight'), num)
+    .option('--coral-temp <t>', help('coralTemp'), num)
+    .option('--coral-time-temp <t>', help('coralTimeTemp'), num)
     .action(async (o: TrainCliOptions) => {
       if (o.resume) {
         // A resumed run keeps its saved config; only --steps (extend it) may be given with it.

@@ -50,6 +50,12 @@ export type ResolvedUNetConfig = UNetConfig & { channels: number };
 export interface ForwardOptions {
   training: boolean;
   rng?: Rng;
+  /**
+   * Receives h_mid, the output of the two middle blocks (N×C_b×S_b×S_b, C_b = bottleneckChannels):
+   * the tap CORAL's projection head reads (src/models/projection-head.ts). Gradients flow back
+   * through it into the middle blocks and the down path.
+   */
+  onBottleneck?: (hMid: Tensor) => void;
 }
 
 /** Check a config before any work starts; errors say what to change. */
@@ -238,6 +244,7 @@ export class UNet {
     }
     h = this.middle[0].forward(h, tembAct, opts);
     h = this.middle[1].forward(h, tembAct, opts);
+    opts.onBottleneck?.(h);
     for (const b of this.up) {
       switch (b.kind) {
         case 'res':
@@ -253,6 +260,11 @@ export class UNet {
       }
     }
     return this.tail.forward(this.tailNorm.forward(h, true));
+  }
+
+  /** Channels of the middle-block output h_mid (ch · ch_mult[-1]). */
+  get bottleneckChannels(): number {
+    return this.config.ch * this.config.chMult[this.config.chMult.length - 1]!;
   }
 
   /** Multiply-accumulates of one forward pass for one image (convs, linears, attention). */

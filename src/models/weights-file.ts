@@ -15,7 +15,8 @@ import type { ParamLayout, ParamStore } from '../nn/params.ts';
 import { CbdmError } from '../util/errors.ts';
 
 /** The arenas a checkpoint holds, each the concatenation of the parameters in layout order. */
-export type CheckpointArena = 'net' | 'ema' | 'adam_m' | 'adam_v';
+/** Arenas of a training checkpoint; proj_head* only in runs trained with --coral (CORAL's projection head). */
+export type CheckpointArena = 'net' | 'ema' | 'adam_m' | 'adam_v' | 'proj_head' | 'proj_head_adam_m' | 'proj_head_adam_v';
 
 /** A training checkpoint opened for reading. */
 export interface CheckpointFile {

@@ -16,6 +16,7 @@ import type { ParamStore } from '../nn/params.ts';
 import type { Adam } from './optimizer.ts';
 import type { RngState } from '../util/rng.ts';
 import type { LoaderState } from '../data/loader.ts';
+import { CbdmError } from '../util/errors.ts';
 
 export interface CheckpointState {
   step: number;
@@ -28,6 +29,18 @@ interface StoredState extends CheckpointState {
   format: 'cbdm-checkpoint-1';
   layout: Array<{ name: string; shape: number[] }>;
   adamStep: number;
+  /** Trained parameters outside the UNet (CORAL's projection head), stored under their own keys. */
+  projHead?: { layout: Array<{ name: string; shape: number[] }>; adamStep: number };
+}
+
+/**
+ * Parameters trained with the UNet but not part of it (CORAL's projection head): saved as the
+ * tensors `proj_head`, `proj_head_adam_m`, `proj_head_adam_v`, apart from `net`/`ema`, so the
+ * UNet's arena, its EMA and ema.safetensors keep the published layout.
+ */
+export interface AuxParams {
+  store: ParamStore;
+  opt: Adam;
 }
 
 function f32(a: ArrayLike<number>): NdArray {
@@ -36,7 +49,7 @@ function f32(a: ArrayLike<number>): NdArray {
 
 /** Write checkpoints/step-N.safetensors and point latest.json at it; prune old periodic ones. */
 export function saveCheckpoint(dir: string, state: CheckpointState, net: ParamStore, ema: ParamStore, opt: Adam,
-  opts: { keep: boolean; keepLast: number }): string {
+  opts: { keep: boolean; keepLast: number; projHead?: AuxParams | null }): string {
   const ckDir = join(dir, 'checkpoints');
   const name = `step-${String(state.step).padStart(8, '0')}.safetensors`;
   const path = join(ckDir, name);
@@ -48,6 +61,13 @@ export function saveCheckpoint(dir: string, state: CheckpointState, net: ParamSt
   const tensors = new Map<string, NdArray>([
     ['net', f32(net.readArena())], ['ema', f32(ema.readArena())], ['adam_m', f32(o.m)], ['adam_v', f32(o.v)],
   ]);
+  if (opts.projHead) {
+    const h = opts.projHead.opt.state();
+    stored.projHead = { layout: opts.projHead.store.layout.map((l) => ({ name: l.name, shape: l.shape })), adamStep: h.step };
+    tensors.set('proj_head', f32(opts.projHead.store.readArena()));
+    tensors.set('proj_head_adam_m', f32(h.m));
+    tensors.set('proj_head_adam_v', f32(h.v));
+  }
   writeFileAtomic(path, encodeSafetensors(tensors, { cbdm_state: JSON.stringify(stored) }));
   const latestPath = join(ckDir, 'latest.json');
   let prev: { file: string; kept?: boolean } | null = null;
@@ -73,7 +93,7 @@ function tryUnlink(p: string): void {
  * Restore a checkpoint into the network/EMA stores and the optimiser. With `emaInto`, the
  * checkpoint's EMA weights are loaded into `net` (fine-tuning from a DDPM run).
  */
-export function loadCheckpoint(path: string, net: ParamStore, ema: ParamStore | null, opt: Adam | null, opts: { emaInto?: boolean } = {}): CheckpointState {
+export function loadCheckpoint(path: string, net: ParamStore, ema: ParamStore | null, opt: Adam | null, opts: { emaInto?: boolean; projHead?: AuxParams | null } = {}): CheckpointState {
   const file = readCheckpointFile(path, net.layout);
   const st = file.state as unknown as StoredState;
   const get = (k: CheckpointArena) => file.arena(k);
@@ -83,6 +103,16 @@ export function loadCheckpoint(path: string, net: ParamStore, ema: ParamStore | 
     net.writeArena(get('net'));
     ema?.writeArena(get('ema'));
     opt?.load({ step: st.adamStep, m: get('adam_m'), v: get('adam_v') });
+  }
+  if (opts.projHead) {
+    const want = opts.projHead.store.layout;
+    const have = st.projHead?.layout;
+    if (!have) throw new CbdmError(`${path} holds no CORAL projection head (proj_head), but this run trains one; was it written by a run without --coral?`);
+    if (have.length !== want.length || have.some((l, i) => l.name !== want[i]!.name || l.shape.join('x') !== want[i]!.shape.join('x'))) {
+      throw new CbdmError(`${path}: its CORAL projection head has another shape than this run's; check --preset`);
+    }
+    opts.projHead.store.writeArena(get('proj_head'));
+    opts.projHead.opt.load({ step: st.projHead!.adamStep, m: get('proj_head_adam_m'), v: get('proj_head_adam_v') });
   }
   return { step: st.step, rng: st.rng, dropRng: st.dropRng, loader: st.loader };
 }

@@ -55,6 +55,10 @@ const FIELD_TYPES: Record<keyof TrainConfig, { type: FieldType; nullable?: boole
   t2hPriorExponent: { type: { kind: 'number' }, nullable: true },
   cmRankRatio: { type: { kind: 'number' } },
   cmLambda: { type: { kind: 'number' } },
+  coral: { type: { kind: 'boolean' } },
+  coralWeight: { type: { kind: 'number' } },
+  coralTemp: { type: { kind: 'number' } },
+  coralTimeTemp: { type: { kind: 'number' } },
   model: { type: { kind: 'model' }, nullable: true },
 };
 

@@ -8,6 +8,7 @@ import { parsePreset, type PresetName } from '../models/presets.ts';
 import type { LabelPrior, Method } from './loss.ts';
 import { T2H_MODES, type T2hMode } from './t2h.ts';
 import { CM_APPROXIMATE, DEFAULT_CM } from './cm.ts';
+import { DEFAULT_CORAL } from './coral.ts';
 
 export interface TrainConfig {
   method: Method;
@@ -47,6 +48,14 @@ export interface TrainConfig {
   cmRankRatio: number;
   /** CM (approximate): λ, weight of the consistency/diversity term (method cm only). */
   cmLambda: number;
+  /** CORAL: add the supervised-contrastive term on the UNet bottleneck (ddpm or cbdm). */
+  coral: boolean;
+  /** CORAL w (the released --supcon_weight). */
+  coralWeight: number;
+  /** CORAL τ_sc, SupCon temperature (the released --supcon_temp). */
+  coralTemp: number;
+  /** CORAL τ_r of the time weight exp((1 − t/T)/τ_r) (the released --temperature_scaling). */
+  coralTimeTemp: number;
   /** Architecture overrides on top of the preset (ch, chMult, attn, numResBlocks). */
   model: ModelOverrides | null;
 }
@@ -92,6 +101,10 @@ export const TRAIN_HELP: Record<keyof TrainConfig, string> = {
   t2hPriorExponent: 'T2H prior variant β: transfer weights ∝ π_y^β·exp(−d/2σ̃²), no gate (default: off)',
   cmRankRatio: `CM (${CM_APPROXIMATE}): low-rank branch rank = ⌈ratio·min(out, in·k·k)⌉ per conv/linear weight, ratio in (0, 1]`,
   cmLambda: `CM (${CM_APPROXIMATE}): λ, weight of the class-weighted consistency/diversity term`,
+  coral: 'CORAL (Rodriguez et al. NeurIPS 2025): supervised-contrastive term on a projection of the UNet bottleneck, with --method ddpm or cbdm (the head is trained, never sampled or exported) (default: off)',
+  coralWeight: 'CORAL w: the term is τ_sc·w·mean_i exp((1 − t_i/T)/τ_r)·SupCon (released --supcon_weight)',
+  coralTemp: 'CORAL τ_sc: SupCon temperature, also the released loop\'s extra factor (--supcon_temp)',
+  coralTimeTemp: 'CORAL τ_r: temperature of the time weight exp((1 − t/T)/τ_r) (released --temperature_scaling)',
   model: 'architecture overrides on top of the preset: {ch, chMult, attn, numResBlocks}',
 };
 
@@ -102,7 +115,9 @@ export function defaultTrainConfig(method: Method = 'cbdm'): TrainConfig {
     steps: 300000, batch: method === 'cbdm' ? 48 : method === 't2h' ? 128 : 64, lr: 2e-4, warmup: 5000, gradClip: 1.0, emaDecay: 0.9999,
     tau: 1.0, gamma: 0.25, labelDropProb: 0.1, prior: 'train', cfg: true, dropout: null, seed: 0,
     logEvery: 50, ckptEvery: 5000, keepCkpts: 3, omegaEval: method === 'cbdm' ? 1.6 : method === 't2h' ? 1.5 : 0.8, finetuneFrom: null,
-    t2hMode: 't2h', t2hCutTime: null, t2hPriorExponent: null, cmRankRatio: DEFAULT_CM.rankRatio, cmLambda: DEFAULT_CM.lambda, model: null,
+    t2hMode: 't2h', t2hCutTime: null, t2hPriorExponent: null, cmRankRatio: DEFAULT_CM.rankRatio, cmLambda: DEFAULT_CM.lambda,
+    coral: false, coralWeight: DEFAULT_CORAL.weight, coralTemp: DEFAULT_CORAL.temperature, coralTimeTemp: DEFAULT_CORAL.timeTemperature,
+    model: null,
   };
 }
 
@@ -167,6 +182,15 @@ export function resolveTrainConfig(partial: Partial<TrainConfig>, names: Setting
     }
   }
   if (method === 'cm' && c.finetuneFrom !== null) throw new CbdmError(`${n('finetuneFrom')} is the CBDM fine-tune; it does not apply to ${n('method')} cm (train CM from scratch)`);
+  if (c.coral && method !== 'ddpm' && method !== 'cbdm') throw new CbdmError(`${n('coral')} combines with ${n('method')} ddpm or cbdm, not ${method}`);
+  if (!(Number.isFinite(c.coralWeight) && c.coralWeight >= 0)) throw new CbdmError(`${n('coralWeight')} must be a finite number ≥ 0, got ${c.coralWeight}`);
+  if (!(Number.isFinite(c.coralTemp) && c.coralTemp > 0)) throw new CbdmError(`${n('coralTemp')} must be a positive number, got ${c.coralTemp}`);
+  if (!(Number.isFinite(c.coralTimeTemp) && c.coralTimeTemp > 0)) throw new CbdmError(`${n('coralTimeTemp')} must be a positive number, got ${c.coralTimeTemp}`);
+  if (!c.coral) {
+    for (const k of ['coralWeight', 'coralTemp', 'coralTimeTemp'] as const) {
+      if (partial[k] !== undefined && partial[k] !== defaultTrainConfig(method)[k]) throw new CbdmError(`${n(k)} applies with ${n('coral')} only; add ${n('coral')}`);
+    }
+  }
   if (c.finetuneFrom !== null) {
     // The fine-tune draws y′ uniformly (the published `--finetune`); config.json records that.
     if (partial.prior === 'train') throw new CbdmError(`${n('prior')} train cannot be combined with ${n('finetuneFrom')}: the CBDM fine-tune draws y′ uniformly`);

@@ -11,6 +11,8 @@
  *                 loss = mean((h − ε̃)²), the condition y unchanged
  *   CM (Hong et al. ICLR 2026, approximate — cm.ts): h with the low-rank branches, h_b without,
  *                 loss = mean((h − ε)²) + λ·L_CM(h, h_b), the same draws as DDPM
+ *   CORAL (coral.ts), on top of DDPM or CBDM, y ≠ ∅: z from the bottleneck of the pass h,
+ *                 loss += τ_sc·w·λ(t)·SupCon(z/‖z‖, y)
  * (published CBDM `diffusion.py`, GaussianDiffusionTrainer.forward: the same draws in the same
  * order — t, ε, the label-drop coin, then y′ — from our seeded Rng; T2H draws one uniform per
  * sample for its categorical choice after the coin.)
@@ -23,6 +25,8 @@ import type { Rng } from '../util/rng.ts';
 import type { Schedule } from '../diffusion/schedule.ts';
 import { transferTargets, type T2hOptions } from './t2h.ts';
 import { capacityTerm, DEFAULT_CM, type CmOptions } from './cm.ts';
+import { coralTerm, type CoralOptions } from './coral.ts';
+import type { ProjectionHead } from '../models/projection-head.ts';
 import { sampleTrainingInputs, drawLabelDrop, sampleCbdmLabels, cbdmWeights, type LabelPrior } from '../diffusion/training.ts';
 
 /** The training methods, in the order the CLI lists them. */
@@ -42,14 +46,19 @@ export interface LossConfig {
   t2h?: T2hOptions;
   /** CM's settings (method cm; only λ is used here, the rank ratio shapes the network). */
   cm?: CmOptions;
+  /** CORAL's contrastive term on the bottleneck (DDPM or CBDM); null/absent: off. */
+  coral?: CoralOptions | null;
 }
 
 export const DEFAULT_T2H: T2hOptions = { mode: 't2h', cutTime: null, priorExponent: null };
 
 export const DEFAULT_LOSS: LossConfig = { method: 'cbdm', cfg: true, labelDropProb: 0.1, tau: 1.0, gamma: 0.25, prior: 'train' };
 
-/** Anything that predicts ε from (x_t, t, y): the UNet in training mode. */
-export type EpsNet = (xt: Tensor, t: Int32Array, y: Int32Array | null) => Tensor;
+/**
+ * Anything that predicts ε from (x_t, t, y): the UNet in training mode. With CORAL it must hand
+ * its middle-block output to `onBottleneck` (UNet's ForwardOptions.onBottleneck).
+ */
+export type EpsNet = (xt: Tensor, t: Int32Array, y: Int32Array | null, onBottleneck?: (hMid: Tensor) => void) => Tensor;
 
 /** CM's two passes: with the low-rank branches and without (cm-branches.ts twoPassNet); full runs first. */
 export interface TwoPassNet {
@@ -62,6 +71,8 @@ export interface LossParts {
   lDdpm: number;
   lReg: number;
   lCom: number;
+  /** CORAL's SupCon value L_con (0 when off or on a label-dropped batch). */
+  lCon: number;
   /** Whether the labels were dropped for this batch. */
   dropped: boolean;
   /** CM: λ·L_CM (method cm only). */
@@ -89,10 +100,13 @@ export function drawStep(x0: Float32Array, B: number, sched: Schedule, cfg: Loss
   return { t, eps, xt, dropped, yPrime, transferU };
 }
 
-/** The training loss for one batch (x0 in [−1, 1], B×C×H×W flattened; y0 class labels). */
+/**
+ * The training loss for one batch (x0 in [−1, 1], B×C×H×W flattened; y0 class labels). `head`:
+ * CORAL's projection head, required when cfg.coral is set.
+ */
 export function trainingLoss(net: EpsNet | TwoPassNet, x0: Float32Array, y0: Int32Array, shape: readonly number[], sched: Schedule,
-  cfg: LossConfig, counts: readonly number[], rng: Rng, dtype: 'float32' | 'float64' = 'float32'): LossParts {
-  return lossFromDraws(net, x0, y0, shape, sched, cfg, counts, drawStep(x0, shape[0]!, sched, cfg, counts, rng), dtype);
+  cfg: LossConfig, counts: readonly number[], rng: Rng, dtype: 'float32' | 'float64' = 'float32', head: ProjectionHead | null = null): LossParts {
+  return lossFromDraws(net, x0, y0, shape, sched, cfg, counts, drawStep(x0, shape[0]!, sched, cfg, counts, rng), dtype, head);
 }
 
 /**
@@ -100,28 +114,41 @@ export function trainingLoss(net: EpsNet | TwoPassNet, x0: Float32Array, y0: Int
  * its draws (tests inject the published code's draws here).
  */
 export function lossFromDraws(net: EpsNet | TwoPassNet, x0: Float32Array, y0: Int32Array, shape: readonly number[], sched: Schedule,
-  cfg: LossConfig, counts: readonly number[], d: StepDraws, dtype: 'float32' | 'float64' = 'float32'): LossParts {
+  cfg: LossConfig, counts: readonly number[], d: StepDraws, dtype: 'float32' | 'float64' = 'float32', head: ProjectionHead | null = null): LossParts {
   const B = shape[0]!;
   const xt = tensor(d.xt, shape, { dtype });
   const target = d.transferU ? transferTargets(x0, d.eps, d.xt, d.t, y0, sched, counts, cfg.t2h ?? DEFAULT_T2H, d.transferU).eps : d.eps;
   const eps = tensor(target, shape, { dtype });
   const full = typeof net === 'function' ? net : net.full;
-  const h = full(xt, d.t, d.dropped ? null : y0);
+  const coral = cfg.coral ?? null;
+  if (coral !== null && head === null) throw new Error('trainingLoss: CORAL is on but no projection head was given');
+  // CORAL reads the bottleneck of the conditional pass, on labelled batches only (coral.ts).
+  const bottleneck: Tensor[] = [];
+  const tap = coral !== null && !d.dropped ? (b: Tensor) => { bottleneck.push(b); } : undefined;
+  const h = full(xt, d.t, d.dropped ? null : y0, tap);
   const lDdpm = mse(h, eps);
   if (cfg.method === 'cm') {
     if (typeof net === 'function') throw new Error('trainingLoss: method cm needs both passes, {full, base} (cm-branches.ts twoPassNet)');
     // Both passes see the same condition; ω follows the images' classes even when it is dropped.
     const hBase = net.base(xt, d.t, d.dropped ? null : y0);
     const c = capacityTerm(h, hBase, y0, counts, (cfg.cm ?? DEFAULT_CM).lambda, dtype);
-    return { loss: add(lDdpm, c.term), lDdpm: lDdpm.item(), lReg: 0, lCom: 0, lCm: c.term.item(), dropped: d.dropped };
+    return { loss: add(lDdpm, c.term), lDdpm: lDdpm.item(), lReg: 0, lCom: 0, lCon: 0, lCm: c.term.item(), dropped: d.dropped };
+  }
+  let loss = lDdpm;
+  let lCon = 0;
+  if (tap !== undefined) {
+    if (bottleneck.length !== 1) throw new Error(`trainingLoss: CORAL needs the network to report its bottleneck once (onBottleneck), got ${bottleneck.length}`);
+    const c = coralTerm(head!, bottleneck[0]!, y0, d.t, sched.T, coral!);
+    loss = add(loss, c.term);
+    lCon = c.lCon;
   }
   if (cfg.method !== 'cbdm' || d.yPrime === null) {
-    return { loss: lDdpm, lDdpm: lDdpm.item(), lReg: 0, lCom: 0, dropped: d.dropped };
+    return { loss, lDdpm: lDdpm.item(), lReg: 0, lCom: 0, lCon, dropped: d.dropped };
   }
   const hPrime = full(xt, d.t, d.yPrime);
   const w = tensor(cbdmWeights(d.t, sched.T, cfg.tau), [B], { dtype });
   const lReg = weightedMse(h, hPrime.detach(), w);
   const lCom = weightedMse(h.detach(), hPrime, w);
-  const loss = add(add(lDdpm, lReg), scale(lCom, cfg.gamma));
-  return { loss, lDdpm: lDdpm.item(), lReg: lReg.item(), lCom: lCom.item(), dropped: false };
+  loss = add(add(loss, lReg), scale(lCom, cfg.gamma));
+  return { loss, lDdpm: lDdpm.item(), lReg: lReg.item(), lCom: lCom.item(), lCon, dropped: false };
 }

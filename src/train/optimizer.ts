@@ -46,11 +46,19 @@ export class Adam {
     this.v = store.backend.alloc(store.dtype, store.arena.size);
   }
 
-  /** Clip, update with the scheduled lr, and advance the schedule. */
-  update(): StepStats {
+  /** Σ g² over this optimiser's gradient arena. */
+  gradSquares(): number {
+    return this.store.backend.sumSquares(this.store.gradArena);
+  }
+
+  /**
+   * Clip, update with the scheduled lr, and advance the schedule. `globalNorm`: the norm to clip
+   * by when several stores make up one model (see `updateAll`); default this store's own.
+   */
+  update(globalNorm?: number): StepStats {
     const be = this.store.backend;
     const g = this.store.gradArena;
-    const gradNorm = Math.sqrt(be.sumSquares(g));
+    const gradNorm = globalNorm ?? Math.sqrt(this.gradSquares());
     if (this.cfg.gradClip > 0 && Number.isFinite(this.cfg.gradClip)) {
       // torch.nn.utils.clip_grad_norm_: scale by max_norm / (norm + 1e-6) when that is < 1.
       const coef = this.cfg.gradClip / (gradNorm + 1e-6);
@@ -80,6 +88,18 @@ export class Adam {
     be.write(this.v, s.v);
     this.step = s.step;
   }
+}
+
+/**
+ * Update parameter groups that form one model (the UNet and CORAL's projection head) under one
+ * global grad-norm clip, as torch's clip_grad_norm_(net_model.parameters()) over the whole
+ * module. With one optimiser this is exactly `update()`. Returns the first group's stats.
+ */
+export function updateAll(opts: readonly Adam[]): StepStats {
+  if (opts.length === 1) return opts[0]!.update();
+  const norm = Math.sqrt(opts.reduce((s, o) => s + o.gradSquares(), 0));
+  const stats = opts.map((o) => o.update(norm));
+  return stats[0]!;
 }
 
 /** ema ← decay·ema + (1 − decay)·net, over whole arenas (both stores share one layout). */

@@ -1,10 +1,11 @@
 /**
- * The training loop: data → loss (DDPM or CBDM) → backward → clip → Adam → EMA, with metrics,
+ * The training loop: data → loss (DDPM, CBDM or T2H, optionally + CORAL) → backward → clip → Adam → EMA, with metrics,
  * checkpoints and exact resume. One run directory per run (docs/RUN_DIR.md):
  *   config.json   resolved TrainConfig + model config + backend + precision
  *   data.json     dataset name, class names, training counts
  *   metrics.jsonl one line per logged step (and the same scalars in events.out.tfevents.*)
- *   checkpoints/  step-N.safetensors (net, EMA, Adam moments + JSON state), latest.json
+ *   checkpoints/  step-N.safetensors (net, EMA, Adam moments + JSON state; with --coral also the
+ *                 projection head and its moments under proj_head*), latest.json
  *   ema.safetensors  the EMA weights under the published state-dict names (what `sample` uses)
  */
 import { existsSync, readFileSync, appendFileSync, mkdirSync, rmdirSync, statSync } from 'node:fs';
@@ -24,12 +25,13 @@ import { CbdmError } from '../util/errors.ts';
 import { writeFileAtomic } from '../io/atomic.ts';
 import { Adam } from './optimizer.ts';
 import { optimiserStep } from './step.ts';
+import { ProjectionHead } from '../models/projection-head.ts';
 import { trainingLoss, type LossConfig } from './loss.ts';
 import { CapacityBranches, twoPassNet } from './cm-branches.ts';
 import { CM_APPROXIMATE } from './cm.ts';
 import { settingName, type SettingNames, type TrainConfig } from './config.ts';
 import { makeSchedule, linearBetas } from '../diffusion/schedule.ts';
-import { saveCheckpoint, loadCheckpoint, type CheckpointState } from './checkpoint.ts';
+import { saveCheckpoint, loadCheckpoint, type AuxParams, type CheckpointState } from './checkpoint.ts';
 import { latestCheckpoint, saveEmaWeights, isTrainingCheckpoint } from '../models/weights-file.ts';
 import { loadWeightsFile } from '../models/load.ts';
 import { Progress } from '../util/progress.ts';
@@ -45,6 +47,8 @@ export interface MetricsRecord {
   l_com: number;
   /** CM: λ·L_CM (cm runs only). */
   l_cm?: number;
+  /** CORAL's SupCon value (runs with --coral only; 0 on label-dropped batches). */
+  l_con?: number;
   grad_norm: number;
   lr: number;
   img_per_s: number;
@@ -86,6 +90,8 @@ export interface TrainResult {
   ema: UNet;
   dataset: ImageDataset;
   modelConfig: ResolvedUNetConfig;
+  /** CORAL's projection head (trained, not exported), or null without --coral. */
+  projHead: ProjectionHead | null;
   /** Whether `signal` stopped the run before its last step (its checkpoint is written). */
   interrupted: boolean;
 }
@@ -205,6 +211,8 @@ async function openRun(cfgIn: TrainConfig, opts: TrainOptions): Promise<OpenedRu
     // config.json files written before T2H existed have no t2h fields (and are not t2h runs).
     t2h: { mode: cfg.t2hMode ?? 't2h', cutTime: cfg.t2hCutTime ?? null, priorExponent: cfg.t2hPriorExponent ?? null },
     cm: { rankRatio: cfg.cmRankRatio, lambda: cfg.cmLambda },
+    // Likewise files written before CORAL existed have no coral fields.
+    coral: cfg.coral ? { weight: cfg.coralWeight, temperature: cfg.coralTemp, timeTemperature: cfg.coralTimeTemp } : null,
   };
   return { dir, cfg, resumeFrom, backend, ds, mcfg, lossCfg };
 }
@@ -214,6 +222,9 @@ interface TrainingState {
   net: UNet;
   ema: UNet;
   opt: Adam;
+  /** CORAL's projection head (--coral), and its parameters with their optimiser; null without. */
+  head: ProjectionHead | null;
+  projHead: AuxParams | null;
   loader: BatchLoader;
   /** Draws of t, ε, the label-drop coin and y′. */
   rng: Rng;
@@ -240,13 +251,19 @@ function initWeights(run: OpenedRun, opts: TrainOptions): TrainingState {
   net.store.materialize(backend, cfg.seed);
   ema.store.materialize(backend, cfg.seed);
   ema.store.writeArena(emaSource().readArena());
-  const opt = new Adam(net.store, { lr: cfg.lr, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, warmup: cfg.warmup, gradClip: cfg.gradClip });
+  const adamCfg = { lr: cfg.lr, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, warmup: cfg.warmup, gradClip: cfg.gradClip };
+  const opt = new Adam(net.store, adamCfg);
+  // CORAL's head: trained with the UNet under one clip, never part of the EMA or the export.
+  // Its own init stream (another seed than the UNet's arena).
+  const head = cfg.coral ? new ProjectionHead(net.bottleneckChannels) : null;
+  head?.store.materialize(backend, cfg.seed + PROJ_HEAD_SEED_OFFSET);
+  const projHead = head ? { store: head.store, opt: new Adam(head.store, adamCfg) } : null;
   let loader = new BatchLoader(ds, { batchSize: cfg.batch, seed: cfg.seed, flip: true });
   let rng = new Rng(cfg.seed, 1);
   let dropRng = new Rng(cfg.seed, 2);
   let step = 0;
   if (resumeFrom) {
-    const st = loadCheckpoint(resumeFrom, net.store, ema.store, opt);
+    const st = loadCheckpoint(resumeFrom, net.store, ema.store, opt, { projHead });
     step = st.step;
     rng = Rng.fromState(st.rng);
     dropRng = Rng.fromState(st.dropRng);
@@ -266,7 +283,7 @@ function initWeights(run: OpenedRun, opts: TrainOptions): TrainingState {
     writeFileAtomic(join(dir, 'config.json'), JSON.stringify({ train: cfg, ...(branches ? { approximate: `method cm: ${CM_APPROXIMATE}` } : {}), model: mcfg, backend: backend.name, precision: currentPrecision(), commit: sourceCommit(), created: new Date().toISOString() }, null, 2) + '\n');
     writeFileAtomic(join(dir, 'data.json'), JSON.stringify({ name: ds.name, classNames: ds.classNames, counts: ds.counts, size: ds.size, channels: ds.channels }, null, 2) + '\n');
   }
-  return { net, ema, opt, loader, rng, dropRng, step, branches };
+  return { net, ema, opt, head, projHead, loader, rng, dropRng, step, branches };
 }
 
 /**
@@ -298,12 +315,13 @@ function loadFinetuneWeights(from: string, ema: UNet, mcfg: ResolvedUNetConfig, 
 async function trainLoop(run: OpenedRun, s: TrainingState, opts: TrainOptions): Promise<TrainResult> {
   const { dir, cfg, ds, mcfg, lossCfg } = run;
   const flag = (k: keyof TrainConfig | 'out' | 'resume') => settingName(k, opts.names ?? 'flags');
-  const { net, ema, opt, loader, rng, dropRng, branches } = s;
+  const { net, ema, opt, head, projHead, loader, rng, dropRng, branches } = s;
   let step = s.step;
   const sched = makeSchedule(linearBetas(1000, 1e-4, 0.02));
   const S = ds.size;
   const shape = [cfg.batch, ds.channels, S, S];
-  const netFn = (xt: Tensor, t: Int32Array, y: Int32Array | null) => net.forward(xt, t, y, { training: true, rng: dropRng });
+  const netFn = (xt: Tensor, t: Int32Array, y: Int32Array | null, onBottleneck?: (h: Tensor) => void) =>
+    net.forward(xt, t, y, { training: true, rng: dropRng, onBottleneck });
   const lossNet = branches ? twoPassNet(net, branches, dropRng) : netFn;
   // CM: the EMA follows the merged weights W_g + B·A (a plain UNet), not the branched network.
   const emaSource = branches ? () => branches.merged() : undefined;
@@ -312,7 +330,7 @@ async function trainLoop(run: OpenedRun, s: TrainingState, opts: TrainOptions): 
   const state = (): CheckpointState => ({ step, rng: rng.state(), dropRng: dropRng.state(), loader: loader.state() });
   const checkpoint = (keep: boolean) => {
     try {
-      saveCheckpoint(dir, state(), net.store, ema.store, opt, { keep, keepLast: cfg.keepCkpts });
+      saveCheckpoint(dir, state(), net.store, ema.store, opt, { keep, keepLast: cfg.keepCkpts, projHead });
     } catch (e) {
       if (!(e instanceof CbdmError)) throw e;
       throw new CbdmError(`${e.message}. Checkpoint of step ${step} not saved; the last complete one is ${latestCheckpoint(dir) ?? 'none'}; free space, then continue with ${flag('resume')}`);
@@ -330,11 +348,11 @@ async function trainLoop(run: OpenedRun, s: TrainingState, opts: TrainOptions): 
   try {
     while (step < cfg.steps && !aborted() && (opts.stopAfter === undefined || stepsThisCall < opts.stopAfter)) {
       const { x, y } = loader.next();
-      const { parts, stats: st } = optimiserStep({ net: net.store, ema: ema.store, opt, emaSource }, cfg.emaDecay,
-        () => trainingLoss(lossNet, x, y, shape, sched, lossCfg, ds.counts, rng));
+      const { parts, stats: st } = optimiserStep({ net: net.store, ema: ema.store, opt, emaSource, projHead }, cfg.emaDecay,
+        () => trainingLoss(lossNet, x, y, shape, sched, lossCfg, ds.counts, rng, 'float32', head));
       if (st === null) {
         const last = latestCheckpoint(dir);
-        throw new CbdmError(`loss became ${parts.loss} at step ${step + 1} (L_ddpm ${parts.lDdpm}, L_reg ${parts.lReg}); `
+        throw new CbdmError(`loss became ${parts.loss} at step ${step + 1} (L_ddpm ${parts.lDdpm}, L_reg ${parts.lReg}${head ? `, L_con ${parts.lCon}` : ''}); `
           + `last finite checkpoint: ${last ?? 'none'}. Try a lower ${flag('lr')}, a longer ${flag('warmup')} or ${flag('gradClip')} 1, then ${flag('resume')}.`);
       }
       step++;
@@ -344,7 +362,8 @@ async function trainLoop(run: OpenedRun, s: TrainingState, opts: TrainOptions): 
       if (step % cfg.logEvery === 0 || step === cfg.steps) {
         const now = performance.now();
         const rec: MetricsRecord = {
-          step, loss: parts.loss, l_ddpm: parts.lDdpm, l_reg: parts.lReg, l_com: parts.lCom, ...(parts.lCm !== undefined ? { l_cm: parts.lCm } : {}), grad_norm: st.gradNorm, lr: st.lr,
+          step, loss: parts.loss, l_ddpm: parts.lDdpm, l_reg: parts.lReg, l_com: parts.lCom, ...(parts.lCm !== undefined ? { l_cm: parts.lCm } : {}),
+          ...(head ? { l_con: parts.lCon } : {}), grad_norm: st.gradNorm, lr: st.lr,
           img_per_s: windowImages / ((now - windowStart) / 1000), wall_s: (now - t0) / 1000,
         };
         appendFileSync(metricsPath, JSON.stringify(rec) + '\n');
@@ -365,8 +384,11 @@ async function trainLoop(run: OpenedRun, s: TrainingState, opts: TrainOptions): 
   } finally {
     bar.stop();
   }
-  return { dir, step, net, ema, dataset: ds, modelConfig: mcfg, interrupted: step < cfg.steps && aborted() };
+  return { dir, step, net, ema, dataset: ds, modelConfig: mcfg, projHead: head, interrupted: step < cfg.steps && aborted() };
 }
+
+/** Seed offset of the projection head's initialisation (a stream apart from the UNet's). */
+const PROJ_HEAD_SEED_OFFSET = 0x636f72;
 
 /** Image size when --image-size is not given: CIFAR's own 32, else the preset's. */
 function defaultImageSize(cfg: TrainConfig): number {

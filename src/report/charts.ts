@@ -133,9 +133,9 @@ export function lossChart(id: string, runs: readonly RunData[], labels: readonly
   return { id, type: 'line', data: { datasets }, options: lineOptions(`Training loss${smooth > 0 ? ` (EMA ${smooth})` : ''}`) };
 }
 
-/** Loss terms of one run (L_ddpm, L_reg, L_com — those that were logged and non-zero). */
+/** Loss terms of one run (L_ddpm, L_reg, L_com, CORAL's L_con — those that were logged and non-zero). */
 export function lossTermsChart(id: string, run: RunData, label: string, smooth: number): ChartSpec | null {
-  const terms: [string, string, string][] = [['l_ddpm', 'L_ddpm', '#3a6ea5'], ['l_reg', 'L_reg', '#d9822b'], ['l_com', 'L_com', '#2e9d6a']];
+  const terms: [string, string, string][] = [['l_ddpm', 'L_ddpm', '#3a6ea5'], ['l_reg', 'L_reg', '#d9822b'], ['l_com', 'L_com', '#2e9d6a'], ['l_con', 'L_con (CORAL)', '#8e5ea2']];
   const datasets = terms
     .map(([k, name, colour]) => ({ label: name, data: series(run.metrics, k, smooth), borderColor: colour, backgroundColor: colour }))
     .filter((d) => d.data.length > 0);

@@ -55,6 +55,8 @@ export interface RunMetricsRecord {
   l_ddpm?: number;
   l_reg?: number;
   l_com?: number;
+  /** CORAL's SupCon value (runs with --coral; 0 on label-dropped batches); loss adds τ_sc·w·λ·l_con. */
+  l_con?: number;
   grad_norm?: number;
   lr?: number;
   /** Training images per second over the logging window. */

@@ -11,6 +11,7 @@ import { readRunDir } from '../report/run-dir.ts';
 import { renderReport } from '../report/html.ts';
 import { readSamplerStudy } from '../report/sampler-study.ts';
 import { writeSamplerPageBeside } from '../report/sampler-html.ts';
+import { summariseSeeds, type SettingSummary } from '../report/seed-summary.ts';
 
 /** Options of `cbdm report` as commander hands them over. */
 export interface ReportCliOptions {
@@ -32,6 +33,8 @@ export interface ReportCliResult {
   out: string;
   bytes: number;
   runs: string[];
+  /** Runs grouped into settings (equal but for the seed) with mean ± sd of their metrics. */
+  settings: SettingSummary[];
   warnings: string[];
   /** sampler.html written beside the report (runs with EMA weights that fit inline), else null. */
   sampler: string | null;
@@ -59,7 +62,7 @@ export async function runReport(o: ReportCliOptions): Promise<ReportCliResult> {
   const sampler = o.samplerPage === false ? { path: null, note: null } : await writeSamplerPageBeside(out, o.runs, labels);
   const warnings = runs.flatMap((r) => r.warnings.map((w) => `${r.dir}: ${w}`));
   if (sampler.note) warnings.push(sampler.note);
-  return { out, bytes: Buffer.byteLength(html), runs: o.runs, warnings, sampler: sampler.path };
+  return { out, bytes: Buffer.byteLength(html), runs: o.runs, settings: summariseSeeds(runs), warnings, sampler: sampler.path };
 }
 
 function parseSmooth(v: string): number {
@@ -71,7 +74,7 @@ function parseSmooth(v: string): number {
 /** Register `cbdm report`. */
 export function register(program: Command): void {
   program.command('report')
-    .description('write a self-contained HTML report comparing run directories (samples per class, Many/Medium/Few, curves)')
+    .description('write a self-contained HTML report comparing run directories (samples per class, Many/Medium/Few, mean ± sd over seeds, curves)')
     .requiredOption('--runs <dirs...>', 'run directories to compare, e.g. runs/ddpm runs/cbdm (first one defines class order)')
     .option('--out <file>', 'HTML file to write', 'report.html')
     .option('--title <text>', 'page title (default: "CBDM report: <dataset>")')
@@ -81,7 +84,7 @@ export function register(program: Command): void {
     .option('--labels <a,b,...>', 'display names of the runs, comma-separated (default: method, e.g. DDPM, CBDM)')
     .option('--smooth <f>', 'EMA factor for loss curves, 0 = raw', parseSmooth, 0.9)
     .option('--no-sampler-page', 'do not write sampler.html (the in-browser sampler, for runs whose EMA weights fit in 16 MiB) beside the report')
-    .option('--json', 'print machine-readable JSON', false)
+    .option('--json', 'print machine-readable JSON (with each setting\'s mean ± sd over seeds)', false)
     .action(async (o: ReportCliOptions) => {
       const r = await runReport(o);
       for (const w of r.warnings) console.error(`cbdm: warning: ${w}`);

@@ -12,6 +12,7 @@ import { GROUP_LABELS, headToTail, histogramChart, lossChart, lossTermsChart, pe
 import { bestIndices, formatMetric, isDomainFeatures, LEVEL_TOLERANCE, metricInfo, metricKeys, metricLabel, metricLegend } from './metric-info.ts';
 import type { EvalProtocol, MetricValues, RunData, RunImage } from './run-dir-types.ts';
 import { CM_APPROXIMATE } from '../train/cm.ts';
+import { methodLabel, summariseSeeds, SUMMARY_ROWS, type SeedStat, type SettingSummary, type SummaryRow } from './seed-summary.ts';
 
 /** How to render the report. */
 export interface ReportOptions {
@@ -38,13 +39,13 @@ export function escapeHtml(s: string): string {
 
 const esc = escapeHtml;
 
-/** Display labels of runs: given ones, else METHOD, disambiguated by directory name. */
+/** Display labels of runs: given ones, else METHOD (+CORAL), disambiguated by directory name. */
 export function runLabels(runs: readonly RunData[], given?: readonly string[]): string[] {
   if (given && given.length > 0) {
     if (given.length !== runs.length) throw new Error(`runLabels: ${given.length} labels for ${runs.length} runs`);
     return given.slice();
   }
-  const base = runs.map((r) => r.config.train.method.toUpperCase());
+  const base = runs.map(methodLabel);
   return base.map((b, i) => (base.filter((x) => x === b).length > 1 ? `${b} (${basename(resolve(runs[i]!.dir))})` : b));
 }
 
@@ -157,6 +158,44 @@ export function groupTable(runs: readonly RunData[], labels: readonly string[], 
   return `<div class="scroll"><table id="groups-table"><thead>${h1}${h2}</thead><tbody>${body}</tbody><tfoot>${foot}</tfoot></table></div>${legend(keys, domain)}`;
 }
 
+/**
+ * Settings whose mean is best for a metric and clear of every other setting: |Δmean| > sd_a + sd_b
+ * for each other one (needs ≥ 2 seeds everywhere; otherwise nothing is bolded — one seed cannot
+ * separate methods).
+ */
+function clearBest(key: string, cells: readonly (SeedStat | undefined)[]): number[] {
+  const present = cells.map((c, i) => [c, i] as const).filter((p): p is readonly [SeedStat, number] => p[0] !== undefined);
+  if (present.length < 2 || present.some(([c]) => c.sd === null)) return [];
+  const best = bestIndices(key, cells.map((c) => c?.mean), 0);
+  if (best.length !== 1) return [];
+  const b = cells[best[0]!]!;
+  return present.every(([c, i]) => i === best[0] || Math.abs(c.mean - b.mean) > b.sd! + c.sd!) ? best : [];
+}
+
+/** Mean ± sd over seeds: rows = groups and all classes, per metric one column per setting. */
+export function seedTable(settings: readonly SettingSummary[], counts: readonly number[], domain: boolean): string {
+  const evald = settings.filter((s) => s.evaluated > 0);
+  if (evald.length === 0) return '<p class="muted">No run has an eval.json yet (cbdm eval).</p>';
+  const keys = metricKeys(evald.flatMap((s) => SUMMARY_ROWS.map((r) => Object.fromEntries(Object.entries(s.stats[r]).map(([k, v]) => [k, v.mean])))));
+  const members = groupClasses(counts);
+  const S = evald.length;
+  const h1 = `<tr><th rowspan="2">Group</th><th rowspan="2">Classes</th>${keys.map((k) => `<th colspan="${S}" title="${esc(metricInfo(k)?.help ?? k)}" style="text-align:center">${esc(metricLabel(k, domain))}</th>`).join('')}</tr>`;
+  const h2 = `<tr>${keys.map(() => evald.map((s) => `<th>${esc(s.label)} <span class="muted">n=${s.evaluated}</span></th>`).join('')).join('')}</tr>`;
+  const fmt = (k: string, c: SeedStat | undefined) => (c === undefined ? '—' : `${formatMetric(k, c.mean)}${c.sd !== null ? ` ± ${formatMetric(k, c.sd)}` : ''}${c.n < Math.max(...evald.map((s) => s.evaluated)) ? ` <span class="muted">(n=${c.n})</span>` : ''}`);
+  const row = (r: SummaryRow) => keys.map((k) => {
+    const cells = evald.map((s) => s.stats[r][k]);
+    const best = clearBest(k, cells);
+    return cells.map((c, j) => `<td${best.includes(j) ? ' class="best"' : ''}>${fmt(k, c)}</td>`).join('');
+  }).join('');
+  const body = CLASS_GROUPS.map((g) => {
+    const cs = members[g].map((c) => counts[c]!);
+    return `<tr><td>${badge(g)} ${esc(GROUP_LABELS[g])}</td><td>${cs.length ? `${cs.length} · ${Math.max(...cs)}–${Math.min(...cs)} img` : '0'}</td>${row(g)}</tr>`;
+  }).join('');
+  const foot = `<tr><td><b>All classes</b></td><td>${counts.length}</td>${row('all')}</tr>`;
+  const list = `<ul class="legend">${settings.map((s) => `<li><b>${esc(s.label)}</b>: ${s.runs.length} run${s.runs.length > 1 ? 's' : ''} (seed${s.runs.length > 1 ? 's' : ''} ${s.seeds.map((x) => (x === null ? '?' : String(x))).join(', ')}; ${s.evaluated} evaluated) — ${s.runs.map((d) => `<code>${esc(d)}</code>`).join(', ')}</li>`).join('')}</ul>`;
+  return `<div class="scroll"><table id="seeds-table"><thead>${h1}${h2}</thead><tbody>${body}</tbody><tfoot>${foot}</tfoot></table></div>${list}${legend(keys, domain)}`;
+}
+
 /** Do all evaluated runs measure in the shapes domain classifier's features (domain-FID)? */
 function domainFeatures(runs: readonly RunData[]): boolean {
   const ev = runs.filter((r) => r.eval);
@@ -222,6 +261,12 @@ export function renderReport(runs: readonly RunData[], opts: ReportOptions = {})
   parts.push(summarySection(runs, labels));
   parts.push(noteSection(opts.note));
   parts.push(section('groups', 'Many / Medium / Few', `Metrics for each group of classes by training-set size (eval.json → groups), and over all classes; bold = best run for that group and metric when it is ahead by more than ${LEVEL_TOLERANCE * 100} % (closer values are level: one seed cannot separate them).`, groupTable(runs, labels, d.counts)));
+  // Settings with several seeds: their mean ± sd, next to the per-run table above.
+  const settings = summariseSeeds(runs);
+  const seeded = settings.some((x) => x.evaluated > 1);
+  if (seeded) {
+    parts.push(section('seeds', 'Mean ± sd over seeds', 'Runs that differ only in their seed (same method, config, data and evaluation protocol) form one setting; each cell is the mean ± sample sd (n − 1) over its evaluated seeds. Bold: the best mean when it is clear of every other setting by more than the sum of their sds.', seedTable(settings, d.counts, domainFeatures(runs))));
+  }
   parts.push(section('data', 'Training data', 'The long tail every run was trained on, head → tail.', canvas('chart-hist')));
 
   const anySamples = runs.some((r) => r.samples.some((s) => s !== null));
@@ -280,7 +325,7 @@ export function renderReport(runs: readonly RunData[], opts: ReportOptions = {})
   }).join('');
   parts.push(section('config', 'Configuration and protocol', 'Exactly what each run was trained and evaluated with.', configDiff(runs, labels) + cfg));
 
-  const toc = [['summary', 'Runs'], ['findings', 'Findings'], ['groups', 'Many/Medium/Few'], ['data', 'Data'], ['samples', 'Samples'], ...(nnClasses.length ? [['nearest', 'Nearest images']] : []), ['per-class', 'Per-class metrics'], ['loss', 'Training curves'], ...(study ? [['samplers', 'Samplers']] : []), ['config', 'Config']];
+  const toc = [['summary', 'Runs'], ['findings', 'Findings'], ['groups', 'Many/Medium/Few'], ...(seeded ? [['seeds', 'Mean ± sd']] : []), ['data', 'Data'], ['samples', 'Samples'], ...(nnClasses.length ? [['nearest', 'Nearest images']] : []), ['per-class', 'Per-class metrics'], ['loss', 'Training curves'], ...(study ? [['samplers', 'Samplers']] : []), ['config', 'Config']];
   const generated = (opts.generatedAt ?? new Date()).toISOString().replace('T', ' ').slice(0, 16) + ' UTC';
   const chartJs = opts.chartJs ?? loadChartJs();
   return `<!DOCTYPE html>

@@ -97,9 +97,13 @@ function arenas(dir: string, keys: string[]): Buffer {
 
 const metrics = (dir: string) => readFileSync(join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, number>);
 
+/** The 4-step cbdm --coral run of the next test, reused as the uninterrupted run of the resume test. */
+const fullRun: { cbdm?: string } = {};
+
 test('train --coral (ddpm and cbdm): L_con logged, config.json records it, the head is checkpointed apart and absent from ema.safetensors, which loads as the published UNet', async () => {
   for (const method of ['ddpm', 'cbdm'] as const) {
     const dir = mkdtempSync(join(tmpdir(), `cbdm-coral-${method}-`));
+    if (method === 'cbdm') fullRun.cbdm = dir;
     const cfg = resolveTrainConfig({ ...base, method, coral: true });
     const r = await train(cfg, { out: dir, progress: false });
     const m = metrics(dir);
@@ -132,9 +136,9 @@ test('train --coral (ddpm and cbdm): L_con logged, config.json records it, the h
 
 test('train --coral resumes exactly: 2 steps + resume + 2 steps equal 4 steps (UNet, EMA, Adam, head and its moments, losses)', async () => {
   const cfg = resolveTrainConfig({ ...base, method: 'cbdm', coral: true });
-  const a = mkdtempSync(join(tmpdir(), 'cbdm-coral-ra-'));
+  const a = fullRun.cbdm ?? mkdtempSync(join(tmpdir(), 'cbdm-coral-ra-'));
+  if (fullRun.cbdm === undefined) await train(cfg, { out: a, progress: false });
   const b = mkdtempSync(join(tmpdir(), 'cbdm-coral-rb-'));
-  await train(cfg, { out: a, progress: false });
   await train(cfg, { out: b, progress: false, stopAfter: 2 });
   await train(cfg, { out: b, progress: false, resume: true });
   const keys = ['net', 'ema', 'adam_m', 'adam_v', 'proj_head', 'proj_head_adam_m', 'proj_head_adam_v'];
@@ -145,8 +149,8 @@ test('train --coral resumes exactly: 2 steps + resume + 2 steps equal 4 steps (U
 test('train --coral --coral-weight 0 trains the same UNet as no CORAL (no extra draws; the head adds nothing to the clip norm)', async () => {
   const a = mkdtempSync(join(tmpdir(), 'cbdm-coral-w0-'));
   const b = mkdtempSync(join(tmpdir(), 'cbdm-coral-off-'));
-  await train(resolveTrainConfig({ ...base, method: 'cbdm', steps: 3, coral: true, coralWeight: 0 }), { out: a, progress: false });
-  await train(resolveTrainConfig({ ...base, method: 'cbdm', steps: 3 }), { out: b, progress: false });
+  await train(resolveTrainConfig({ ...base, method: 'cbdm', steps: 2, coral: true, coralWeight: 0 }), { out: a, progress: false });
+  await train(resolveTrainConfig({ ...base, method: 'cbdm', steps: 2 }), { out: b, progress: false });
   const keys = ['net', 'ema', 'adam_m', 'adam_v'];
   assert.ok(arenas(a, keys).equals(arenas(b, keys)), 'a zero-weight CORAL term changed the UNet');
   assert.ok(!tensorsOf(b).has('proj_head'));

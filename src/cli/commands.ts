@@ -18,7 +18,7 @@ export const COMMAND_MODULES: readonly CommandModule[] = [
   { commands: [{ name: 'data', term: 'data', description: 'inspect or export datasets (embedded shapes, CIFAR-10/100(-LT), Fashion-MNIST(-LT), image folders)' }], load: () => import('./data.ts') },
   {
     commands: [
-      { name: 'train', term: 'train [options]', description: 'train a class-conditional DDPM, CBDM, T2H or CM (approximate) model into a run directory' },
+      { name: 'train', term: 'train [options]', description: 'train a class-conditional DDPM, CBDM, T2H or CM (approximate) model (DDPM/CBDM optionally with CORAL) into a run directory' },
       { name: 'model', term: 'model', description: 'inspect model presets' },
     ],
     load: () => import('./train.ts'),
@@ -32,7 +32,7 @@ export const COMMAND_MODULES: readonly CommandModule[] = [
     ],
     load: () => import('./classify.ts'),
   },
-  { commands: [{ name: 'report', term: 'report [options]', description: 'write a self-contained HTML report comparing run directories (samples per class, Many/Medium/Few, curves)' }], load: () => import('./report.ts') },
+  { commands: [{ name: 'report', term: 'report [options]', description: 'write a self-contained HTML report comparing run directories (samples per class, Many/Medium/Few, mean ± sd over seeds, curves)' }], load: () => import('./report.ts') },
   { commands: [{ name: 'eval', term: 'eval [options]', description: 'FID / IS / KID / precision / recall of samples against reference statistics, overall, per class and per Many/Medium/Few group' }], load: () => import('./eval.ts') },
   { commands: [{ name: 'export', term: 'export', description: 'export a model as a PyTorch state dict, or samples as PNG files' }], load: () => import('./export.ts') },
   { commands: [{ name: 'bench', term: 'bench [options] <target>', description: 'benchmark kernels (gemm, conv) and the training step (train) against a peer measured in the same run' }], load: () => import('./bench.ts') },

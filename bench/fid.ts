@@ -18,6 +18,7 @@ import { featureStats, frechetDistance } from '../src/metrics/fid.ts';
 import { frechetDistanceFromFeatures, frechetDistanceOf } from '../src/metrics/fid-lowrank.ts';
 import { symmetricEigen } from '../src/metrics/linalg.ts';
 import { Rng } from '../src/util/rng.ts';
+import { peerEnv } from '../src/util/peer-env.ts';
 
 function arg(name: string, def: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -78,7 +79,7 @@ print(tc, te, tf)
 `;
 
 function peer(): number[] | null {
-  const env = { ...process.env, OMP_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '1', MKL_NUM_THREADS: '1' };
+  const env = peerEnv({ OMP_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '1', MKL_NUM_THREADS: '1' });
   const r = spawnSync('python3', ['-W', 'ignore', '-c', PEER, String(n), String(d)], { encoding: 'utf8', env });
   if (r.status !== 0) return null;
   return r.stdout.trim().split(/\s+/).map(Number);

@@ -28,6 +28,7 @@ import { loadFidInception } from '../src/metrics/inception-weights.ts';
 import { profileBackend, formatProfile } from '../src/engine/profile.ts';
 import { setCurrentBackend } from '../src/engine/context.ts';
 import { setCpuThreads } from '../src/engine/cpu/load.ts';
+import { peerEnv } from '../src/util/peer-env.ts';
 
 function arg(name: string, dflt: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -59,7 +60,7 @@ function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
 if (process.argv.includes('--parity')) {
   const pdir = mkdtempSync(join(tmpdir(), 'cbdm-inception-parity-'));
   try {
-    const r = spawnSync('/usr/bin/python3', [script, 'full', pdir], { encoding: 'utf8' });
+    const r = spawnSync('/usr/bin/python3', [script, 'full', pdir], { encoding: 'utf8', env: peerEnv() });
     if (r.status !== 0) throw new Error(`reference generation failed: ${r.stderr}`);
     const ref = loadFidInception(join(pdir, 'full_weights.pth'), backend);
     const io = readNpz(join(pdir, 'full_io.npz'));
@@ -109,7 +110,7 @@ try {
   const sd = new Map<string, NdArray>();
   for (const [k, v] of net.store.stateDict()) sd.set(k, fromNumbers('float32', [...net.store.get(k).shape], v));
   writeSafetensors(weights, sd);
-  const r = noPeer ? null : spawnSync('/usr/bin/python3', [script, 'bench', weights, String(batch), String(SIZE), String(seconds), String(threads)], { encoding: 'utf8' });
+  const r = noPeer ? null : spawnSync('/usr/bin/python3', [script, 'bench', weights, String(batch), String(SIZE), String(seconds), String(threads)], { encoding: 'utf8', env: peerEnv() });
   if (r === null) {
     peerName = 'none (--no-peer)';
   } else if (r.status === 0) {

@@ -8,6 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { BatchLoader } from '../src/data/loader.ts';
 import type { ImageDataset } from '../src/data/dataset.ts';
 import { Rng } from '../src/util/rng.ts';
+import { peerEnv } from '../src/util/peer-env.ts';
 
 const N = 50000;
 const S = 32;
@@ -55,7 +56,7 @@ print(n / (time.perf_counter() - t0))
 `;
 
 function numpyPeer(): number | null {
-  const r = spawnSync('python3', ['-c', NUMPY_PEER], { encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '1' } });
+  const r = spawnSync('python3', ['-c', NUMPY_PEER], { encoding: 'utf8', env: peerEnv({ OMP_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '1' }) });
   if (r.status !== 0) return null;
   const v = Number(r.stdout.trim());
   return Number.isFinite(v) ? v : null;

@@ -19,6 +19,7 @@ import { Adam, emaUpdate, DEFAULT_ADAM } from './optimizer.ts';
 import { defaultSchedule } from '../diffusion/schedule.ts';
 import { Rng } from '../util/rng.ts';
 import { setCpuThreads, computePrecision } from '../engine/cpu/load.ts';
+import { peerEnv } from '../util/peer-env.ts';
 
 /** One row of the bench JSON schema shared by every `cbdm bench` target. */
 export interface TrainBenchCase {
@@ -109,7 +110,7 @@ export function benchTrain(preset: PresetName, opts: { batch?: number; reps?: nu
 function torchPeer(c: Record<string, unknown>, note?: (m: string) => void): { train_img_s: number; sample_img_steps_s: number; torch: string } | null {
   const script = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bench', 'peers', 'train.py');
   const python = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
-  const r = spawnSync(python, [script, JSON.stringify(c)], { encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: String(c.threads) } });
+  const r = spawnSync(python, [script, JSON.stringify(c)], { encoding: 'utf8', env: peerEnv({ OMP_NUM_THREADS: String(c.threads) }) });
   if (r.status !== 0) {
     note?.(`PyTorch peer unavailable (${(r.stderr || r.error?.message || '').trim().split('\n').pop()}); install it with: apt-get install python3-torch`);
     return null;

@@ -9,6 +9,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadCpuBackend, cpuInfo, setCpuThreads, computePrecision } from './load.ts';
 import type { Backend, ConvGeom } from '../backend.ts';
+import { peerEnv } from '../../util/peer-env.ts';
 
 /** One benchmark row; `peer`/`ratio` are null when the peer could not run. */
 export interface BenchCase {
@@ -90,7 +91,7 @@ function unitOf(clock: BenchClock): string {
 interface PeerOut<R> { peer: string | null; results?: R; error?: string }
 
 function runPeer<R>(python: string, script: string, spec: unknown, note: (m: string) => void): PeerOut<R> | null {
-  const r = spawnSync(python, [join(root, 'bench', 'peers', script), JSON.stringify(spec)], { encoding: 'utf8', maxBuffer: 1 << 20 });
+  const r = spawnSync(python, [join(root, 'bench', 'peers', script), JSON.stringify(spec)], { encoding: 'utf8', maxBuffer: 1 << 20, env: peerEnv() });
   if (r.error || r.status !== 0) {
     note(`peer ${script} did not run (${r.error ? r.error.message : (r.stderr || '').trim().split('\n').pop() ?? `exit ${r.status}`}); ` +
       (script === 'gemm.py' ? 'it needs python3 with numpy (pip install numpy)' : 'it needs PyTorch: apt-get install python3-torch'));

@@ -4,4 +4,11 @@
  */
 import { main } from './main.ts';
 
+// `cbdm --help | head`: a reader that stops early closes the pipe; that ends the output, it is not
+// an error to report with a stack trace.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') process.exit(0);
+  throw e;
+});
+
 await main(process.argv.slice(2));

@@ -6,6 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { buildProgram } from '../../src/cli/main.ts';
 import { COMMAND_MODULES } from '../../src/cli/commands.ts';
@@ -38,4 +39,11 @@ test('main.ts and commands.ts import no subcommand module statically (only comma
     for (const spec of statics) assert.ok(['commander', './commands.ts', '../util/errors.ts', './main.ts'].includes(spec!), `${file} imports ${spec} statically`);
   }
   assert.doesNotMatch(readFileSync(join(import.meta.dirname, '..', '..', 'src', 'util', 'errors.ts'), 'utf8'), /^import /m);
+});
+
+test('cbdm --help into a pipe that closes early ends quietly (no EPIPE stack trace)', () => {
+  // `true` exits at once, so the pipe is closed before cbdm (≈ 0.5 s to start) writes its help
+  const r = spawnSync('bash', ['-c', `node --import tsx src/cli/bin.ts --help | true; echo "rc=\${PIPESTATUS[0]}"`], { encoding: 'utf8' });
+  assert.doesNotMatch(r.stderr, /EPIPE|Unhandled/, r.stderr);
+  assert.match(r.stdout, /rc=0/);
 });

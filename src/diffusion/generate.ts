@@ -9,10 +9,10 @@
 import { tensor } from '../engine/ops/create.ts';
 import { noGrad, tidy } from '../engine/context.ts';
 import { currentPrecision } from '../engine/backends.ts';
-import { NO_LABEL, type UNet } from '../models/unet.ts';
+import type { UNet } from '../models/unet.ts';
 import { Rng } from '../util/rng.ts';
 import { CbdmError } from '../util/errors.ts';
-import { combineGuidance, guidanceScale, sampleEvalLabels, type EpsModel } from './model.ts';
+import { batchedGuidance, sampleEvalLabels, type EpsModel } from './model.ts';
 import type { Spacing } from './grid.ts';
 import type { X0Clip } from './sampler.ts';
 import { resolveSampling, samplerOptions, type ResolvedSampling, type SamplerName } from './samplers.ts';
@@ -82,23 +82,7 @@ export function unetEpsModel(net: UNet): EpsModel {
  * larger batch instead of two (fewer, larger GEMMs; the time embedding computed once per step).
  */
 export function guidedUnetEpsModel(net: UNet, omega: number): EpsModel {
-  const w = guidanceScale(omega);
-  const plain = unetEpsModel(net);
-  if (omega === 0) return plain;
-  return async (x, t, y) => {
-    if (y === null) return plain(x, t, null);
-    const B = t.length, D = x.length / B;
-    const x2 = new Float32Array(2 * x.length);
-    x2.set(x);
-    x2.set(x, x.length);
-    const t2 = new Int32Array(2 * B);
-    t2.set(t);
-    t2.set(t, B);
-    const y2 = new Int32Array(2 * B).fill(NO_LABEL);
-    y2.set(y);
-    const both = await plain(x2, t2, y2);
-    return combineGuidance(both.subarray(0, B * D), both.subarray(B * D), w, new Float32Array(x.length));
-  };
+  return batchedGuidance(unetEpsModel(net), omega);
 }
 
 /** Generate `n` images: x in [0, 1] (N×3×S×S) and labels y. */

@@ -5,6 +5,7 @@
  * Shapes: x and the returned ε̂ are B×C×H×W float32 flattened (B×D); t and y hold B entries.
  */
 import { CbdmError } from '../util/errors.ts';
+import { NO_LABEL } from '../models/unet.ts';
 import type { Rng } from '../util/rng.ts';
 
 /**
@@ -35,6 +36,30 @@ export function classifierFreeGuidance(model: EpsModel, omega: number): EpsModel
       throw new RangeError(`classifierFreeGuidance: model returned ${cond.length}/${uncond.length} values for ${x.length} inputs`);
     }
     return combineGuidance(cond, uncond, w, new Float32Array(x.length));
+  };
+}
+
+/**
+ * Classifier-free guidance with both passes in one call of `plain` on 2B rows (labels y, then
+ * NO_LABEL): the same ε̃ as classifierFreeGuidance(plain, ω), one larger batch instead of two
+ * (fewer, larger GEMMs; the time embedding computed once per step). ω = 0 runs `plain` alone.
+ */
+export function batchedGuidance(plain: EpsModel, omega: number): EpsModel {
+  const w = guidanceScale(omega);
+  if (omega === 0) return plain;
+  return async (x, t, y) => {
+    if (y === null) return plain(x, t, null);
+    const B = t.length, D = x.length / B;
+    const x2 = new Float32Array(2 * x.length);
+    x2.set(x);
+    x2.set(x, x.length);
+    const t2 = new Int32Array(2 * B);
+    t2.set(t);
+    t2.set(t, B);
+    const y2 = new Int32Array(2 * B).fill(NO_LABEL);
+    y2.set(y);
+    const both = await plain(x2, t2, y2);
+    return combineGuidance(both.subarray(0, B * D), both.subarray(B * D), w, new Float32Array(x.length));
   };
 }
 

@@ -8,10 +8,10 @@ import { tensor } from '../../engine/ops/create.ts';
 import { noGrad, tidy, keep } from '../../engine/context.ts';
 import type { Backend } from '../../engine/backend.ts';
 import type { Tensor } from '../../engine/tensor.ts';
-import { NO_LABEL, UNet, type UNetConfig } from '../../models/unet.ts';
+import { UNet, type UNetConfig } from '../../models/unet.ts';
 import { readSafetensors } from '../../io/safetensors.ts';
 import { toFloat32 } from '../../io/ndarray.ts';
-import { combineGuidance, guidanceScale, type EpsModel } from '../../diffusion/model.ts';
+import { batchedGuidance, type EpsModel } from '../../diffusion/model.ts';
 import { resolveSampling, samplerOptions, type SamplerName } from '../../diffusion/samplers.ts';
 import type { StepInfo } from '../../diffusion/sampler.ts';
 import { linearBetas, makeSchedule, type Schedule } from '../../diffusion/schedule.ts';
@@ -47,11 +47,10 @@ export function runSchedule(T: number): Schedule {
 }
 
 /**
- * ε̃ = ε_c + ω(ε_c − ε_u) with both passes in one forward of 2B images, the same maths and batch
- * layout as guidedUnetEpsModel (src/diffusion/generate.ts); ω = 0 runs the conditional pass only.
+ * ε̃ = ε_c + ω(ε_c − ε_u) with both passes in one forward of 2B images (batchedGuidance, as
+ * guidedUnetEpsModel in src/diffusion/generate.ts) on a forward that reads back asynchronously.
  */
 export function guidedEpsModel(net: UNet, omega: number, read: ReadBack): EpsModel {
-  const w = guidanceScale(omega);
   const S = net.config.imageSize, C = net.config.channels;
   const forward = async (x: Float32Array, t: Int32Array, y: Int32Array | null): Promise<Float32Array> => {
     const out = noGrad(() => tidy(() => keep(net.forward(tensor(x, [t.length, C, S, S]), t, y, { training: false }))));
@@ -61,21 +60,7 @@ export function guidedEpsModel(net: UNet, omega: number, read: ReadBack): EpsMod
       out.dispose();
     }
   };
-  if (omega === 0) return forward;
-  return async (x, t, y) => {
-    if (y === null) return forward(x, t, null);
-    const B = t.length, D = x.length / B;
-    const x2 = new Float32Array(2 * x.length);
-    x2.set(x);
-    x2.set(x, x.length);
-    const t2 = new Int32Array(2 * B);
-    t2.set(t);
-    t2.set(t, B);
-    const y2 = new Int32Array(2 * B).fill(NO_LABEL);
-    y2.set(y);
-    const both = await forward(x2, t2, y2);
-    return combineGuidance(both.subarray(0, B * D), both.subarray(B * D), w, new Float32Array(x.length));
-  };
+  return batchedGuidance(forward, omega);
 }
 
 export interface ClassSampleRequest {

@@ -73,7 +73,7 @@ train_run() {  # $1 = run name (method-sSEED); trains it to FINAL unless done
 
 eval_ckpt() {  # $1 run, $2 step, $3 omega
   local run=$1 step=$2 w=$3
-  [ -f "$DIR/eval/$run-$step-w$w/eval.json" ] && return 0
+  [ -f "$(result eval "$run" "$step" "$w")" ] && return 0
   train_run "$run" || return $?
   echo "[$(date -u +%H:%M:%S)] eval $run step $step ω $w" >&2
   CBDM_THREADS=1 node --import tsx scripts/demo-study.ts --out "$DIR/eval" "${EVAL[@]}" --steps "$step" \

@@ -3,33 +3,55 @@
  *   cbdm eval stats --dataset NAME [--root DIR] --out ref.npz   train-split mu/sigma (+ features)
  *   cbdm eval fid A.npz B.npz                                      FID between two stats files
  *   cbdm eval --samples S.npz --ref ref.npz [--per-class] [--counts F | --run DIR] [--json]
+ *   cbdm eval --run DIR --protocol cbdm|fast|ddim50|FILE.json --ref ref.npz [--tune-ref train.npz]
+ *                                                                  sample the run under a protocol, then evaluate
  * The flags and the printed report; the evaluation itself is src/metrics/evaluate*.ts.
  */
 import { Command, Option } from 'commander';
 import { CLASS_GROUPS } from '../data/groups.ts';
 import type { FeatureExtractor } from '../metrics/features.ts';
 import { writeEvalJson } from '../report/run-dir.ts';
-import type { EvalProtocol, EvalResult } from '../metrics/eval-result.ts';
+import type { EvalResult } from '../metrics/eval-result.ts';
 import { CbdmError } from '../util/errors.ts';
 import { SAMPLER_NAMES } from '../diffusion/samplers.ts';
 import { posInt as int, num } from './parse.ts';
 import type { EvalReport } from '../metrics/evaluate.ts';
 import { evaluateSamples, fidOfFiles, writeReferenceStats, type EvaluateSamplesOptions, type ReferenceStatsOptions } from '../metrics/evaluate-files.ts';
 import { isDomainFeatures } from '../report/metric-info.ts';
+import { describeProtocol, loadProtocol } from '../metrics/protocol.ts';
+import { evaluateRunUnderProtocol, type RunEvalOptions } from '../metrics/evaluate-run.ts';
+import { PROTOCOL_NAMES } from '../diffusion/samplers.ts';
 
-/** One line naming the protocol, and which published protocol (A: CBDM paper, B: later work) it is. */
-export function describeProtocol(p: EvalProtocol): string {
-  if (p.known === false) return `protocol: unknown (samples file has no sampler/steps/omega metadata; pass --sampler/--steps/--omega) · n=${String(p.n)} · features ${p.featureExtractor}`;
-  const tag = p.sampler === 'ddpm' && p.steps === 1000 ? 'A (CBDM paper: 1000-step ancestral DDPM)'
-    : p.sampler === 'ddim' && p.steps === 50 && p.omega === 1.5 ? 'B (later work: DDIM 50 steps, ω = 1.5)' : 'custom';
-  const grid = `${p.spacing !== undefined ? `, ${String(p.spacing)} spacing` : ''}${p.nfe !== undefined && p.nfe !== p.steps ? `, ${String(p.nfe)} evaluations` : ''}${p.clipX0 === 'clamp' || p.clipX0 === 'clip' ? ', x̂0 clamped' : ''}`;
-  return `protocol ${tag}: ${p.sampler} ${p.steps} steps${grid}, ω = ${p.omega}${p.eta !== undefined ? `, η = ${p.eta}` : ''}${p.precision === 'bf16' ? ', bf16 compute' : ''}, n = ${String(p.n)} (${p.nPerClass}/class) · features ${p.featureExtractor}`;
-}
+export { describeProtocol };
 
 /** `cbdm eval --samples --ref`: every metric of the samples, written to the run's eval.json with --run. */
 export async function runEval(o: EvaluateSamplesOptions, extractor?: FeatureExtractor): Promise<EvalReport> {
   const report = await evaluateSamples(o, extractor);
   if (o.run) writeEvalJson(o.run, stripNotes(report));
+  return report;
+}
+
+/** `cbdm eval --run DIR --protocol P --ref R`: sample and evaluate the run under the protocol; eval.json records it. */
+async function runProtocolEval(o: EvaluateSamplesOptions & { protocol?: string; tuneRef?: string; sampleBatch: number }, cmd: Command): Promise<EvalReport> {
+  if (o.run === undefined) throw new CbdmError('--protocol evaluates a run: give --run DIR (its EMA model is sampled as the protocol says)');
+  if (o.samples !== undefined) throw new CbdmError('--protocol samples the run itself: leave out --samples (or leave out --protocol to measure a samples file)');
+  if (o.ref === undefined) throw new CbdmError('--protocol needs --ref FILE: statistics of the split the protocol names (cbdm eval stats)');
+  for (const flag of ['sampler', 'steps', 'omega', 'extractor', 'counts'] as const) {
+    if (cmd.getOptionValueSource(flag) === 'cli') throw new CbdmError(`--${flag} conflicts with --protocol, which fixes it; write a protocol file with the value you want (docs/SAMPLING.md)`);
+  }
+  const spec = loadProtocol(o.protocol!);
+  let last = '';
+  const opts: RunEvalOptions = {
+    run: o.run, spec, specSource: spec.name === o.protocol ? `built-in ${spec.name}` : o.protocol!, ref: o.ref, tuneRef: o.tuneRef, perClass: o.perClass,
+    inception: o.inception, batch: o.batch, sampleBatch: o.sampleBatch, k: o.k, kidSubsets: o.kidSubsets, isSplits: o.isSplits, metricsGemm: o.metricsGemm,
+    featurePrecision: o.featurePrecision, quiet: o.quiet,
+    onSample: (_done, total, what) => {
+      if (what !== last && !o.quiet) console.error(`cbdm eval: ${what} (${total} images)`);
+      last = what;
+    },
+  };
+  const report = await evaluateRunUnderProtocol(opts);
+  writeEvalJson(o.run, stripNotes(report));
   return report;
 }
 
@@ -96,9 +118,18 @@ export function register(program: Command): void {
     .option('--kid-subsets <n>', 'KID subsets of 1000 (0 skips KID, which is slow on big sets)', (v: string) => (v === '0' ? 0 : int(v)), 100)
     .option('--is-splits <n>', 'Inception Score splits', int, 10)
     .addOption(new Option('--metrics-gemm <where>', 'KID and precision/recall products: on the compute backend (float32, fast) or in float64 TypeScript').choices(['backend', 'js']).default('backend'))
+    .option('--protocol <p>', `evaluate the --run itself under a protocol: sample its EMA model as the protocol says (sampler, steps, ω policy, labels, samples per class, seed), then measure against --ref (whose split the protocol names) with the protocol's feature network; stored verbatim in eval.json. Built-in: ${PROTOCOL_NAMES.join(', ')}; or a .json file (docs/SAMPLING.md)`)
+    .option('--tune-ref <file>', 'with a protocol whose ω policy is tuned: training-split statistics the ω grid is scored against (default: --ref when it holds the training split)')
+    .option('--sample-batch <n>', 'with --protocol: images per sampling batch', int, 64)
     .option('--quiet', 'no progress bar')
-    .action(async (o: EvaluateSamplesOptions) => {
-      if (!o.samples || !o.ref) throw new CbdmError('cbdm eval needs --samples FILE and --ref FILE (or a subcommand: stats, fid); see cbdm eval --help');
+    .action(async (o: EvaluateSamplesOptions & { protocol?: string; tuneRef?: string; sampleBatch: number }, cmd: Command) => {
+      if (o.protocol !== undefined) {
+        const r = await runProtocolEval(o, cmd);
+        console.log(o.json ? JSON.stringify(r, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2) : formatReport(r));
+        return;
+      }
+      if (o.tuneRef !== undefined) throw new CbdmError('--tune-ref applies with --protocol only');
+      if (!o.samples || !o.ref) throw new CbdmError('cbdm eval needs --samples FILE and --ref FILE, or --run DIR --protocol P --ref FILE (or a subcommand: stats, fid); see cbdm eval --help');
       const r = await runEval(o);
       console.log(o.json ? JSON.stringify(r, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2) : formatReport(r));
     });

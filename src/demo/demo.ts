@@ -20,6 +20,8 @@ import { LEVEL_TOLERANCE } from '../report/metric-info.ts';
 import { writeFileAtomic } from '../io/atomic.ts';
 import { CLASS_GROUPS, type ClassGroup } from '../data/groups.ts';
 import type { EvalResult } from '../report/run-dir.ts';
+import type { EvalProtocol } from '../metrics/eval-result.ts';
+import { describeProtocol, protocolDifferences } from '../metrics/protocol.ts';
 import { CbdmError, Interrupted } from '../util/errors.ts';
 import { Progress } from '../util/progress.ts';
 import { stopOnSignals, stopSignalOf } from '../util/signals.ts';
@@ -179,7 +181,7 @@ export async function writeDemoReport(o: DemoOptions, shipped: string | null): P
   const steps = shipped ? pretrainedSteps(shipped) : o.steps;
   const note = [
     ...(shipped ? [`Models: the shipped pretrained runs (${shipped.split('/').slice(-3).join('/')}), trained with this recipe by \`cbdm demo --train\`; the training curves below are theirs.`] : []),
-    `Demo budget: ${steps} steps × batch ${o.batch} per model, tiny UNet at ${o.imageSize}px, seed ${o.seed}; evaluation with ${o.perClass} samples per class (DDIM ${o.samplerSteps} steps, η = ${o.samplerEta}${o.clipX0 === 'clip' ? ', x̂0 clipped to [−1, 1] each step' : ''}, ω DDPM ${o.omegaDdpm} / CBDM ${o.omegaCbdm}) against ${referenceWords(o.dataset)}.`,
+    `Demo budget: ${steps} steps × batch ${o.batch} per model, tiny UNet at ${o.imageSize}px, seed ${o.seed}. Evaluation: ${evaluationWords(data[0]!.eval.protocol, data[1]!.eval.protocol)}, against ${referenceWords(o.dataset)}.`,
     ...summary,
     `These numbers are exactly what this run measured — one seed and ${o.perClass} samples per class, so small differences are within noise.`,
     ...(o.dataset === 'fashion-mnist-lt' ? [] : [`How the comparison changes with the training budget and across seeds is in docs/RESULTS.md (the budget study and its three-seed sweep): at this recipe's 8k steps, CBDM's higher recall and lower precision on the Medium and Few classes held in every one of three seeds, with domain-FID and accuracy level or in DDPM's favour.`]),
@@ -193,6 +195,11 @@ export async function writeDemoReport(o: DemoOptions, shipped: string | null): P
   const sampler = await writeSamplerPageBeside(report, [join(o.out, 'ddpm'), join(o.out, 'cbdm')], ['DDPM', 'CBDM']);
   if (sampler.note) console.error(`cbdm: note: ${sampler.note}`);
   return { report, summary, sampler: sampler.path };
+}
+
+/** The two runs' evaluation protocols in one sentence (describeProtocol, as the report and cbdm eval print them). */
+function evaluationWords(ddpm: EvalProtocol, cbdm: EvalProtocol): string {
+  return protocolDifferences(ddpm, cbdm).length === 0 ? `${describeProtocol(ddpm)}; CBDM the same with ω = ${cbdm.omega}` : `DDPM ${describeProtocol(ddpm)}; CBDM ${describeProtocol(cbdm)}`;
 }
 
 /** What the demo's samples are compared with, in the report's words. */

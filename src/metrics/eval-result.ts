@@ -5,6 +5,7 @@
  */
 import type { ClassGroup } from '../data/groups.ts';
 import type { SamplerName } from '../diffusion/samplers.ts';
+import type { ProtocolSpec, ReferenceSplit } from './protocol.ts';
 
 /** Sampler used for evaluation. */
 export type EvalSampler = SamplerName;
@@ -28,7 +29,42 @@ export interface EvalProtocol {
   nPerClass: number;
   /** Feature network of FID / precision / recall, e.g. `inception-v3-fid` or `shapes-classifier`. */
   featureExtractor: string;
+  /** The protocol the run was evaluated under (`cbdm eval --run --protocol`), verbatim; absent for evaluations of sample files. */
+  spec?: ProtocolSpec;
+  /** Where `spec` came from: `built-in NAME` or the protocol file's path. */
+  specSource?: string;
+  /** Why ω has its value under the spec's ω policy (e.g. `published for CBDM (CBDM paper)`). */
+  omegaSource?: string;
+  /** The ω search of a `tuned` policy. */
+  omegaTuning?: OmegaTuning;
+  /** The reference statistics the metrics compare with. */
+  reference?: ReferenceInfo;
+  /** Total samples. */
+  n?: number;
+  /** false when the samples file did not say how it was sampled. */
+  known?: boolean;
   [field: string]: unknown;
+}
+
+/** `protocol.omegaTuning`: the grid, the criterion value of each ω (lower is better) and the choice. */
+export interface OmegaTuning {
+  grid: number[];
+  /** What was minimised, in words (which statistics, which features, how many samples). */
+  criterion: string;
+  values: (number | null)[];
+  chosen: number;
+  nPerClass: number;
+  seed: number;
+}
+
+/** `protocol.reference`: what the reference statistics file says about itself. */
+export interface ReferenceInfo {
+  /** The file as given. */
+  file: string;
+  dataset: string | null;
+  split: ReferenceSplit | null;
+  /** Images behind the statistics. */
+  n: number;
 }
 
 /**

@@ -16,11 +16,11 @@ import { loadFidInception, resolveInceptionWeights } from './inception-weights.t
 import { domainExtractor } from './domain.ts';
 import { fashionExtractor } from './fashion-classifier.ts';
 import type { EvalProtocol } from './eval-result.ts';
+import type { ExtractorKind } from './protocol.ts';
 import { featureStats, frechetDistance, type FrechetResult } from './fid.ts';
 import { countsFromMeta, evaluateFeatures, fidNotes, type EvalContext, type EvalReport, type MetricsGemm } from './evaluate.ts';
 
-/** Which feature network measures the samples. */
-export type ExtractorKind = 'inception' | 'domain';
+export type { ExtractorKind };
 
 /** Per-class training counts and names from --counts (JSON array or {counts, classNames}) or --run DIR/data.json. */
 export function readCounts(opts: { counts?: string; run?: string }): { counts: number[]; classNames: string[] } | null {

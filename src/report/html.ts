@@ -12,6 +12,7 @@ import { GROUP_LABELS, headToTail, histogramChart, lossChart, lossTermsChart, pe
 import { bestIndices, formatMetric, isDomainFeatures, LEVEL_TOLERANCE, metricInfo, metricKeys, metricLabel, metricLegend } from './metric-info.ts';
 import type { EvalProtocol, MetricValues, RunData, RunImage } from './run-dir-types.ts';
 import { CM_APPROXIMATE } from '../train/cm.ts';
+import { describeOmegaPolicy, describeProtocol, protocolDifferences } from '../metrics/protocol.ts';
 import { methodLabel, summariseSeeds, SUMMARY_ROWS, type SeedStat, type SettingSummary, type SummaryRow } from './seed-summary.ts';
 
 /** How to render the report. */
@@ -47,16 +48,6 @@ export function runLabels(runs: readonly RunData[], given?: readonly string[]): 
   }
   const base = runs.map(methodLabel);
   return base.map((b, i) => (base.filter((x) => x === b).length > 1 ? `${b} (${basename(resolve(runs[i]!.dir))})` : b));
-}
-
-/** One-line description of an evaluation protocol, naming protocol A or B of docs/DESIGN.md §1.7 when it matches. */
-export function describeProtocol(p: EvalProtocol): string {
-  const sampler = (p.sampler === 'ddpm' ? `ancestral DDPM, ${p.steps} steps` : `DDIM ${p.steps} steps, η = ${p.eta ?? 0}`) +
-    (p.clipX0 === 'clip' || p.clipX0 === 'clamp' ? ', x̂0 clipped to [−1, 1] each step' : '');
-  let name = '';
-  if (p.sampler === 'ddpm' && p.steps === 1000) name = 'protocol A (CBDM paper): ';
-  else if (p.sampler === 'ddim' && p.steps === 50 && p.omega === 1.5) name = 'protocol B (DDIM-50, ω 1.5): ';
-  return `${name}${sampler}, ω = ${p.omega}, ${p.nPerClass} samples/class, features: ${p.featureExtractor}`;
 }
 
 /** An embedded PNG; CSS scales it to its cell with crisp (pixelated) upscaling. */
@@ -112,18 +103,32 @@ function summarySection(runs: readonly RunData[], labels: readonly string[]): st
     if (r.data.name !== d0.name || JSON.stringify(r.data.counts) !== JSON.stringify(d0.counts)) warnings.push(`${labels[i]} was trained on ${r.data.name} with different class counts than ${labels[0]} (${d0.name}); the comparison is not like for like.`);
     for (const w of r.warnings) warnings.push(`${labels[i]}: ${w}`);
   });
-  // ω is a per-method setting (published: DDPM 0.8, CBDM 1.6), so a difference in ω alone is a
-  // note; any other protocol difference makes the numbers incomparable.
-  const evals = runs.filter((r) => r.eval).map((r) => r.eval!.protocol);
-  const protos = new Set(evals.map((p) => JSON.stringify({ ...p, omega: undefined })));
-  if (protos.size > 1) warnings.push('The runs were evaluated with different protocols: their metrics are not directly comparable (see the protocols below).');
-  else if (new Set(evals.map((p) => p.omega)).size > 1) notes.push(`Each run is sampled with its own guidance scale (ω ${runs.filter((r) => r.eval).map((r) => r.eval!.protocol.omega).join(' / ')}, the runs' --omega-eval: the published choice per method); everything else in the protocol is the same.`);
+  warnings.push(...protocolWarnings(runs, labels));
+  const evaluated = runs.map((r, i) => ({ p: r.eval?.protocol, label: labels[i]! })).filter((x): x is { p: EvalProtocol; label: string } => x.p !== undefined);
+  if (evaluated.length > 1 && warnings.length === 0 && new Set(evaluated.map((x) => x.p.omega)).size > 1) {
+    const policy = evaluated[0]!.p.spec ? describeOmegaPolicy(evaluated[0]!.p.spec.omega) : 'each run\'s own ω (its --omega-eval)';
+    notes.push(`Each run is sampled with its own guidance scale (${evaluated.map((x) => `${x.label} ω ${x.p.omega}`).join(', ')}) under one ω policy: ${policy}; everything else in the protocol is the same.`);
+  }
   const head = '<tr><th class="txt">Run</th><th class="txt">Method</th><th>Steps</th><th>Batch</th><th>LR</th><th>Last loss</th><th>img/s</th><th>Train time</th><th class="txt">Evaluation</th></tr>';
   const C = d0.classNames.length;
   const n = d0.counts.reduce((a, b) => a + b, 0);
   const nz = d0.counts.filter((c) => c > 0);
   const lead = `Dataset <b>${esc(d0.name)}</b>: ${C} classes, ${n.toLocaleString('en-US')} training images, ${Math.max(...d0.counts)} → ${nz.length ? Math.min(...nz) : 0} per class${d0.size ? `, ${d0.size}×${d0.size} px` : ''}.`;
   return section('summary', 'Runs', lead, `<div class="scroll"><table><thead>${head}</thead><tbody>${rows.join('')}</tbody></table></div>${warnings.map((w) => `<div class="warn">${esc(w)}</div>`).join('')}${notes.map((n) => `<p class="muted">${esc(n)}</p>`).join('')}`);
+}
+
+/**
+ * Warnings for runs evaluated under protocols that differ in anything but each run's resolved ω
+ * (protocolDifferences): one per run that differs from the first evaluated run, naming the fields.
+ */
+export function protocolWarnings(runs: readonly RunData[], labels: readonly string[]): string[] {
+  const ev = runs.map((r, i) => ({ p: r.eval?.protocol, label: labels[i]! })).filter((x): x is { p: EvalProtocol; label: string } => x.p !== undefined);
+  const out: string[] = [];
+  for (const x of ev.slice(1)) {
+    const diff = protocolDifferences(ev[0]!.p, x.p);
+    if (diff.length) out.push(`${x.label} was evaluated under another protocol than ${ev[0]!.label}, so their metrics are not directly comparable: ${diff.slice(0, 6).join('; ')}${diff.length > 6 ? `; and ${diff.length - 6} more fields` : ''}.`);
+  }
+  return out;
 }
 
 function noteSection(note: string | undefined): string {

@@ -6,11 +6,13 @@
  * What does not make two runs different settings: the seed (training and, if recorded, sampling),
  * bookkeeping (log/checkpoint cadence, how many checkpoints are kept, the data root path, the
  * fine-tune source path), and provenance (backend, precision, commit, creation time). Everything
- * else — method, CORAL/T2H settings, steps, batch, lr, ω, sampler, sample count, feature extractor,
+ * else — method, CORAL/T2H settings, steps, batch, lr, ω (under a protocol spec: its ω policy, since
+ * a tuned ω may differ from seed to seed), sampler, sample count, feature extractor, reference,
  * dataset and its counts — must match, so a mean never mixes two protocols.
  */
 import { CLASS_GROUPS, type ClassGroup } from '../data/groups.ts';
 import type { MetricValues, RunData } from './run-dir-types.ts';
+import { comparableProtocol } from '../metrics/protocol.ts';
 
 /** mean, sample sd (null for one value) and count of one metric over a setting's seeds. */
 export interface SeedStat {
@@ -46,7 +48,8 @@ function withoutKeys(o: Record<string, unknown> | undefined, drop: ReadonlySet<s
 
 /** A canonical JSON text of everything that defines a run's setting (runs with equal keys are seeds of one setting). */
 export function settingKey(r: RunData): string {
-  const protocol = r.eval ? withoutKeys(r.eval.protocol, new Set(['seed'])) : null;
+  // under a protocol spec, its ω policy is the setting (a tuned ω may differ between seeds); without one, ω itself
+  const protocol = r.eval ? { ...comparableProtocol(r.eval.protocol), ...(r.eval.protocol.spec ? {} : { omega: r.eval.protocol.omega }) } : null;
   return JSON.stringify({
     train: withoutKeys(r.config.train, BOOKKEEPING),
     model: withoutKeys(r.config.model, new Set()),

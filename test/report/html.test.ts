@@ -4,7 +4,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readRunDir, type RunData } from '../../src/report/run-dir.ts';
-import { configDiff, describeProtocol, escapeHtml, groupTable, renderReport, runLabels } from '../../src/report/html.ts';
+import { describeProtocol, loadProtocol, type ProtocolSpec } from '../../src/metrics/protocol.ts';
+import { configDiff, escapeHtml, groupTable, renderReport, runLabels } from '../../src/report/html.ts';
 import { loadChartJs, jsonForScript } from '../../src/report/assets.ts';
 import { bestIndices, formatMetric, metricKeys, metricLabel, metricLegend, isDomainFeatures } from '../../src/report/metric-info.ts';
 import { emaSmooth, groupBands, headToTail, thin } from '../../src/report/charts.ts';
@@ -95,6 +96,10 @@ test('labels, protocol description and config diff', async () => {
   assert.deepEqual(runLabels([runs[0]!, runs[0]!]), ['DDPM (ddpm)', 'DDPM (ddpm)']);
   assert.equal(describeProtocol({ sampler: 'ddpm', steps: 1000, omega: 1.6, nPerClass: 500, featureExtractor: 'inception-v3-fid' }),
     'protocol A (CBDM paper): ancestral DDPM, 1000 steps, ω = 1.6, 500 samples/class, features: inception-v3-fid');
+  // every sampler by its own name (the report once called every non-DDPM sampler "DDIM")
+  assert.equal(describeProtocol({ sampler: 'heun', steps: 18, nfe: 35, spacing: 'karras', omega: 0.8, nPerClass: 100, featureExtractor: 'inception-v3-fid' }),
+    'Heun, 18 steps (karras spacing, 35 evaluations), ω = 0.8, 100 samples/class, features: inception-v3-fid');
+  assert.match(describeProtocol({ sampler: 'dpmpp-2m', steps: 20, omega: 0.8, nPerClass: 100, featureExtractor: 'x' }), /^DPM-Solver\+\+\(2M\), 20 steps/);
   assert.match(describeProtocol(runs[0]!.eval!.protocol), /^protocol B/);
   assert.equal(configDiff([runs[0]!], ['A']), '');
   assert.match(configDiff(runs, ['A', 'B']), /train\.batch<\/code><\/td><td class="txt">64<\/td><td class="txt">48/);
@@ -118,14 +123,31 @@ test('cbdm report (runReport) writes the file atomically and checks --labels', a
   await assert.rejects(runReport({ runs: [join(root, 'missing')], out }), CbdmError);
 });
 
-test('runs that differ only in ω get a note; any other protocol difference gets the not-comparable warning', async () => {
+test('runs that differ only in ω get a note; any other protocol difference gets a warning naming the fields', async () => {
   const runs = await loaded;
   const withProto = (r: RunData, p: Record<string, unknown>): RunData => ({ ...r, eval: { ...r.eval!, protocol: { ...r.eval!.protocol, ...p } } });
   const omegaOnly = renderReport([withProto(runs[0]!, { omega: 0.8 }), withProto(runs[1]!, { ...runs[0]!.eval!.protocol, omega: 1.6 })], {});
   assert.doesNotMatch(omegaOnly, /not directly comparable/);
-  assert.match(omegaOnly, /its own guidance scale \(ω 0\.8 \/ 1\.6/);
+  assert.match(omegaOnly, /its own guidance scale \(DDPM ω 0\.8, CBDM ω 1\.6\) under one ω policy/);
   const steps = renderReport([withProto(runs[0]!, { omega: 0.8 }), withProto(runs[1]!, { ...runs[0]!.eval!.protocol, omega: 0.8, steps: 7 })], {});
-  assert.match(steps, /not directly comparable/);
+  assert.match(steps, /<div class="warn">CBDM was evaluated under another protocol than DDPM, so their metrics are not directly comparable: steps: 50 ≠ 7\.<\/div>/);
+});
+
+test('protocol specs: runs under one spec compare (a tuned ω may differ); another spec, or a spec against none, is a visible warning', async () => {
+  const runs = await loaded;
+  const spec = loadProtocol('fast');
+  const ref = { file: 'ref.npz', dataset: 'shapes10-lt', split: 'train' as const, n: 500 };
+  const withSpec = (r: RunData, s: ProtocolSpec, omega: number): RunData => ({ ...r, eval: { ...r.eval!, protocol: { ...runs[0]!.eval!.protocol, omega, spec: s, reference: ref, seed: s.seed } } });
+  const same = renderReport([withSpec(runs[0]!, spec, 0.8), withSpec(runs[1]!, { ...spec, seed: 5 }, 1.6)], {});
+  assert.doesNotMatch(same, /another protocol/, 'the sampling seed and the resolved ω do not make protocols differ');
+  assert.match(same, /under one ω policy: the run&#39;s own ω/);
+  const tuned = { ...spec, omega: { kind: 'tuned' as const, grid: [0, 1, 2], nPerClass: 4, seed: 1 } };
+  const other = renderReport([withSpec(runs[0]!, spec, 0.8), withSpec(runs[1]!, { ...tuned, perClass: 50 }, 1)], {});
+  const warn = /<div class="warn">(CBDM was evaluated under another protocol[^<]*)<\/div>/.exec(other)?.[1] ?? '';
+  assert.match(warn, /spec\.omega\.kind: &quot;run&quot; ≠ &quot;tuned&quot;/);
+  assert.match(warn, /spec\.perClass: 100 ≠ 50/);
+  const none = renderReport([withSpec(runs[0]!, spec, 0.8), runs[1]!], {});
+  assert.match(none, /<div class="warn">CBDM was evaluated under another protocol than DDPM[^<]*protocol: &#39;fast&#39; ≠ none \(samples-file metadata\)\.</);
 });
 
 test('renderReport with the shipped sampler study: a section of metric-against-NFE charts with the 1000-step reference', async () => {

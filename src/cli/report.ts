@@ -3,14 +3,14 @@
  * (docs/RUN_DIR.md) and write one self-contained HTML report comparing them.
  */
 import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { basename, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { CbdmError } from '../util/errors.ts';
 import { writeFileAtomic } from '../io/atomic.ts';
 import { readRunDir } from '../report/run-dir.ts';
 import { renderReport } from '../report/html.ts';
 import { readSamplerStudy } from '../report/sampler-study.ts';
-import { writeSamplerPageBeside } from '../report/sampler-html.ts';
+import { samplerPageBeside } from '../report/sampler-html.ts';
 import { summariseSeeds, type SettingSummary } from '../report/seed-summary.ts';
 
 /** Options of `cbdm report` as commander hands them over. */
@@ -56,12 +56,14 @@ export async function runReport(o: ReportCliOptions): Promise<ReportCliResult> {
   const labels = o.labels ? o.labels.split(',').map((s) => s.trim()) : undefined;
   if (labels && labels.length !== runs.length) throw new CbdmError(`--labels has ${labels.length} names for ${runs.length} runs; give one per run, comma-separated`);
   const samplerStudy = o.samplerStudy ? readSamplerStudy(o.samplerStudy) : undefined;
-  const html = renderReport(runs, { title: o.title, note, labels, smooth: o.smooth, samplerStudy });
   const out = resolve(o.out);
+  // the sampler page is rendered first, so that the report links it only when it is written beside it
+  const sampler = o.samplerPage === false ? { path: null, note: null } : await samplerPageBeside(out, o.runs, labels);
+  const html = renderReport(runs, { title: o.title, note, labels, smooth: o.smooth, samplerStudy, ...(sampler.path ? { samplerPage: basename(sampler.path) } : {}) });
   writeFileAtomic(out, html);
-  const sampler = o.samplerPage === false ? { path: null, note: null } : await writeSamplerPageBeside(out, o.runs, labels);
+  if (sampler.path) writeFileAtomic(sampler.path, sampler.html);
   const warnings = runs.flatMap((r) => r.warnings.map((w) => `${r.dir}: ${w}`));
-  if (sampler.note) warnings.push(sampler.note);
+  if (sampler.path === null && sampler.note) warnings.push(sampler.note);
   return { out, bytes: Buffer.byteLength(html), runs: o.runs, settings: summariseSeeds(runs), warnings, sampler: sampler.path };
 }
 

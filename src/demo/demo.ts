@@ -5,7 +5,7 @@
  * dataset's own classifier per class and per Many/Medium/Few group, and write one HTML report.
  * Whatever is measured is what is reported — including when CBDM does not win.
  */
-import { join, dirname } from 'node:path';
+import { basename, join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { mkdirSync, existsSync, rmSync, copyFileSync, readFileSync } from 'node:fs';
 import { train } from '../train/trainer.ts';
@@ -14,7 +14,7 @@ import { makeSchedule, linearBetas } from '../diffusion/schedule.ts';
 import { evaluateRun } from './evaluate.ts';
 import { readRunDir } from '../report/run-dir.ts';
 import { renderReport } from '../report/html.ts';
-import { writeSamplerPageBeside } from '../report/sampler-html.ts';
+import { samplerPageBeside } from '../report/sampler-html.ts';
 import { readSamplerStudy } from '../report/sampler-study.ts';
 import { LEVEL_TOLERANCE } from '../report/metric-info.ts';
 import { writeFileAtomic } from '../io/atomic.ts';
@@ -190,10 +190,11 @@ export async function writeDemoReport(o: DemoOptions, shipped: string | null): P
   // The sampler study of the shipped runs (scripts/nfe-study.ts) is charted when the demo shows those runs.
   const studyPath = join(ASSETS, 'nfe-study.json');
   const samplerStudy = o.pretrained && o.dataset === 'shapes10-lt' && existsSync(studyPath) ? readSamplerStudy(studyPath) : undefined;
-  writeFileAtomic(report, renderReport(data, { title: `cbdm demo: DDPM vs CBDM on ${o.dataset}`, note, labels: ['DDPM', 'CBDM'], samplerStudy }));
-  // Both tiny models (4.6 MB of weights each) fit the in-browser sampler beside the report.
-  const sampler = await writeSamplerPageBeside(report, [join(o.out, 'ddpm'), join(o.out, 'cbdm')], ['DDPM', 'CBDM']);
-  if (sampler.note) console.error(`cbdm: note: ${sampler.note}`);
+  // Both tiny models (4.6 MB of weights each) fit the in-browser sampler beside the report, which links it.
+  const sampler = await samplerPageBeside(report, [join(o.out, 'ddpm'), join(o.out, 'cbdm')], ['DDPM', 'CBDM']);
+  if (sampler.path === null && sampler.note) console.error(`cbdm: note: ${sampler.note}`);
+  writeFileAtomic(report, renderReport(data, { title: `cbdm demo: DDPM vs CBDM on ${o.dataset}`, note, labels: ['DDPM', 'CBDM'], samplerStudy, ...(sampler.path ? { samplerPage: basename(sampler.path) } : {}) }));
+  if (sampler.path) writeFileAtomic(sampler.path, sampler.html);
   return { report, summary, sampler: sampler.path };
 }
 

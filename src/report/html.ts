@@ -31,6 +31,8 @@ export interface ReportOptions {
   chartJs?: string;
   /** A sampler study (scripts/nfe-study.ts) to chart against NFE, for the runs it names. */
   samplerStudy?: SamplerStudy;
+  /** Link (relative to the report) of the interactive sampler page written beside it, if one was. */
+  samplerPage?: string;
 }
 
 /** Escape text for HTML element content and attribute values. */
@@ -338,7 +340,8 @@ export function renderReport(runs: readonly RunData[], opts: ReportOptions = {})
 <title>${esc(title)}</title><style>${REPORT_CSS}</style></head>
 <body><main>
 <header><h1>${esc(title)}</h1><p class="sub">${runs.length} run${runs.length > 1 ? 's' : ''}: ${labels.map((l, i) => runSwatch(i, l)).join(' &nbsp; ')} · generated ${esc(generated)} by cbdm report <span id="chart-status"></span></p>
-<nav class="toc">${toc.map(([id, t]) => `<a href="#${id}">${esc(t!)}</a>`).join('')}</nav></header>
+<nav class="toc">${toc.map(([id, t]) => `<a href="#${id}">${esc(t!)}</a>`).join('')}${opts.samplerPage ? `<a id="sampler-link" href="${esc(opts.samplerPage)}">Interactive sampler ↗</a>` : ''}</nav>
+${opts.samplerPage ? `<p class="sub">The models of this report can be sampled live in <a href="${esc(opts.samplerPage)}">${esc(opts.samplerPage)}</a> (beside this file; it opens offline): class by class, ω on a slider, any solver.</p>` : ''}</header>
 ${parts.join('')}<footer>Self-contained report: images are embedded and Chart.js is inlined, so it opens offline.</footer>
 </main>
 <script type="application/json" id="cbdm-charts">${jsonForScript(charts)}</script>

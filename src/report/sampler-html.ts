@@ -165,12 +165,13 @@ canvas { image-rendering: pixelated; background: #eee; margin-top: .6em; }
 }
 
 /**
- * Write sampler.html beside a report (same folder) for those runs that have EMA weights, when the
- * weights fit inline. Returns the page's path, or null and why not (null and no note when no run
- * has weights, e.g. runs evaluated from samples only).
+ * sampler.html for a report at `reportPath` (same folder), rendered but not written, for those runs
+ * that have EMA weights, when the weights fit inline; or null and why not (null and no note when no
+ * run has weights, e.g. runs evaluated from samples only). The report is rendered knowing whether
+ * it will link the page, and written before it.
  */
-export async function writeSamplerPageBeside(reportPath: string, runDirs: readonly string[], labels?: readonly string[]):
-  Promise<{ path: string | null; note: string | null }> {
+export async function samplerPageBeside(reportPath: string, runDirs: readonly string[], labels?: readonly string[]):
+  Promise<{ path: string; html: string } | { path: null; note: string | null }> {
   const withWeights = runDirs.map((d, i) => ({ dir: d, label: labels?.[i] })).filter((r) => existsSync(join(r.dir, 'ema.safetensors')));
   if (withWeights.length === 0) return { path: null, note: null };
   const bytes = withWeights.reduce((s, r) => s + statSync(join(r.dir, 'ema.safetensors')).size, 0);
@@ -178,9 +179,16 @@ export async function writeSamplerPageBeside(reportPath: string, runDirs: readon
     return { path: null, note: `sampler.html not written: ${samplerTooLarge(`the EMA weights of ${withWeights.map((r) => r.dir).join(', ')}`, bytes)}` };
   }
   const models = withWeights.map((r) => samplerModelOf(r.dir, r.label));
-  const path = join(dirname(reportPath), 'sampler.html');
-  writeFileAtomic(path, renderSamplerPage(models, await samplerBundle(), `cbdm sampler: ${models.map((m) => m.label).join(' vs ')}`));
-  return { path, note: null };
+  return { path: join(dirname(reportPath), 'sampler.html'), html: renderSamplerPage(models, await samplerBundle(), `cbdm sampler: ${models.map((m) => m.label).join(' vs ')}`) };
+}
+
+/** Write sampler.html beside a report (see samplerPageBeside). Returns the page's path, or null and why not. */
+export async function writeSamplerPageBeside(reportPath: string, runDirs: readonly string[], labels?: readonly string[]):
+  Promise<{ path: string | null; note: string | null }> {
+  const page = await samplerPageBeside(reportPath, runDirs, labels);
+  if (page.path === null) return page;
+  writeFileAtomic(page.path, page.html);
+  return { path: page.path, note: null };
 }
 
 function readJson(path: string): Record<string, unknown> {

@@ -6,7 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { useBackend } from '../../src/engine/backends.ts';
@@ -72,6 +72,24 @@ test('cbdm report writes sampler.html beside the report when the weights fit, an
   assert.equal(tooBig.path, null);
   assert.match(tooBig.note!, /sampler\.html not written: .* open it with 'cbdm serve --run DIR'/);
   assert.ok(!existsSync(join(root, 'rep2', 'sampler.html')));
+});
+
+test('cbdm report links sampler.html when it wrote one beside the report, and not otherwise', async () => {
+  const { runReport } = await import('../../src/cli/report.ts');
+  const out = join(root, 'linked', 'report.html');
+  const r = await runReport({ runs: [run], out, samplerPage: true });
+  assert.equal(r.sampler, join(root, 'linked', 'sampler.html'));
+  const html = readFileSync(out, 'utf8');
+  assert.match(html, /<a id="sampler-link" href="sampler\.html">Interactive sampler ↗<\/a>/);
+  assert.match(html, /sampled live in <a href="sampler\.html">sampler\.html<\/a>/);
+  const plain = join(root, 'unlinked', 'report.html');
+  assert.equal((await runReport({ runs: [run], out: plain, samplerPage: false })).sampler, null);
+  assert.doesNotMatch(readFileSync(plain, 'utf8'), /sampler-link|sampler\.html/);
+  const none = join(root, 'no-weights-report', 'report.html');
+  mkdirSync(join(root, 'weightless'), { recursive: true });
+  for (const f of ['config.json', 'data.json']) copyFileSync(join(run, f), join(root, 'weightless', f));
+  assert.equal((await runReport({ runs: [join(root, 'weightless')], out: none })).sampler, null);
+  assert.doesNotMatch(readFileSync(none, 'utf8'), /sampler-link/, 'no page, no link');
 });
 
 test('cbdm serve: the page with fetched weights, the weights, 404 otherwise, on 127.0.0.1', async () => {

@@ -24,6 +24,7 @@ import {
 import { trainDomainClassifier, saveDomainWeights, domainMetadata, domainWeightsName, domainCacheDir } from '../metrics/domain.ts';
 import { Progress } from '../util/progress.ts';
 import { CbdmError } from '../util/errors.ts';
+import { flagName } from '../util/setting-names.ts';
 import { join } from 'node:path';
 
 /** Seed of the balanced shapes test set of `classify`. */
@@ -187,7 +188,7 @@ export async function runClassify(o: ClassifyOptions): Promise<ClassifyReport> {
   if (o.batch !== undefined) cfg.batchSize = o.batch;
   if (o.lr !== undefined) cfg.lr = o.lr;
   if (o.seed !== undefined) cfg.seed = o.seed;
-  const net = buildClassifier(arch, real.numClasses, real.size, real.channels);
+  const net = buildClassifier(arch, real.numClasses, real.size, real.channels, flagName);
   net.store.materialize(backend, cfg.seed);
   const perEpoch = Math.max(1, Math.ceil(train.labels.length / cfg.batchSize));
   const total = cfg.steps ?? Math.max(1, Math.round(cfg.epochs * perEpoch));

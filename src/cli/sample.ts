@@ -17,6 +17,7 @@ import { writeSamplesNpz, writeClassGrids } from '../diffusion/samples-file.ts';
 import { sampleToShards } from '../diffusion/shards.ts';
 import { Progress } from '../util/progress.ts';
 import { CbdmError } from '../util/errors.ts';
+import { flagName } from '../util/setting-names.ts';
 import { int, num } from './parse.ts';
 
 interface SampleCliOptions {
@@ -73,11 +74,11 @@ export function register(program: Command): void {
       const m: LoadedModel = o.run ? loadRunModel(o.run, backend) : loadWeightsFile(o.ckpt!, backend, { imageSize: o.imageSize });
       // The published schedule (β 1e-4 → 0.02) over the model's own T (1000 for every published model).
       const sched = makeSchedule(linearBetas(m.net.config.T, 1e-4, 0.02));
-      const { sampler, steps, spacing, eta, clip, omega } = protocolSettings(parseProtocol(o.protocol), o, sched.T, m.omegaEval ?? null);
+      const { sampler, steps, spacing, eta, clip, omega } = protocolSettings(parseProtocol(o.protocol, flagName), o, sched.T, m.omegaEval ?? null, flagName);
       const labels: LabelMode = o.class !== undefined ? { kind: 'class', cls: o.class } : { kind: o.labels === 'balanced' ? 'balanced' : 'random' };
       const shardSize = o.shardSize ?? (o.n > SHARD_ABOVE ? 1000 : undefined);
       const bar = new Progress(o.n, { label: `sample ${sampler}`, unit: 'image', enabled: o.quiet ? false : undefined });
-      const request = { n: o.n, labels, sampler, steps, spacing, eta, omega, variance: o.variance, clip, batch: o.batch, seed: o.seed };
+      const request = { n: o.n, labels, sampler, steps, spacing, eta, omega, variance: o.variance, clip, batch: o.batch, seed: o.seed, names: flagName };
       if (shardSize !== undefined) {
         if (o.out.endsWith('.npz')) throw new CbdmError(`--out ${o.out}: ${o.n} images are written as shards into a directory (give a folder name; --shard-size ${shardSize})`);
         const r = await sampleToShards(o.out, m.net, sched, { ...request, shardSize, model: o.run ?? o.ckpt!, onProgress: (done) => bar.update(done) });

@@ -12,6 +12,7 @@ import { currentPrecision } from '../engine/backends.ts';
 import type { UNet } from '../models/unet.ts';
 import { Rng } from '../util/rng.ts';
 import { CbdmError } from '../util/errors.ts';
+import { fieldName, type SettingNamer } from '../util/setting-names.ts';
 import { batchedGuidance, sampleEvalLabels, type EpsModel } from './model.ts';
 import type { Spacing } from './grid.ts';
 import type { X0Clip } from './sampler.ts';
@@ -44,6 +45,8 @@ export interface GenerateOptions {
   part?: { index: number; labelOffset: number };
   /** Called after each finished batch with the number of images done. */
   onBatch?: (done: number, total: number) => void;
+  /** How errors name the settings (default: these option fields; the CLI passes its flags). */
+  names?: SettingNamer;
 }
 
 /** The protocol actually used, stored with the samples and shown next to every metric. */
@@ -90,13 +93,14 @@ export async function generate(net: UNet, sched: Schedule, opts: GenerateOptions
   const C = net.config.numClasses;
   const S = net.config.imageSize;
   const D = net.config.channels * S * S;
-  if (!(Number.isInteger(opts.n) && opts.n >= 1)) throw new CbdmError(`--n must be a positive integer, got ${opts.n}`);
-  if (!(Number.isInteger(opts.batch) && opts.batch >= 1)) throw new CbdmError(`--batch must be a positive integer, got ${opts.batch}`);
+  const name = opts.names ?? fieldName;
+  if (!(Number.isInteger(opts.n) && opts.n >= 1)) throw new CbdmError(`${name('n')} must be a positive integer, got ${opts.n}`);
+  if (!(Number.isInteger(opts.batch) && opts.batch >= 1)) throw new CbdmError(`${name('batch')} must be a positive integer, got ${opts.batch}`);
   if (opts.labels.kind === 'class' && !(Number.isInteger(opts.labels.cls) && opts.labels.cls >= 0 && opts.labels.cls < C)) {
-    throw new CbdmError(`--class ${opts.labels.cls} is out of range: this model has ${C} classes (0..${C - 1})`);
+    throw new CbdmError(`${name('class')} ${opts.labels.cls} is out of range: this model has ${C} classes (0..${C - 1})`);
   }
-  if (C === 0 && opts.omega > 0) throw new CbdmError('guidance (--omega > 0) needs a class-conditional model; this one is unconditional');
-  const plan = resolveSampling(opts.sampler, opts.steps, opts.spacing, opts.eta, opts.omega, sched);
+  if (C === 0 && opts.omega > 0) throw new CbdmError(`guidance (${name('omega')} > 0) needs a class-conditional model; this one is unconditional`);
+  const plan = resolveSampling(opts.sampler, opts.steps, opts.spacing, opts.eta, opts.omega, sched, name);
   const model = guidedUnetEpsModel(net, opts.omega);
   const part = opts.part ?? { index: 0, labelOffset: 0 };
   const rngX = new Rng(opts.seed, 2 * part.index);

@@ -4,6 +4,7 @@
  * "evaluation" is one guided ε̃ = (1+ω)ε_c − ωε_u (a conditional and an unconditional pass).
  */
 import { CbdmError } from '../util/errors.ts';
+import { fieldName, type SettingNamer } from '../util/setting-names.ts';
 import { ddim } from './ddim.ts';
 import { ddpmAncestral } from './ddpm.ts';
 import { dpmSolverPP2M, dpmSolverPP2MSde, dpmSolverPP3M } from './dpm-solver.ts';
@@ -56,19 +57,19 @@ const FAST_SAMPLER: SamplerName = 'ddim';
 const FAST_STEPS = 50;
 
 /** The sampler of a name, or a one-line error listing the names. */
-export function samplerByName(name: string, flag = '--sampler'): SamplerInfo {
+export function samplerByName(name: string, flag = 'sampler'): SamplerInfo {
   const s = (SAMPLERS as Record<string, SamplerInfo | undefined>)[name];
   if (!s) throw new CbdmError(`${flag} '${name}' is not a sampler; choose one of ${SAMPLER_NAMES.join(', ')}`);
   return s;
 }
 
-export function parseSpacing(v: string, flag = '--spacing'): Spacing {
+export function parseSpacing(v: string, flag = 'spacing'): Spacing {
   if (!(SPACINGS as readonly string[]).includes(v)) throw new CbdmError(`${flag} '${v}' is not a spacing; choose one of ${SPACINGS.join(', ')}`);
   return v as Spacing;
 }
 
 /** Clip modes by name; the earlier names `published` and `clip` are read as `preview-only` and `clamp`. */
-export function parseX0Clip(v: string, flag = '--clip'): X0Clip {
+export function parseX0Clip(v: string, flag = 'clip'): X0Clip {
   const legacy: Record<string, X0Clip> = { published: 'preview-only', clip: 'clamp' };
   const m = legacy[v] ?? v;
   if (!(X0_CLIPS as readonly string[]).includes(m)) throw new CbdmError(`${flag} '${v}' is not a clip mode; choose one of ${X0_CLIPS.join(', ')}`);
@@ -85,24 +86,25 @@ export interface ResolvedSampling {
 }
 
 /**
- * Check a sampling request and say what it will do; every failure is one line naming the flag.
- * `steps` is the number of grid points (for Heun the NFE is 2·steps − 1).
+ * Check a sampling request and say what it will do; every failure is one line naming the setting
+ * (`names`: the option fields by default, the CLI's flags from the CLI). `steps` is the number of
+ * grid points (for Heun the NFE is 2·steps − 1).
  */
-export function resolveSampling(name: string, steps: number, spacing: Spacing | undefined, eta: number, omega: number, sched: Schedule): ResolvedSampling {
-  const s = samplerByName(name);
+export function resolveSampling(name: string, steps: number, spacing: Spacing | undefined, eta: number, omega: number, sched: Schedule, names: SettingNamer = fieldName): ResolvedSampling {
+  const s = samplerByName(name, names('sampler'));
   const T = sched.T;
-  if (!Number.isFinite(omega) || omega < 0) throw new CbdmError(`--omega must be a finite number ≥ 0, got ${omega}`);
-  if (!Number.isFinite(eta) || eta < 0) throw new CbdmError(`--eta must be a finite number ≥ 0, got ${eta}`);
-  if (eta > 1) throw new CbdmError(`--eta ${eta} is above 1: DDIM's noise would exceed the posterior's (use 0 ≤ η ≤ 1)`);
-  if (eta !== 0 && s.name !== 'ddim') throw new CbdmError(`--eta applies to the ddim sampler only (${s.name} is ${s.name === 'ddpm' ? 'ancestral' : 'deterministic'})`);
-  if (!Number.isInteger(steps) || steps < 1) throw new CbdmError(`--steps must be a positive integer, got ${steps}`);
+  if (!Number.isFinite(omega) || omega < 0) throw new CbdmError(`${names('omega')} must be a finite number ≥ 0, got ${omega}`);
+  if (!Number.isFinite(eta) || eta < 0) throw new CbdmError(`${names('eta')} must be a finite number ≥ 0, got ${eta}`);
+  if (eta > 1) throw new CbdmError(`${names('eta')} ${eta} is above 1: DDIM's noise would exceed the posterior's (use 0 ≤ η ≤ 1)`);
+  if (eta !== 0 && s.name !== 'ddim') throw new CbdmError(`${names('eta')} applies to the ddim sampler only (${s.name} is ${s.name === 'ddpm' ? 'ancestral' : 'deterministic'})`);
+  if (!Number.isInteger(steps) || steps < 1) throw new CbdmError(`${names('steps')} must be a positive integer, got ${steps}`);
   if (s.name === 'ddpm') {
-    if (steps !== T) throw new CbdmError(`--steps ${steps}: the ancestral DDPM sampler runs all ${T} steps; use --sampler ddim, dpmpp-2m, unipc, … for fewer`);
-    if (spacing !== undefined) throw new CbdmError('--spacing does not apply to the ancestral DDPM sampler (it visits every timestep)');
+    if (steps !== T) throw new CbdmError(`${names('steps')} ${steps}: the ancestral DDPM sampler runs all ${T} steps; use ${names('sampler')} ddim, dpmpp-2m, unipc, … for fewer`);
+    if (spacing !== undefined) throw new CbdmError(`${names('spacing')} does not apply to the ancestral DDPM sampler (it visits every timestep)`);
     return { sampler: s, spacing: null, points: T, nfe: T };
   }
-  if (steps > T) throw new CbdmError(`--steps ${steps} is more than the model's ${T} timesteps`);
-  if (steps < s.order) throw new CbdmError(`--steps ${steps} is below the order of ${s.name} (${s.order}); give at least ${s.order}`);
+  if (steps > T) throw new CbdmError(`${names('steps')} ${steps} is more than the model's ${T} timesteps`);
+  if (steps < s.order) throw new CbdmError(`${names('steps')} ${steps} is below the order of ${s.name} (${s.order}); give at least ${s.order}`);
   const sp = spacing ?? s.defaultSpacing!;
   const points = makeGrid(sched, steps, sp).t.length;
   return { sampler: s, spacing: sp, points, nfe: s.nfe(points) };
@@ -142,8 +144,8 @@ export const PROTOCOLS: Readonly<Record<ProtocolName, ProtocolPreset>> = {
   fast: { sampler: FAST_SAMPLER, steps: FAST_STEPS, spacing: 'uniform', eta: 1, clip: 'none', title: `fast (default): ${FAST_SAMPLER} ${FAST_STEPS} steps, η = 1, the run's ω (docs/RESULTS.md §6)` },
 };
 
-export function parseProtocol(v: string): ProtocolName {
-  if (!(PROTOCOL_NAMES as readonly string[]).includes(v)) throw new CbdmError(`--protocol '${v}' is not a protocol; choose one of ${PROTOCOL_NAMES.join(', ')}`);
+export function parseProtocol(v: string, names: SettingNamer = fieldName): ProtocolName {
+  if (!(PROTOCOL_NAMES as readonly string[]).includes(v)) throw new CbdmError(`${names('protocol')} '${v}' is not a protocol; choose one of ${PROTOCOL_NAMES.join(', ')}`);
   return v as ProtocolName;
 }
 
@@ -155,18 +157,18 @@ export interface SamplingOverrides { sampler?: string; steps?: number; spacing?:
  * apply while its own sampler is used (another sampler starts from plain defaults: 50 steps, its own
  * spacing, the published x̂_0 handling); ω falls back to the protocol's, then to the run's.
  */
-export function protocolSettings(name: ProtocolName, o: SamplingOverrides, T: number, runOmega: number | null):
+export function protocolSettings(name: ProtocolName, o: SamplingOverrides, T: number, runOmega: number | null, names: SettingNamer = fieldName):
   { sampler: SamplerName; steps: number; spacing?: Spacing; eta: number; clip: X0Clip; omega: number } {
   const p = PROTOCOLS[name];
-  const sampler = o.sampler === undefined ? p.sampler : samplerByName(o.sampler).name;
+  const sampler = o.sampler === undefined ? p.sampler : samplerByName(o.sampler, names('sampler')).name;
   const same = sampler === p.sampler;
-  const spacing = o.spacing === undefined ? (same ? p.spacing : undefined) : parseSpacing(o.spacing);
+  const spacing = o.spacing === undefined ? (same ? p.spacing : undefined) : parseSpacing(o.spacing, names('spacing'));
   return {
     sampler,
     steps: o.steps ?? (same ? (p.steps === 'all' ? T : p.steps) : sampler === 'ddpm' ? T : 50),
     ...(spacing !== undefined ? { spacing } : {}),
     eta: o.eta ?? (same ? p.eta : 0),
-    clip: o.clip === undefined ? (same ? p.clip : 'preview-only') : parseX0Clip(o.clip),
+    clip: o.clip === undefined ? (same ? p.clip : 'preview-only') : parseX0Clip(o.clip, names('clip')),
     omega: o.omega ?? p.omega ?? runOmega ?? 0,
   };
 }

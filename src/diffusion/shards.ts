@@ -10,6 +10,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, unlinkSync 
 import { join } from 'node:path';
 import { writeFileAtomic } from '../io/atomic.ts';
 import { CbdmError } from '../util/errors.ts';
+import { fieldName } from '../util/setting-names.ts';
 import type { UNet } from '../models/unet.ts';
 import { generate, samplingProtocol, type GenerateOptions, type SampleProtocol } from './generate.ts';
 import { writeSamplesNpz } from './samples-file.ts';
@@ -76,15 +77,16 @@ export interface ShardRunOptions extends Omit<GenerateOptions, 'n' | 'part' | 'o
  * that differs. Leftover temp files of a killed run are removed first.
  */
 export async function sampleToShards(dir: string, net: UNet, sched: Schedule, o: ShardRunOptions): Promise<{ written: number; skipped: number; manifest: ShardManifest }> {
-  if (!(Number.isInteger(o.shardSize) && o.shardSize >= 1)) throw new CbdmError(`--shard-size must be a positive integer, got ${o.shardSize}`);
-  if (existsSync(dir) && !statSync(dir).isDirectory()) throw new CbdmError(`--out ${dir} is a file; sharded samples need a directory`);
+  const name = o.names ?? fieldName;
+  if (!(Number.isInteger(o.shardSize) && o.shardSize >= 1)) throw new CbdmError(`${name('shardSize')} must be a positive integer, got ${o.shardSize}`);
+  if (existsSync(dir) && !statSync(dir).isDirectory()) throw new CbdmError(`${name('out')} ${dir} is a file; sharded samples need a directory`);
   mkdirSync(dir, { recursive: true });
   for (const f of readdirSync(dir)) if (f.startsWith('.shard-') && f.endsWith('.tmp')) unlinkSync(join(dir, f));
   const request: Record<string, unknown> = {
     model: o.model, sampler: o.sampler, steps: o.steps, spacing: o.spacing ?? null, eta: o.eta, omega: o.omega, variance: o.variance,
     clip: o.clip, labels: o.labels, seed: o.seed, batch: o.batch,
   };
-  const protocol = samplingProtocol(o, resolveSampling(o.sampler, o.steps, o.spacing, o.eta, o.omega, sched));
+  const protocol = samplingProtocol(o, resolveSampling(o.sampler, o.steps, o.spacing, o.eta, o.omega, sched, name));
   const fresh: ShardManifest = { format: FORMAT, n: o.n, shardSize: o.shardSize, shards: Math.ceil(o.n / o.shardSize), request, protocol };
   let m = fresh;
   if (existsSync(join(dir, SHARD_MANIFEST))) {
@@ -92,7 +94,7 @@ export async function sampleToShards(dir: string, net: UNet, sched: Schedule, o:
     for (const [k, v] of Object.entries({ n: o.n, shardSize: o.shardSize, ...request })) {
       const had = k === 'n' || k === 'shardSize' ? m[k] : m.request[k];
       if (JSON.stringify(had) !== JSON.stringify(v)) {
-        throw new CbdmError(`${dir} holds a sample run with ${k} = ${JSON.stringify(had)}, not ${JSON.stringify(v)}: resume with the same settings, or use a new --out`);
+        throw new CbdmError(`${dir} holds a sample run with ${k} = ${JSON.stringify(had)}, not ${JSON.stringify(v)}: resume with the same settings, or use a new ${name('out')}`);
       }
     }
   } else {

@@ -107,9 +107,9 @@ export function loadCheckpoint(path: string, net: ParamStore, ema: ParamStore | 
   if (opts.projHead) {
     const want = opts.projHead.store.layout;
     const have = st.projHead?.layout;
-    if (!have) throw new CbdmError(`${path} holds no CORAL projection head (proj_head), but this run trains one; was it written by a run without --coral?`);
+    if (!have) throw new CbdmError(`${path} holds no CORAL projection head (proj_head), but this run trains one; was it written by a run with coral off?`);
     if (have.length !== want.length || have.some((l, i) => l.name !== want[i]!.name || l.shape.join('x') !== want[i]!.shape.join('x'))) {
-      throw new CbdmError(`${path}: its CORAL projection head has another shape than this run's; check --preset`);
+      throw new CbdmError(`${path}: its CORAL projection head has another shape than this run's; check that its preset is this run's`);
     }
     opts.projHead.store.writeArena(get('proj_head'));
     opts.projHead.opt.load({ step: st.projHead!.adamStep, m: get('proj_head_adam_m'), v: get('proj_head_adam_v') });

@@ -26,6 +26,7 @@ import { ResNet32 } from '../models/resnet32.ts';
 import { Adam } from './optimizer.ts';
 import { Rng } from '../util/rng.ts';
 import { CbdmError } from '../util/errors.ts';
+import { fieldName, type SettingNamer } from '../util/setting-names.ts';
 
 /** Classifier architectures. */
 export type ClassifierArch = 'resnet32' | 'small';
@@ -35,12 +36,12 @@ export const CLASSIFIER_ARCHS: readonly ClassifierArch[] = ['resnet32', 'small']
 export type ClassifierOptimizer = 'sgd' | 'adam';
 
 /** A network of `arch` (not yet materialized). */
-export function buildClassifier(arch: ClassifierArch, numClasses: number, imageSize: number, channels: 1 | 3 = 3): ClassifierNet {
+export function buildClassifier(arch: ClassifierArch, numClasses: number, imageSize: number, channels: 1 | 3 = 3, names: SettingNamer = fieldName): ClassifierNet {
   switch (arch) {
     case 'resnet32':
       return new ResNet32({ numClasses, imageSize, channels });
     case 'small':
-      if (imageSize !== 16 && imageSize !== 32) throw new CbdmError(`the small classifier takes 16 or 32 pixel images, not ${imageSize}; use --arch resnet32`);
+      if (imageSize !== 16 && imageSize !== 32) throw new CbdmError(`the small classifier takes 16 or 32 pixel images, not ${imageSize}; use ${names('arch')} resnet32`);
       return new SmallClassifier(smallClassifierConfig(numClasses, imageSize, channels));
     default: {
       const never: never = arch;

@@ -89,7 +89,7 @@ export function removeOrphanTemps(dir: string): number {
 export function clearUnfinishedStart(dir: string): string[] {
   if (!existsSync(dir)) return [];
   if (existsSync(join(dir, 'ema.safetensors'))) {
-    throw new CbdmError(`${dir} holds a finished run (ema.safetensors) without checkpoints; choose another --out, or delete ${dir} to train there again`);
+    throw new CbdmError(`${dir} holds a finished run (ema.safetensors) without checkpoints; train into another run directory, or delete ${dir} to train there again`);
   }
   const removed: string[] = [];
   const rm = (name: string) => {

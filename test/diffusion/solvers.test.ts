@@ -9,6 +9,7 @@ import type { EpsModel } from '../../src/diffusion/model.ts';
 import { SAMPLERS, resolveSampling, samplerOptions, type SamplerName } from '../../src/diffusion/samplers.ts';
 import type { X0Clip } from '../../src/diffusion/sampler.ts';
 import { CbdmError } from '../../src/util/errors.ts';
+import { flagName } from '../../src/util/setting-names.ts';
 
 const sched = defaultSchedule();
 const npz = readNpz(fileURLToPath(new URL('../fixtures/diffusion/solvers.npz', import.meta.url)));
@@ -141,17 +142,22 @@ test('NFE per sampler: one guided evaluation per point, Heun 2N − 1', async ()
   assert.equal(resolveSampling('ddim', 30, undefined, 0, 1, sched).points, 31); // range(0, 1000, 33)
 });
 
-test('bad sampling requests are one-line errors naming the flag', () => {
+test('bad sampling requests are one-line errors naming the option field, or the CLI flag with flagName', () => {
   const bad = (f: () => unknown, re: RegExp) => assert.throws(f, (e: unknown) => e instanceof CbdmError && re.test(e.message) && !e.message.includes('\n'));
-  bad(() => resolveSampling('dpm++', 20, undefined, 0, 1, sched), /--sampler 'dpm\+\+' is not a sampler; choose one of ddpm, ddim, euler/);
-  bad(() => resolveSampling('dpmpp-3m', 2, undefined, 0, 1, sched), /--steps 2 is below the order of dpmpp-3m \(3\)/);
+  bad(() => resolveSampling('dpm++', 20, undefined, 0, 1, sched), /^sampler 'dpm\+\+' is not a sampler; choose one of ddpm, ddim, euler/);
+  bad(() => resolveSampling('dpmpp-3m', 2, undefined, 0, 1, sched), /^steps 2 is below the order of dpmpp-3m \(3\)/);
   bad(() => resolveSampling('heun', 1, undefined, 0, 1, sched), /below the order of heun/);
-  bad(() => resolveSampling('unipc', 20, undefined, 0, NaN, sched), /--omega must be a finite number/);
-  bad(() => resolveSampling('ddim', 20, undefined, -0.5, 1, sched), /--eta must be a finite number ≥ 0/);
-  bad(() => resolveSampling('euler', 20, undefined, 0.5, 1, sched), /--eta applies to the ddim sampler only/);
-  bad(() => resolveSampling('ddpm', 50, undefined, 0, 1, sched), /runs all 1000 steps/);
+  bad(() => resolveSampling('unipc', 20, undefined, 0, NaN, sched), /^omega must be a finite number/);
+  bad(() => resolveSampling('ddim', 20, undefined, -0.5, 1, sched), /^eta must be a finite number ≥ 0/);
+  bad(() => resolveSampling('euler', 20, undefined, 0.5, 1, sched), /^eta applies to the ddim sampler only/);
+  bad(() => resolveSampling('ddpm', 50, undefined, 0, 1, sched), /^steps 50: the ancestral DDPM sampler runs all 1000 steps; use sampler ddim/);
   bad(() => resolveSampling('ddim', 1001, undefined, 0, 1, sched), /more than the model's 1000 timesteps/);
-  bad(() => resolveSampling('ddim', 0, undefined, 0, 1, sched), /--steps must be a positive integer/);
+  bad(() => resolveSampling('ddim', 0, undefined, 0, 1, sched), /^steps must be a positive integer/);
+  // the CLI passes flagName: the same checks name its flags
+  bad(() => resolveSampling('dpm++', 20, undefined, 0, 1, sched, flagName), /^--sampler 'dpm\+\+' is not a sampler/);
+  bad(() => resolveSampling('ddpm', 50, undefined, 0, 1, sched, flagName), /^--steps 50: .* use --sampler ddim/);
+  bad(() => resolveSampling('ddim', 20, undefined, -0.5, 1, sched, flagName), /^--eta must be/);
+  assert.equal(flagName('shardSize'), '--shard-size');
 });
 
 test('a non-finite model output stops sampling with the step and timestep named', async () => {
@@ -170,5 +176,6 @@ test('protocols: cbdm is 1000-step ancestral DDPM with the run\'s ω; ddim50 fix
   assert.equal(resolveSampling(f.sampler, f.steps, f.spacing, f.eta, f.omega, sched).nfe <= 50, true);
   assert.deepEqual(protocolSettings('ddim50', { sampler: 'unipc' }, 1000, 0.8), { sampler: 'unipc', steps: 50, eta: 0, clip: 'preview-only', omega: 1.5 });
   assert.equal(protocolSettings('cbdm', { sampler: 'ddim', steps: 25, eta: 1 }, 1000, null).omega, 0);
-  assert.throws(() => protocolSettings('cbdm', { spacing: 'cosine' }, 1000, null), /--spacing 'cosine' is not a spacing/);
+  assert.throws(() => protocolSettings('cbdm', { spacing: 'cosine' }, 1000, null), /Error: spacing 'cosine' is not a spacing/);
+  assert.throws(() => protocolSettings('cbdm', { spacing: 'cosine' }, 1000, null, flagName), /Error: --spacing 'cosine' is not a spacing/);
 });

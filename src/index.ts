@@ -6,7 +6,7 @@
  *   into a run directory; an AbortSignal stops it after the step in progress with a checkpoint;
  * - sampling: `loadModel(runDirOrWeights)`, `sample(model, { n, classIndex, omega, protocol, … })`;
  * - evaluation: `evaluate({ samples, ref, perClass })` — FID/KID/IS/precision/recall, per class and
- *   per Many/Medium/Few group;
+ *   per Many/Medium/Few group; `evaluateRun({ run, protocol, ref })` — a run under one protocol;
  * - runs and files: `readRun`, `saveModel`, `saveSamples`, `exportTorchStateDict` (a `.pt` that
  *   loads with strict=True into the published PyTorch UNet);
  * - datasets and models: `loadDataset`, `UNet`, `presetConfig`;
@@ -23,7 +23,8 @@ export { loadModel, sample, type SampleOptions, type SampleResult } from './api/
 export type { LoadedModel } from './models/load.ts';
 export { PROTOCOLS, PROTOCOL_NAMES, SAMPLERS, SAMPLER_NAMES, type ProtocolName, type SamplerName } from './diffusion/samplers.ts';
 export type { SampleProtocol } from './diffusion/generate.ts';
-export { evaluate, type EvaluateOptions, type EvalReport, type ExtractorKind } from './api/evaluate.ts';
+export { evaluate, evaluateRun, type EvaluateOptions, type EvaluateRunOptions, type EvalReport, type ExtractorKind, type ProtocolSpec } from './api/evaluate.ts';
+export { BUILTIN_PROTOCOLS, describeProtocol } from './metrics/protocol.ts';
 export { readRun, saveModel, saveSamples } from './api/runs.ts';
 export type { RunData, EvalResult } from './report/run-dir-types.ts';
 export { exportTorchStateDict } from './api/export.ts';

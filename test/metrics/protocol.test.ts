@@ -189,3 +189,10 @@ test('cbdm eval --protocol: needs --run and --ref, refuses --samples and flags t
     process.exitCode = prevCode;
   }
 });
+
+test('the library\'s evaluateRun checks its options and names their fields', async () => {
+  const { evaluateRun } = await import('../../src/api/evaluate.ts');
+  await assert.rejects(evaluateRun({ run: '', protocol: 'fast', ref: 'r.npz' }), /run must name a run directory/);
+  await assert.rejects(evaluateRun({ run: file('run'), protocol: { base: 'fast', steps: 0 } as unknown as ProtocolSpec, ref: 'r.npz' }), /protocol: 'steps' must be a positive integer or "all", got 0/);
+  await assert.rejects(evaluateRun({ run: file('run'), protocol: 'fast', ref: 'r.npz', batch: 0 }), /batch must be a positive integer, got 0/);
+});

@@ -7,7 +7,8 @@
 import { useBackend, tidy, backward } from '../src/engine/index.ts';
 import { UNet } from '../src/models/unet.ts';
 import { presetConfig, PRESET_NAMES, type PresetName } from '../src/models/presets.ts';
-import { trainingLoss, DEFAULT_LOSS } from '../src/train/loss.ts';
+import { trainingLoss } from '../src/train/loss.ts';
+import { DEFAULT_LOSS } from '../src/train/config.ts';
 import { Adam, emaUpdate, DEFAULT_ADAM } from '../src/train/optimizer.ts';
 import { defaultSchedule } from '../src/diffusion/schedule.ts';
 import { Rng } from '../src/util/rng.ts';
@@ -46,7 +47,7 @@ const t0 = performance.now();
 for (let s = 0; s < steps; s++) {
   tidy(() => {
     net.store.zeroGrad();
-    const p = trainingLoss((xt, t, yy) => net.forward(xt, t, yy, { training: true, rng: dropRng }), x0, y, [B, 3, S, S], sched, DEFAULT_LOSS, counts, rng);
+    const p = trainingLoss({ net: (xt, t, yy) => net.forward(xt, t, yy, { training: true, rng: dropRng }), x0, y0: y, shape: [B, 3, S, S], sched, cfg: DEFAULT_LOSS, counts, rng });
     losses.push(p.loss.item());
     backward(p.loss);
   });

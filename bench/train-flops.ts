@@ -11,7 +11,8 @@ import { useBackend, setCurrentBackend, tidy, backward } from '../src/engine/ind
 import type { Backend, ConvGeom } from '../src/engine/index.ts';
 import { UNet } from '../src/models/unet.ts';
 import { presetConfig, PRESET_NAMES, type PresetName } from '../src/models/presets.ts';
-import { trainingLoss, DEFAULT_LOSS } from '../src/train/loss.ts';
+import { trainingLoss } from '../src/train/loss.ts';
+import { DEFAULT_LOSS } from '../src/train/config.ts';
 import { defaultSchedule } from '../src/diffusion/schedule.ts';
 import { Rng } from '../src/util/rng.ts';
 
@@ -51,8 +52,7 @@ const net = new UNet(cfg);
 net.store.materialize(counting, 0);
 const x0 = new Rng(1).fillNormal(new Float32Array(3 * S * S)) as Float32Array;
 tidy(() => {
-  const p = trainingLoss((xt, t, y) => net.forward(xt, t, y, { training: true, rng: new Rng(2) }), x0, Int32Array.from([0]), [1, 3, S, S],
-    defaultSchedule(), { ...DEFAULT_LOSS, labelDropProb: 0 }, Array.from({ length: 10 }, (_, k) => 500 - 45 * k), new Rng(3));
+  const p = trainingLoss({ net: (xt, t, y) => net.forward(xt, t, y, { training: true, rng: new Rng(2) }), x0, y0: Int32Array.from([0]), shape: [1, 3, S, S], sched: defaultSchedule(), cfg: { ...DEFAULT_LOSS, labelDropProb: 0 }, counts: Array.from({ length: 10 }, (_, k) => 500 - 45 * k), rng: new Rng(3) });
   backward(p.loss);
 });
 console.log(JSON.stringify({ preset, flops_per_image_step: flops }));

@@ -20,7 +20,8 @@ import { loadCheckpoint } from '../src/train/checkpoint.ts';
 import { toValues } from '../src/models/load.ts';
 import { loadStateDictFile } from '../src/io/torch.ts';
 import { loadDataset } from '../src/data/registry.ts';
-import { makeSchedule, linearBetas } from '../src/diffusion/schedule.ts';
+import { scheduleOf } from '../src/diffusion/schedule.ts';
+import { runSchedule } from '../src/train/config-file.ts';
 import { evaluateRun } from '../src/demo/evaluate.ts';
 import { writeFileAtomic } from '../src/io/atomic.ts';
 import { CLASS_GROUPS } from '../src/data/groups.ts';
@@ -50,7 +51,6 @@ const perClass = Number(values['per-class']);
 const samplerSteps = Number(values['sampler-steps']);
 const only = values.steps ? new Set(values.steps.split(',').map(Number)) : null;
 const be = useBackend();
-const sched = makeSchedule(linearBetas(1000, 1e-4, 0.02));
 mkdirSync(values.out!, { recursive: true });
 const rows: Array<{ run: string; method: string; seed: number; step: number; tag?: string; eval: EvalResult }> = [];
 const studyPath = join(values.out!, 'study.json');
@@ -58,6 +58,7 @@ const studyPath = join(values.out!, 'study.json');
 for (const run of positionals) {
   const cfg = JSON.parse(readFileSync(join(run, 'config.json'), 'utf8')) as { model: UNetConfig; train: { method: string; dataset: string; root?: string | null; imb: number; maxPerClass?: number | null; seed: number; omegaEval: number; steps: number } };
   // The run's own data: root, imbalance and head-class size as it was trained (fashion-mnist-lt --max-per-class).
+  const sched = scheduleOf(runSchedule(run, cfg.model.T));
   const ds = await loadDataset({ name: cfg.train.dataset, root: cfg.train.root ?? undefined, imb: cfg.train.imb, nMax: cfg.train.maxPerClass ?? undefined, size: cfg.model.imageSize, seed: 0 });
   // Budgets: the run's kept checkpoints, plus any evaluated before whose checkpoint is gone.
   // (a run with no checkpoints/ — the shipped demo runs — is evaluated at its final step from

@@ -20,7 +20,8 @@ import { parseArgs } from 'node:util';
 import { useBackend } from '../src/engine/backends.ts';
 import { loadRunModel } from '../src/models/load.ts';
 import { loadDataset } from '../src/data/registry.ts';
-import { makeSchedule, linearBetas } from '../src/diffusion/schedule.ts';
+import { scheduleOf } from '../src/diffusion/schedule.ts';
+import { runSchedule } from '../src/train/config-file.ts';
 import { evaluateRun } from '../src/demo/evaluate.ts';
 import { CLASS_GROUPS } from '../src/data/groups.ts';
 import { pretrainedDemoDir } from '../src/demo/demo.ts';
@@ -77,12 +78,12 @@ if (values.table) {
   if (runs.length === 0) throw new Error('no run directories given and no shipped demo runs found');
   mkdirSync(out, { recursive: true });
   const be = useBackend();
-  const sched = makeSchedule(linearBetas(1000, 1e-4, 0.02));
   const perClass = Number(values['per-class']);
   const seed = Number(values.seed);
   const only = values.only ? new Set(values.only.split(',')) : null;
   for (const run of runs) {
     const m = loadRunModel(run, be);
+    const sched = scheduleOf(runSchedule(run, m.net.config.T));
     const cfg = JSON.parse(readFileSync(join(run, 'config.json'), 'utf8')) as { train: { method: string; dataset: string; root?: string | null; imb: number; maxPerClass?: number | null } };
     const ds = await loadDataset({ name: cfg.train.dataset, root: cfg.train.root ?? undefined, imb: cfg.train.imb, nMax: cfg.train.maxPerClass ?? undefined, size: m.net.config.imageSize, seed: 0 });
     const name = `${basename(dirname(run))}/${basename(run)}`;

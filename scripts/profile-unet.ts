@@ -16,7 +16,8 @@ import { profileBackend, formatProfile } from '../src/engine/profile.ts';
 import { convKernelName } from '../src/engine/cpu/load.ts';
 import { UNet } from '../src/models/unet.ts';
 import { presetConfig, type PresetName } from '../src/models/presets.ts';
-import { trainingLoss, DEFAULT_LOSS } from '../src/train/loss.ts';
+import { trainingLoss } from '../src/train/loss.ts';
+import { DEFAULT_LOSS } from '../src/train/config.ts';
 import { defaultSchedule } from '../src/diffusion/schedule.ts';
 import { Rng } from '../src/util/rng.ts';
 
@@ -48,7 +49,7 @@ const t = new Int32Array(B).fill(500);
 const once = values.mode === 'train'
   ? () => tidy(() => {
     net.store.zeroGrad();
-    const p = trainingLoss((xt, tt, yy) => net.forward(xt, tt, yy, { training: true, rng }), x0, y, [B, 3, S, S], sched, { ...DEFAULT_LOSS, labelDropProb: 0 }, counts, rng);
+    const p = trainingLoss({ net: (xt, tt, yy) => net.forward(xt, tt, yy, { training: true, rng }), x0, y0: y, shape: [B, 3, S, S], sched, cfg: { ...DEFAULT_LOSS, labelDropProb: 0 }, counts, rng });
     backward(p.loss);
   })
   : () => noGrad(() => tidy(() => { net.forward(xT, t, y, { training: false }).toArray(); }));

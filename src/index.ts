@@ -19,7 +19,7 @@
 export { train, type TrainRunOptions } from './api/train.ts';
 export type { TrainResult, MetricsRecord } from './train/trainer.ts';
 export { defaultTrainConfig, TRAIN_HELP, type TrainConfig, type ModelOverrides } from './train/config.ts';
-export { loadModel, sample, type SampleOptions, type SampleResult } from './api/sample.ts';
+export { loadModel, sample, type SampleOptions, type SampleResult, type SamplingModel } from './api/sample.ts';
 export type { LoadedModel } from './models/load.ts';
 export { PROTOCOLS, PROTOCOL_NAMES, SAMPLERS, SAMPLER_NAMES, type ProtocolName, type SamplerName } from './diffusion/samplers.ts';
 export type { SampleProtocol } from './diffusion/generate.ts';
@@ -34,7 +34,7 @@ export { loadDataset, DATASET_NAMES, type DatasetSpec } from './data/registry.ts
 export type { ImageDataset } from './data/dataset.ts';
 export { UNet, type UNetConfig, type ResolvedUNetConfig } from './models/unet.ts';
 export { presetConfig, PRESET_NAMES, type PresetName } from './models/presets.ts';
-export { makeSchedule, linearBetas, type Schedule } from './diffusion/schedule.ts';
+export { makeSchedule, linearBetas, cosineBetas, scheduleOf, PUBLISHED_SCHEDULE, type Schedule, type ScheduleSettings, type BetaScheduleKind } from './diffusion/schedule.ts';
 
 // ---- engine basics -----------------------------------------------------------------------------
 export {

@@ -9,7 +9,8 @@ import { mkdirSync } from 'node:fs';
 import { useBackend } from '../engine/backends.ts';
 import { loadRunModel, loadWeightsFile, type LoadedModel } from '../models/load.ts';
 import { generate, type LabelMode } from '../diffusion/generate.ts';
-import { makeSchedule, linearBetas, type VarianceType } from '../diffusion/schedule.ts';
+import { publishedScheduleFor, scheduleOf, type VarianceType } from '../diffusion/schedule.ts';
+import { runSchedule } from '../train/config-file.ts';
 import { PROTOCOLS, PROTOCOL_NAMES, SAMPLERS, SAMPLER_NAMES, parseProtocol, protocolSettings } from '../diffusion/samplers.ts';
 import { SPACINGS } from '../diffusion/grid.ts';
 import { X0_CLIPS } from '../diffusion/sampler.ts';
@@ -57,7 +58,7 @@ export function register(program: Command): void {
     .addOption(new Option('--labels <mode>', 'labels when no --class: iid-uniform (y ~ U{0..C−1} per image, the published eval; alias random) or balanced (equal counts, cycling)').choices(['iid-uniform', 'random', 'balanced']).default('iid-uniform'))
     .option('--protocol <p>', `sampling protocol, its fields overridden by the flags below: ${PROTOCOL_NAMES.map((n) => `${n} = ${PROTOCOLS[n].title}`).join('; ')}`, 'fast')
     .option('--sampler <s>', `sampler (default: the protocol's): ${SAMPLER_NAMES.map((n) => `${n} = ${SAMPLERS[n].title}`).join('; ')}`)
-    .option('--steps <n>', 'grid points (default: the protocol\'s; ddpm: all T = 1000; others e.g. 20–50; heun costs 2·steps − 1 evaluations)', int)
+    .option('--steps <n>', 'grid points (default: the protocol\'s; ddpm: all T of the model (its run\'s schedule; 1000 published); others e.g. 20–50; heun costs 2·steps − 1 evaluations)', int)
     .option('--spacing <s>', `timestep spacing: ${SPACINGS.join(' | ')} (default: the sampler's own — ddim uniform, euler/heun karras, dpmpp/unipc trailing)`)
     .option('--eta <f>', 'DDIM η (0 = deterministic; ddim only)', num)
     .option('--omega <w>', 'guidance scale ω (default: the protocol\'s, else the run\'s --omega-eval; published: DDPM 0.8, CBDM 1.6)', num)
@@ -72,8 +73,8 @@ export function register(program: Command): void {
       if ((o.run === undefined) === (o.ckpt === undefined)) throw new CbdmError('give exactly one of --run RUN_DIR or --ckpt FILE');
       const backend = useBackend();
       const m: LoadedModel = o.run ? loadRunModel(o.run, backend) : loadWeightsFile(o.ckpt!, backend, { imageSize: o.imageSize });
-      // The published schedule (β 1e-4 → 0.02) over the model's own T (1000 for every published model).
-      const sched = makeSchedule(linearBetas(m.net.config.T, 1e-4, 0.02));
+      // A run samples with the schedule it trained with; a weights file with the published one over its T.
+      const sched = scheduleOf(o.run ? runSchedule(o.run, m.net.config.T) : publishedScheduleFor(m.net.config.T));
       const { sampler, steps, spacing, eta, clip, omega } = protocolSettings(parseProtocol(o.protocol, flagName), o, sched.T, m.omegaEval ?? null, flagName);
       const labels: LabelMode = o.class !== undefined ? { kind: 'class', cls: o.class } : { kind: o.labels === 'balanced' ? 'balanced' : 'random' };
       const shardSize = o.shardSize ?? (o.n > SHARD_ABOVE ? 1000 : undefined);

@@ -10,7 +10,9 @@ import { fileURLToPath } from 'node:url';
 import { mkdirSync, existsSync, rmSync, copyFileSync, readFileSync } from 'node:fs';
 import { train } from '../train/trainer.ts';
 import { resolveTrainConfig, type TrainConfig } from '../train/config.ts';
-import { makeSchedule, linearBetas } from '../diffusion/schedule.ts';
+import { defaultOf } from '../train/settings.ts';
+import { scheduleOf } from '../diffusion/schedule.ts';
+import { runSchedule } from '../train/config-file.ts';
 import { evaluateRun } from './evaluate.ts';
 import { readRunDir } from '../report/run-dir.ts';
 import { renderReport } from '../report/html.ts';
@@ -90,9 +92,11 @@ export function pretrainedSteps(dir: string): number {
  * CBDM's effect on tail memorisation appears; the report says so.
  */
 export function demoPreset(quick: boolean): Omit<DemoOptions, 'out' | 'dataset'> {
+  // Evaluation guidance: each method's --omega-eval default (the published 0.8 DDPM, 1.6 CBDM).
+  const omega = { omegaDdpm: defaultOf('omegaEval', 'ddpm'), omegaCbdm: defaultOf('omegaEval', 'cbdm') };
   return quick
-    ? { steps: 40, batch: 32, lr: 1e-3, warmup: 10, emaDecay: 0.9, imageSize: 16, perClass: 12, samplerSteps: 10, samplerEta: 1, clipX0: 'clip', omegaDdpm: 0.8, omegaCbdm: 1.6, seed: 0 }
-    : { steps: 8000, batch: 32, lr: 1e-3, warmup: 100, emaDecay: 0.995, imageSize: 16, perClass: 200, samplerSteps: 25, samplerEta: 1, clipX0: 'clip', omegaDdpm: 0.8, omegaCbdm: 1.6, seed: 0 };
+    ? { steps: 40, batch: 32, lr: 1e-3, warmup: 10, emaDecay: 0.9, imageSize: 16, perClass: 12, samplerSteps: 10, samplerEta: 1, clipX0: 'clip', ...omega, seed: 0 }
+    : { steps: 8000, batch: 32, lr: 1e-3, warmup: 100, emaDecay: 0.995, imageSize: 16, perClass: 200, samplerSteps: 25, samplerEta: 1, clipX0: 'clip', ...omega, seed: 0 };
 }
 
 export interface DemoResult {
@@ -120,7 +124,6 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     }
   }
   mkdirSync(o.out, { recursive: true });
-  const sched = makeSchedule(linearBetas(1000, 1e-4, 0.02));
   const runs = {} as DemoResult['runs'];
   const shipped = o.pretrained ? pretrainedDemoDir(o.dataset, o.imageSize, o.seed) : null;
   if (o.pretrained && !shipped) throw new CbdmError(`no pretrained demo runs are shipped for ${o.dataset} at ${o.imageSize}px, seed ${o.seed}; train them with cbdm demo --train`);
@@ -157,6 +160,8 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
       ds = r.dataset;
       omega = cfg.omegaEval;
     }
+    // Sampled with the schedule the run trained with (its config.json).
+    const sched = scheduleOf(runSchedule(dir, net.config.T));
     log(`sampling and evaluating ${method.toUpperCase()} (${o.perClass}/class, DDIM ${o.samplerSteps} η ${o.samplerEta}${o.clipX0 === 'clip' ? ' clipped' : ''}, ω = ${omega})…`);
     const bar = new Progress(o.perClass * ds.numClasses, { label: `sample ${method}`, unit: 'image', enabled: o.progress });
     const ev = await evaluateRun(dir, net, ds, sched, {

@@ -90,10 +90,71 @@ function torchLinspaceF32(start: number, end: number, n: number): Float64Array {
 }
 
 /**
- * Linear β schedule of DDPM: β from `beta1` to `betaT` over T steps (defaults: the paper's
- * 1e-4 → 0.02, T = 1000). `precision` picks the published float32 ramp (default) or a float64 one.
+ * The β schedules a run can train with:
+ * - `linear`: β from β_1 to β_T over T steps, as DDPM (Ho et al. 2020, §4: T = 1000, β 1e-4 → 0.02)
+ *   and the published CBDM code (`torch.linspace(beta_1, beta_T, T)`, flags T, beta_1, beta_T of
+ *   qym7/CBDM-pytorch `main.py`); unlike improved-diffusion's "linear" it is not rescaled by 1000/T;
+ * - `cosine`: ᾱ(t) = cos²(((t/T + s)/(1 + s))·π/2) with s = 0.008, β_t = min(1 − ᾱ(t+1)/ᾱ(t), 0.999)
+ *   (Nichol & Dhariwal 2021, eq. 17; openai/improved-diffusion `gaussian_diffusion.py`,
+ *   get_named_beta_schedule("cosine") and betas_for_alpha_bar); β_1 and β_T do not apply.
  */
-export function linearBetas(T = 1000, beta1 = 1e-4, betaT = 0.02, precision: BetaPrecision = 'torch-float32'): Float64Array {
+export type BetaScheduleKind = 'linear' | 'cosine';
+
+export const BETA_SCHEDULE_KINDS: readonly BetaScheduleKind[] = ['linear', 'cosine'];
+
+/** What defines a run's schedule (saved in its config.json; TrainConfig's diffusion fields). */
+export interface ScheduleSettings {
+  kind: BetaScheduleKind;
+  /** T, the number of diffusion steps (timesteps 0..T−1). */
+  T: number;
+  /** β_1 of the linear ramp. */
+  betaStart: number;
+  /** β_T of the linear ramp. */
+  betaEnd: number;
+}
+
+/** The published schedule: DDPM's linear β 1e-4 → 0.02 over T = 1000 (Ho et al. 2020, §4; CBDM's defaults). */
+export const PUBLISHED_SCHEDULE: Readonly<ScheduleSettings> = Object.freeze({ kind: 'linear', T: 1000, betaStart: 1e-4, betaEnd: 0.02 });
+
+/**
+ * The schedule to sample a model of T steps with when nothing records its own: the published one
+ * over T (every published model has T = 1000). Runs record theirs (TrainConfig's schedule fields).
+ */
+export function publishedScheduleFor(T: number): ScheduleSettings {
+  return { ...PUBLISHED_SCHEDULE, T };
+}
+
+/** The schedule of these settings (the linear ramp in the published float32 precision). */
+export function scheduleOf(s: ScheduleSettings): Schedule {
+  switch (s.kind) {
+    case 'linear': return makeSchedule(linearBetas(s.T, s.betaStart, s.betaEnd));
+    case 'cosine': return makeSchedule(cosineBetas(s.T));
+    default: {
+      const never: never = s.kind;
+      throw new RangeError(`scheduleOf: unknown schedule kind ${String(never)}`);
+    }
+  }
+}
+
+/** Offset s and β cap of the cosine schedule (improved-diffusion: 0.008 and max_beta 0.999). */
+const COSINE_OFFSET = 0.008;
+const COSINE_MAX_BETA = 0.999;
+
+/** The cosine schedule's β over T steps, float64 (as improved-diffusion computes it with math.cos). */
+export function cosineBetas(T: number): Float64Array {
+  if (!(Number.isInteger(T) && T >= 1)) throw new RangeError(`cosineBetas: T must be a positive integer, got ${T}`);
+  const alphaBar = (u: number) => Math.cos((u + COSINE_OFFSET) / (1 + COSINE_OFFSET) * Math.PI / 2) ** 2;
+  const out = new Float64Array(T);
+  for (let i = 0; i < T; i++) out[i] = Math.min(1 - alphaBar((i + 1) / T) / alphaBar(i / T), COSINE_MAX_BETA);
+  return out;
+}
+
+/**
+ * Linear β schedule of DDPM: β from `beta1` to `betaT` over T steps (defaults: the published
+ * schedule). `precision` picks the published float32 ramp (default) or a float64 one.
+ */
+export function linearBetas(T = PUBLISHED_SCHEDULE.T, beta1 = PUBLISHED_SCHEDULE.betaStart, betaT = PUBLISHED_SCHEDULE.betaEnd,
+  precision: BetaPrecision = 'torch-float32'): Float64Array {
   if (!(Number.isInteger(T) && T >= 1)) throw new RangeError(`linearBetas: T must be a positive integer, got ${T}`);
   if (!(beta1 > 0 && betaT < 1 && beta1 <= betaT)) throw new RangeError(`linearBetas: need 0 < beta1 <= betaT < 1, got ${beta1}, ${betaT}`);
   switch (precision) {
@@ -153,7 +214,7 @@ export function makeSchedule(betas: Float64Array): Schedule {
 
 /** The published DDPM schedule: T = 1000, β linear 1e-4 → 0.02 (float32 ramp, float64 maths). */
 export function defaultSchedule(): Schedule {
-  return makeSchedule(linearBetas());
+  return scheduleOf(PUBLISHED_SCHEDULE);
 }
 
 /**

@@ -16,7 +16,8 @@ import { join } from 'node:path';
 import { useBackend } from '../engine/backends.ts';
 import { loadRunModel } from '../models/load.ts';
 import { generate, type LabelMode } from '../diffusion/generate.ts';
-import { makeSchedule, linearBetas } from '../diffusion/schedule.ts';
+import { scheduleOf } from '../diffusion/schedule.ts';
+import { runSchedule } from '../train/config-file.ts';
 import { writeClassGrids, writeSamplesNpz } from '../diffusion/samples-file.ts';
 import { sampleToShards } from '../diffusion/shards.ts';
 import { CbdmError } from '../util/errors.ts';
@@ -92,7 +93,8 @@ export async function evaluateRunUnderProtocol(o: RunEvalOptions, extractor?: Fe
   const rawEx = extractor ?? await makeExtractor(spec.extractor, { inception: o.inception, classes: C, size: cfg.imageSize, channels: cfg.channels });
   const ex = atPrecision(rawEx, o.featurePrecision ?? 'fp32');
   checkExtractor(ref, o.ref, ex);
-  const sched = makeSchedule(linearBetas(cfg.T, 1e-4, 0.02));
+  // The schedule the run trained with (its config.json; older runs: the published one).
+  const sched = scheduleOf(runSchedule(o.run, cfg.T));
   const steps = spec.steps === 'all' ? sched.T : spec.steps;
   const batch = o.sampleBatch ?? 64;
   const sampling = { sampler: spec.sampler, steps, spacing: spec.spacing, eta: spec.eta, variance: 'fixedlarge' as const, clip: spec.clip, batch };

@@ -18,6 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { CbdmError } from '../util/errors.ts';
 import { validateUNetConfig, type ResolvedUNetConfig, type UNetConfig } from '../models/unet.ts';
 import type { SamplerPageModel, SamplerWeights } from './sampler/types.ts';
+import { runSchedule } from '../train/config-file.ts';
 
 export const SAMPLER_INLINE_LIMIT_BYTES = 16 * 1024 * 1024;
 
@@ -109,7 +110,7 @@ export function samplerModelOf(runDir: string, label: string | undefined, weight
   return {
     label: label ?? basename(runDir), source: emaPath, config,
     classNames: names ?? Array.from({ length: config.numClasses }, (_, i) => `class ${i}`), counts,
-    omega: typeof cfg.train?.omegaEval === 'number' ? cfg.train.omegaEval : 0, weights,
+    omega: typeof cfg.train?.omegaEval === 'number' ? cfg.train.omegaEval : 0, weights, schedule: runSchedule(runDir, config.T),
   };
 }
 

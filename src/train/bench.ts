@@ -14,7 +14,8 @@ import { currentBackend } from '../engine/context.ts';
 import { tensor } from '../engine/ops/create.ts';
 import { UNet } from '../models/unet.ts';
 import { presetConfig, type PresetName } from '../models/presets.ts';
-import { trainingLoss, DEFAULT_LOSS } from './loss.ts';
+import { trainingLoss } from './loss.ts';
+import { DEFAULT_LOSS } from './config.ts';
 import { Adam, emaUpdate, DEFAULT_ADAM } from './optimizer.ts';
 import { defaultSchedule } from '../diffusion/schedule.ts';
 import { Rng } from '../util/rng.ts';
@@ -70,7 +71,7 @@ export function benchTrain(preset: PresetName, opts: { batch?: number; reps?: nu
   const step = () => {
     tidy(() => {
       net.store.zeroGrad();
-      const p = trainingLoss((xt, t, yy) => net.forward(xt, t, yy, { training: true, rng: dropRng }), x0, y, [B, 3, S, S], sched, lossCfg, counts, rng);
+      const p = trainingLoss({ net: (xt, t, yy) => net.forward(xt, t, yy, { training: true, rng: dropRng }), x0, y0: y, shape: [B, 3, S, S], sched, cfg: lossCfg, counts, rng });
       backward(p.loss);
     });
     opt.update();

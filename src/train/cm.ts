@@ -31,8 +31,6 @@ export interface CmOptions {
   lambda: number;
 }
 
-export const DEFAULT_CM: CmOptions = { rankRatio: 0.1, lambda: 1 };
-
 /** ω_con and ω_div per class from the training counts N_c (every count must be positive). */
 export function cmClassWeights(counts: readonly number[]): { con: Float64Array; div: Float64Array } {
   const C = counts.length;

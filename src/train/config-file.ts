@@ -5,70 +5,18 @@
  * Every key and value is checked here, so a typo or a wrong type is an error naming the file and
  * the key instead of a silently ignored setting.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import YAML from 'yaml';
 import { CbdmError } from '../util/errors.ts';
-import type { ModelOverrides, TrainConfig } from './config.ts';
-import type { LabelPrior, Method } from './loss.ts';
-import { PRESET_NAMES } from '../models/presets.ts';
-import { T2H_MODES } from './t2h.ts';
+import { checkSettingType, completeSavedTrainConfig, describe, scheduleSettingsOf, type ModelOverrides, type TrainConfig } from './config.ts';
+import type { ScheduleSettings } from '../diffusion/schedule.ts';
+import { flagName, SETTING_KEYS, type SettingKey } from './settings.ts';
 
-// Every member of the unions, checked by the compiler (a new method or prior must be listed).
-const METHODS = Object.keys({ ddpm: 0, cbdm: 0, t2h: 0, cm: 0 } satisfies Record<Method, 0>);
-const PRIORS = Object.keys({ train: 0, uniform: 0 } satisfies Record<LabelPrior, 0>);
-
-/** What a value of each TrainConfig field may be. */
-type FieldType =
-  | { kind: 'int' } | { kind: 'number' } | { kind: 'boolean' } | { kind: 'string' }
-  | { kind: 'enum'; values: readonly string[] } | { kind: 'model' };
-
-const FIELD_TYPES: Record<keyof TrainConfig, { type: FieldType; nullable?: boolean }> = {
-  method: { type: { kind: 'enum', values: METHODS } },
-  preset: { type: { kind: 'enum', values: PRESET_NAMES } },
-  dataset: { type: { kind: 'string' } },
-  root: { type: { kind: 'string' }, nullable: true },
-  imb: { type: { kind: 'number' } },
-  numpyCompat: { type: { kind: 'boolean' } },
-  maxPerClass: { type: { kind: 'int' }, nullable: true },
-  imageSize: { type: { kind: 'int' }, nullable: true },
-  steps: { type: { kind: 'int' } },
-  batch: { type: { kind: 'int' } },
-  lr: { type: { kind: 'number' } },
-  warmup: { type: { kind: 'int' } },
-  gradClip: { type: { kind: 'number' } },
-  emaDecay: { type: { kind: 'number' } },
-  tau: { type: { kind: 'number' } },
-  gamma: { type: { kind: 'number' } },
-  labelDropProb: { type: { kind: 'number' } },
-  prior: { type: { kind: 'enum', values: PRIORS } },
-  cfg: { type: { kind: 'boolean' } },
-  dropout: { type: { kind: 'number' }, nullable: true },
-  seed: { type: { kind: 'int' } },
-  logEvery: { type: { kind: 'int' } },
-  ckptEvery: { type: { kind: 'int' } },
-  keepCkpts: { type: { kind: 'int' } },
-  omegaEval: { type: { kind: 'number' } },
-  finetuneFrom: { type: { kind: 'string' }, nullable: true },
-  t2hMode: { type: { kind: 'enum', values: T2H_MODES } },
-  t2hCutTime: { type: { kind: 'int' }, nullable: true },
-  t2hPriorExponent: { type: { kind: 'number' }, nullable: true },
-  cmRankRatio: { type: { kind: 'number' } },
-  cmLambda: { type: { kind: 'number' } },
-  coral: { type: { kind: 'boolean' } },
-  coralWeight: { type: { kind: 'number' } },
-  coralTemp: { type: { kind: 'number' } },
-  coralTimeTemp: { type: { kind: 'number' } },
-  model: { type: { kind: 'model' }, nullable: true },
-};
-
-const FIELDS = Object.keys(FIELD_TYPES) as Array<keyof TrainConfig>;
-
-/** Keys a config file may use: the field name, or the flag's name without dashes. */
-const KEY_ALIASES = new Map<string, keyof TrainConfig>([
-  ...FIELDS.map((f) => [f, f] as const),
-  ...FIELDS.map((f) => [f.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`), f] as const),
-  ['label-drop', 'labelDropProb'],
+/** Keys a config file may use: the field name (settings.ts), or the flag's name without dashes. */
+const KEY_ALIASES = new Map<string, SettingKey>([
+  ...SETTING_KEYS.map((f) => [f, f] as const),
+  ...SETTING_KEYS.flatMap((f) => { const fl = flagName(f); return fl === null ? [] : [[fl, f] as const]; }),
 ]);
 
 /** Top-level keys of a run's config.json besides `train`: such a file is accepted as --config. */
@@ -90,61 +38,17 @@ export function readTrainConfigFile(path: string): Partial<TrainConfig> {
 
 /** Check keys and value types of a settings object; errors name the file and the key. */
 export function checkTrainValues(path: string, obj: Record<string, unknown>): Partial<TrainConfig> {
-  const out: Partial<Record<keyof TrainConfig, unknown>> = {};
+  const out: Partial<Record<SettingKey, unknown>> = {};
   for (const [key, value] of Object.entries(obj)) {
     const field = KEY_ALIASES.get(key);
     if (field === undefined) {
       const near = closest(key, [...KEY_ALIASES.keys()]);
-      throw new CbdmError(`${path}: unknown key '${key}'${near ? ` (did you mean '${near}'?)` : ''}; valid keys: ${FIELDS.join(', ')}`);
+      throw new CbdmError(`${path}: unknown key '${key}'${near ? ` (did you mean '${near}'?)` : ''}; valid keys: ${SETTING_KEYS.join(', ')}`);
     }
     if (field in out) throw new CbdmError(`${path}: '${key}' sets ${field} a second time`);
-    out[field] = checkValue(path, key, value, FIELD_TYPES[field]);
+    out[field] = checkSettingType(field, value, key, path);
   }
   return out as Partial<TrainConfig>;
-}
-
-function checkValue(path: string, key: string, v: unknown, spec: { type: FieldType; nullable?: boolean }): unknown {
-  const bad = (want: string): never => {
-    throw new CbdmError(`${path}: '${key}' must be ${want}${spec.nullable ? ' or null' : ''}, got ${describe(v)}`);
-  };
-  if (v === null && spec.nullable) return null;
-  const t = spec.type;
-  switch (t.kind) {
-    case 'int': return Number.isSafeInteger(v) ? v : bad('an integer');
-    case 'number': return typeof v === 'number' && Number.isFinite(v) ? v : bad('a number');
-    case 'boolean': return typeof v === 'boolean' ? v : bad('true or false');
-    case 'string': return typeof v === 'string' && v !== '' ? v : bad('a non-empty string');
-    case 'enum': return typeof v === 'string' && t.values.includes(v) ? v : bad(`one of ${t.values.join(', ')}`);
-    case 'model': return checkModel(path, key, v);
-    default: {
-      const never: never = t;
-      throw new Error(`unhandled field type ${JSON.stringify(never)}`);
-    }
-  }
-}
-
-function checkModel(path: string, key: string, v: unknown): ModelOverrides {
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new CbdmError(`${path}: '${key}' must be an object {ch, chMult, attn, numResBlocks}, got ${describe(v)}`);
-  const m: ModelOverrides = {};
-  const posInt = (x: unknown) => Number.isSafeInteger(x) && (x as number) > 0;
-  for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
-    const where = `${path}: '${key}.${k}'`;
-    switch (k) {
-      case 'ch': case 'numResBlocks':
-        if (!posInt(x)) throw new CbdmError(`${where} must be a positive integer, got ${describe(x)}`);
-        m[k] = x as number;
-        break;
-      case 'chMult': case 'attn':
-        if (!Array.isArray(x) || !x.every((e) => Number.isSafeInteger(e) && e >= (k === 'attn' ? 0 : 1))) {
-          throw new CbdmError(`${where} must be a list of ${k === 'attn' ? 'level indices' : 'positive integers'}, got ${describe(x)}`);
-        }
-        m[k] = x as number[];
-        break;
-      default:
-        throw new CbdmError(`${path}: unknown key '${key}.${k}'; valid keys: ch, chMult, attn, numResBlocks`);
-    }
-  }
-  return m;
 }
 
 /** The result of reading an absl flag file. */
@@ -162,9 +66,6 @@ const IGNORED_FLAGS = new Set(['train', 'eval', 'num_workers', 'parallel', 'var_
 
 /** Published flags whose only supported value is the published default: [flag, value, why]. */
 const FIXED_FLAGS: Record<string, [string, string]> = {
-  T: ['1000', 'cbdm trains with T = 1000 diffusion steps'],
-  beta_1: ['0.0001', 'cbdm uses the published schedule β 1e-4 → 0.02'],
-  beta_T: ['0.02', 'cbdm uses the published schedule β 1e-4 → 0.02'],
   improve: ['false', 'cbdm implements the DDPM UNet, not the improved-diffusion network'],
   weight: ['false', 'loss re-weighting is not implemented'],
   cotrain: ['false', 'classifier co-training is not implemented'],
@@ -242,6 +143,9 @@ export function readAbslFlagfile(path: string): FlagfileSettings {
       case 'ch_mult': model.chMult = ints(); break;
       case 'attn': model.attn = ints(); break;
       case 'num_res_blocks': model.numResBlocks = int(); break;
+      case 'T': values.diffusionSteps = int(); break;
+      case 'beta_1': values.betaStart = num(); break;
+      case 'beta_T': values.betaEnd = num(); break;
       case 'dropout': values.dropout = num(); break;
       case 'lr': values.lr = num(); break;
       case 'grad_clip': values.gradClip = num(); break;
@@ -320,14 +224,6 @@ function lineCol(text: string, pos: number): { line: number; col: number } {
   return { line: before.length, col: before[before.length - 1]!.length + 1 };
 }
 
-function describe(v: unknown): string {
-  if (v === null) return 'null';
-  if (Array.isArray(v)) return `a list ${JSON.stringify(v).slice(0, 40)}`;
-  if (typeof v === 'string') return `the string "${v.slice(0, 40)}"`;
-  if (typeof v === 'object') return 'an object';
-  return `${typeof v} ${String(v)}`;
-}
-
 /** The candidate nearest to `s` by edit distance, if it is a plausible typo. */
 function closest(s: string, candidates: string[]): string | null {
   let best: string | null = null;
@@ -347,4 +243,35 @@ function editDistance(a: string, b: string): number {
     prev = cur;
   }
   return prev[b.length]!;
+}
+
+/**
+ * The training settings of a run from its config.json's `train` object (`path` for errors):
+ * keys and types checked as in a settings file, then completed with the defaults of its method
+ * for settings added after the run was written (a run from before the schedule settings gets the
+ * published schedule it was trained with).
+ */
+export function savedTrainConfig(path: string, train: Record<string, unknown>): TrainConfig {
+  return completeSavedTrainConfig(path, checkTrainValues(path, train));
+}
+
+/**
+ * The diffusion schedule a run trained with, from its config.json: what sampling and evaluation
+ * of the run must use (a run from before the schedule settings: the published schedule).
+ * `modelT`, the T of the run's UNet (its time-embedding rows), must agree with it.
+ */
+export function runSchedule(runDir: string, modelT: number): ScheduleSettings {
+  const path = join(runDir, 'config.json');
+  if (!existsSync(path)) throw new CbdmError(`${runDir} is not a cbdm run directory (no config.json)`);
+  let saved: unknown;
+  try {
+    saved = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw new CbdmError(`${path} is not valid JSON (${(e as Error).message}); the file is corrupt — restore it from a copy of the run`);
+  }
+  const train = (saved as { train?: unknown } | null)?.train;
+  if (typeof train !== 'object' || train === null || Array.isArray(train)) throw new CbdmError(`${path} lacks the "train" object (the run's settings); the file is corrupt — restore it from a copy of the run`);
+  const s = scheduleSettingsOf(savedTrainConfig(path, train as Record<string, unknown>));
+  if (s.T !== modelT) throw new CbdmError(`${path}: the run's schedule has T = ${s.T} steps but its UNet was built for T = ${modelT}; the file is corrupt — restore it from a copy of the run`);
+  return s;
 }

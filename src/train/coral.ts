@@ -12,7 +12,7 @@
  *   λ = mean_i exp((1 − t_i/T)/τ_r)    t_i ∈ {0..T−1}         (diffusion.py L73–77, L84, L123: a batch mean)
  *   L = L_DM + τ_sc · w · λ · L_con                            (diffusion.py L133: w·λ·L_con;
  *                                                               main.py L377–379: × supcon_temp once more)
- * Defaults are the code's flag defaults (main.py L90–93): w = supcon_weight 0.5,
+ * Defaults (the settings table, settings.ts) are the code's flag defaults (main.py L90–93): w = supcon_weight 0.5,
  * τ_r = temperature_scaling 0.3, τ_sc = supcon_temp 0.1, i.e. an effective weight of
  * 0.05·λ ∈ [0.05, 0.05·e^{1/0.3} ≈ 1.40]. The paper's stated τ ranges differ; the code is what
  * produced the released numbers.
@@ -35,9 +35,6 @@ export interface CoralOptions {
   /** τ_r: temperature of the time weight exp((1 − t/T)/τ_r) (`--temperature_scaling`, default 0.3). */
   timeTemperature: number;
 }
-
-/** The released defaults (coral-lt-diffusion `main.py` L90–93). */
-export const DEFAULT_CORAL: CoralOptions = { weight: 0.5, temperature: 0.1, timeTemperature: 0.3 };
 
 /** λ = mean_i exp((1 − t_i/T)/τ_r), one number per batch (as the code: the mean, not per sample). */
 export function coralTimeWeight(t: Int32Array, T: number, timeTemperature: number): number {

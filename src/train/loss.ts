@@ -24,16 +24,16 @@ import { mse, weightedMse } from '../engine/ops/reduce.ts';
 import type { Rng } from '../util/rng.ts';
 import type { Schedule } from '../diffusion/schedule.ts';
 import { transferTargets, type T2hOptions } from './t2h.ts';
-import { capacityTerm, DEFAULT_CM, type CmOptions } from './cm.ts';
+import { capacityTerm, type CmOptions } from './cm.ts';
 import { coralTerm, type CoralOptions } from './coral.ts';
 import type { ProjectionHead } from '../models/projection-head.ts';
 import { sampleTrainingInputs, drawLabelDrop, sampleCbdmLabels, cbdmWeights, type LabelPrior } from '../diffusion/training.ts';
+import type { Method } from './settings.ts';
 
-/** The training methods, in the order the CLI lists them. */
-export const METHODS = ['ddpm', 'cbdm', 't2h', 'cm'] as const;
-export type Method = (typeof METHODS)[number];
+export { METHODS, type Method } from './settings.ts';
 export type { LabelPrior };
 
+/** The loss settings of a run: config.ts lossConfigOf derives them (and DEFAULT_LOSS) from the settings table. */
 export interface LossConfig {
   method: Method;
   /** Classifier-free guidance training (label dropout) for DDPM; always on for CBDM. */
@@ -42,17 +42,13 @@ export interface LossConfig {
   tau: number;
   gamma: number;
   prior: LabelPrior;
-  /** T2H's transfer settings (method t2h). */
-  t2h?: T2hOptions;
+  /** T2H's transfer settings (used by method t2h). */
+  t2h: T2hOptions;
   /** CM's settings (method cm; only λ is used here, the rank ratio shapes the network). */
-  cm?: CmOptions;
-  /** CORAL's contrastive term on the bottleneck (DDPM or CBDM); null/absent: off. */
-  coral?: CoralOptions | null;
+  cm: CmOptions;
+  /** CORAL's contrastive term on the bottleneck (DDPM or CBDM); null: off. */
+  coral: CoralOptions | null;
 }
-
-export const DEFAULT_T2H: T2hOptions = { mode: 't2h', cutTime: null, priorExponent: null };
-
-export const DEFAULT_LOSS: LossConfig = { method: 'cbdm', cfg: true, labelDropProb: 0.1, tau: 1.0, gamma: 0.25, prior: 'train' };
 
 /**
  * Anything that predicts ε from (x_t, t, y): the UNet in training mode. With CORAL it must hand
@@ -100,27 +96,42 @@ export function drawStep(x0: Float32Array, B: number, sched: Schedule, cfg: Loss
   return { t, eps, xt, dropped, yPrime, transferU };
 }
 
-/**
- * The training loss for one batch (x0 in [−1, 1], B×C×H×W flattened; y0 class labels). `head`:
- * CORAL's projection head, required when cfg.coral is set.
- */
-export function trainingLoss(net: EpsNet | TwoPassNet, x0: Float32Array, y0: Int32Array, shape: readonly number[], sched: Schedule,
-  cfg: LossConfig, counts: readonly number[], rng: Rng, dtype: 'float32' | 'float64' = 'float32', head: ProjectionHead | null = null): LossParts {
-  return lossFromDraws(net, x0, y0, shape, sched, cfg, counts, drawStep(x0, shape[0]!, sched, cfg, counts, rng), dtype, head);
+/** One batch and what its loss needs (x0 in [−1, 1], B×C×H×W flattened; y0 class labels). */
+export interface LossBatch {
+  net: EpsNet | TwoPassNet;
+  x0: Float32Array;
+  y0: Int32Array;
+  /** B×C×H×W (or B×D). */
+  shape: readonly number[];
+  sched: Schedule;
+  cfg: LossConfig;
+  /** Training images per class (the CBDM prior, T2H's and CM's class weights). */
+  counts: readonly number[];
+  /** Precision of the loss tensors (default float32; tests use float64). */
+  dtype?: 'float32' | 'float64';
+  /** CORAL's projection head, required when cfg.coral is set. */
+  head?: ProjectionHead | null;
+}
+
+/** The training loss for one batch, its random inputs drawn from `rng` (drawStep). */
+export function trainingLoss(b: LossBatch & { rng: Rng }): LossParts {
+  return lossFromDraws({ ...b, draws: drawStep(b.x0, b.shape[0]!, b.sched, b.cfg, b.counts, b.rng) });
 }
 
 /**
  * The training loss for one batch with its random inputs given: what `trainingLoss` computes after
  * its draws (tests inject the published code's draws here).
  */
-export function lossFromDraws(net: EpsNet | TwoPassNet, x0: Float32Array, y0: Int32Array, shape: readonly number[], sched: Schedule,
-  cfg: LossConfig, counts: readonly number[], d: StepDraws, dtype: 'float32' | 'float64' = 'float32', head: ProjectionHead | null = null): LossParts {
+export function lossFromDraws(b: LossBatch & { draws: StepDraws }): LossParts {
+  const { net, x0, y0, shape, sched, cfg, counts, draws: d } = b;
+  const dtype = b.dtype ?? 'float32';
+  const head = b.head ?? null;
   const B = shape[0]!;
   const xt = tensor(d.xt, shape, { dtype });
-  const target = d.transferU ? transferTargets(x0, d.eps, d.xt, d.t, y0, sched, counts, cfg.t2h ?? DEFAULT_T2H, d.transferU).eps : d.eps;
+  const target = d.transferU ? transferTargets(x0, d.eps, d.xt, d.t, y0, sched, counts, cfg.t2h, d.transferU).eps : d.eps;
   const eps = tensor(target, shape, { dtype });
   const full = typeof net === 'function' ? net : net.full;
-  const coral = cfg.coral ?? null;
+  const coral = cfg.coral;
   if (coral !== null && head === null) throw new Error('trainingLoss: CORAL is on but no projection head was given');
   // CORAL reads the bottleneck of the conditional pass, on labelled batches only (coral.ts).
   const bottleneck: Tensor[] = [];
@@ -131,7 +142,7 @@ export function lossFromDraws(net: EpsNet | TwoPassNet, x0: Float32Array, y0: In
     if (typeof net === 'function') throw new Error('trainingLoss: method cm needs both passes, {full, base} (cm-branches.ts twoPassNet)');
     // Both passes see the same condition; ω follows the images' classes even when it is dropped.
     const hBase = net.base(xt, d.t, d.dropped ? null : y0);
-    const c = capacityTerm(h, hBase, y0, counts, (cfg.cm ?? DEFAULT_CM).lambda, dtype);
+    const c = capacityTerm(h, hBase, y0, counts, cfg.cm.lambda, dtype);
     return { loss: add(lDdpm, c.term), lDdpm: lDdpm.item(), lReg: 0, lCom: 0, lCon: 0, lCm: c.term.item(), dropped: d.dropped };
   }
   let loss = lDdpm;

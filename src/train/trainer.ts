@@ -29,8 +29,9 @@ import { ProjectionHead } from '../models/projection-head.ts';
 import { trainingLoss, type LossConfig } from './loss.ts';
 import { CapacityBranches, twoPassNet } from './cm-branches.ts';
 import { CM_APPROXIMATE } from './cm.ts';
-import { settingName, type SettingNames, type TrainConfig } from './config.ts';
-import { makeSchedule, linearBetas } from '../diffusion/schedule.ts';
+import { lossConfigOf, scheduleSettingsOf, settingName, trainConfigJson, type SettingNames, type TrainConfig } from './config.ts';
+import { savedTrainConfig } from './config-file.ts';
+import { scheduleOf, type ScheduleSettings } from '../diffusion/schedule.ts';
 import { saveCheckpoint, loadCheckpoint, type AuxParams, type CheckpointState } from './checkpoint.ts';
 import { latestCheckpoint, saveEmaWeights, isTrainingCheckpoint } from '../models/weights-file.ts';
 import { loadWeightsFile } from '../models/load.ts';
@@ -92,13 +93,16 @@ export interface TrainResult {
   modelConfig: ResolvedUNetConfig;
   /** CORAL's projection head (trained, not exported), or null without --coral. */
   projHead: ProjectionHead | null;
+  /** The diffusion schedule the run trained with (what sampling it must use). */
+  schedule: ScheduleSettings;
   /** Whether `signal` stopped the run before its last step (its checkpoint is written). */
   interrupted: boolean;
 }
 
-/** Build the model config for a training config and dataset. */
+/** Build the model config for a training config and dataset: the preset, the run's T (rows of the time embedding) and overrides. */
 export function modelConfigFor(cfg: TrainConfig, ds: ImageDataset): ResolvedUNetConfig {
   const m = presetConfig(cfg.preset, ds.numClasses, ds.size, ds.channels);
+  m.T = cfg.diffusionSteps;
   if (cfg.dropout !== null) m.dropout = cfg.dropout;
   if (cfg.model) Object.assign(m, Object.fromEntries(Object.entries(cfg.model).filter(([, v]) => v !== undefined)));
   return m;
@@ -177,14 +181,15 @@ async function openRun(cfgIn: TrainConfig, opts: TrainOptions): Promise<OpenedRu
   if (opts.resume) {
     const cfgPath = join(dir, 'config.json');
     if (!existsSync(cfgPath)) throw new CbdmError(`${flag('resume')}: ${dir} has no config.json; is it a cbdm run directory?`);
-    let saved: { train: TrainConfig } & Record<string, unknown>;
+    let saved: { train: Record<string, unknown> } & Record<string, unknown>;
     try {
       saved = JSON.parse(readFileSync(cfgPath, 'utf8')) as typeof saved;
-      if (typeof saved?.train !== 'object' || saved.train === null) throw new Error('no "train" object');
+      if (typeof saved?.train !== 'object' || saved.train === null || Array.isArray(saved.train)) throw new Error('no "train" object');
     } catch (e) {
       throw new CbdmError(`${flag('resume')}: ${cfgPath} is not a valid run config (${(e as Error).message}); restore it from a copy or start a new run`);
     }
-    cfg = saved.train;
+    // Settings added since the run was written take their defaults (an older run: the published schedule).
+    cfg = savedTrainConfig(cfgPath, saved.train);
     resumeFrom = latestCheckpoint(dir);
     savedPrecision = typeof saved.precision === 'string' ? saved.precision : 'fp32';
     if (opts.extendTo !== undefined && opts.extendTo !== cfg.steps) {
@@ -192,7 +197,7 @@ async function openRun(cfgIn: TrainConfig, opts: TrainOptions): Promise<OpenedRu
         throw new CbdmError(`${flag('resume')} ${flag('steps')} ${opts.extendTo}: a run can only be extended (it is set to ${cfg.steps} steps)`);
       }
       cfg = { ...cfg, steps: opts.extendTo };
-      writeFileAtomic(cfgPath, JSON.stringify({ ...saved, train: cfg }, null, 2) + '\n');
+      writeFileAtomic(cfgPath, JSON.stringify({ ...saved, train: trainConfigJson(cfg) }, null, 2) + '\n');
     }
     if (resumeFrom === null) throw new CbdmError(`${flag('resume')}: ${dir} has no checkpoint yet (checkpoints/latest.json missing); start it again without ${flag('resume')}`);
   } else if (existsSync(join(dir, 'checkpoints', 'latest.json'))) {
@@ -205,15 +210,7 @@ async function openRun(cfgIn: TrainConfig, opts: TrainOptions): Promise<OpenedRu
   const ds = await loadDataset({ name: cfg.dataset, root: cfg.root ?? undefined, imb: cfg.imb, numpyCompat: cfg.numpyCompat, nMax: cfg.maxPerClass ?? undefined, size: cfg.imageSize ?? defaultImageSize(cfg), seed: 0 });
   if (cfg.batch > ds.labels.length) throw new CbdmError(`${flag('batch')} ${cfg.batch} is larger than the dataset (${ds.labels.length} images in ${ds.name}); use ${flag('batch')} ${ds.labels.length} or less`);
   const mcfg = modelConfigFor(cfg, ds);
-  const lossCfg: LossConfig = {
-    method: cfg.method, cfg: cfg.cfg, labelDropProb: cfg.labelDropProb, tau: cfg.tau, gamma: cfg.gamma,
-    prior: cfg.finetuneFrom ? 'uniform' : cfg.prior,
-    // config.json files written before T2H existed have no t2h fields (and are not t2h runs).
-    t2h: { mode: cfg.t2hMode ?? 't2h', cutTime: cfg.t2hCutTime ?? null, priorExponent: cfg.t2hPriorExponent ?? null },
-    cm: { rankRatio: cfg.cmRankRatio, lambda: cfg.cmLambda },
-    // Likewise files written before CORAL existed have no coral fields.
-    coral: cfg.coral ? { weight: cfg.coralWeight, temperature: cfg.coralTemp, timeTemperature: cfg.coralTimeTemp } : null,
-  };
+  const lossCfg = lossConfigOf(cfg);
   return { dir, cfg, resumeFrom, backend, ds, mcfg, lossCfg };
 }
 
@@ -280,7 +277,7 @@ function initWeights(run: OpenedRun, opts: TrainOptions): TrainingState {
       loadFinetuneWeights(cfg.finetuneFrom, ema, mcfg, backend, opts.names ?? 'flags');
       net.store.writeArena(ema.store.readArena());
     }
-    writeFileAtomic(join(dir, 'config.json'), JSON.stringify({ train: cfg, ...(branches ? { approximate: `method cm: ${CM_APPROXIMATE}` } : {}), model: mcfg, backend: backend.name, precision: currentPrecision(), commit: sourceCommit(), created: new Date().toISOString() }, null, 2) + '\n');
+    writeFileAtomic(join(dir, 'config.json'), JSON.stringify({ train: trainConfigJson(cfg), ...(branches ? { approximate: `method cm: ${CM_APPROXIMATE}` } : {}), model: mcfg, backend: backend.name, precision: currentPrecision(), commit: sourceCommit(), created: new Date().toISOString() }, null, 2) + '\n');
     writeFileAtomic(join(dir, 'data.json'), JSON.stringify({ name: ds.name, classNames: ds.classNames, counts: ds.counts, size: ds.size, channels: ds.channels }, null, 2) + '\n');
   }
   return { net, ema, opt, head, projHead, loader, rng, dropRng, step, branches };
@@ -317,7 +314,7 @@ async function trainLoop(run: OpenedRun, s: TrainingState, opts: TrainOptions): 
   const flag = (k: keyof TrainConfig | 'out' | 'resume') => settingName(k, opts.names ?? 'flags');
   const { net, ema, opt, head, projHead, loader, rng, dropRng, branches } = s;
   let step = s.step;
-  const sched = makeSchedule(linearBetas(1000, 1e-4, 0.02));
+  const sched = scheduleOf(scheduleSettingsOf(cfg));
   const S = ds.size;
   const shape = [cfg.batch, ds.channels, S, S];
   const netFn = (xt: Tensor, t: Int32Array, y: Int32Array | null, onBottleneck?: (h: Tensor) => void) =>
@@ -349,7 +346,7 @@ async function trainLoop(run: OpenedRun, s: TrainingState, opts: TrainOptions): 
     while (step < cfg.steps && !aborted() && (opts.stopAfter === undefined || stepsThisCall < opts.stopAfter)) {
       const { x, y } = loader.next();
       const { parts, stats: st } = optimiserStep({ net: net.store, ema: ema.store, opt, emaSource, projHead }, cfg.emaDecay,
-        () => trainingLoss(lossNet, x, y, shape, sched, lossCfg, ds.counts, rng, 'float32', head));
+        () => trainingLoss({ net: lossNet, x0: x, y0: y, shape, sched, cfg: lossCfg, counts: ds.counts, rng, head }));
       if (st === null) {
         const last = latestCheckpoint(dir);
         throw new CbdmError(`loss became ${parts.loss} at step ${step + 1} (L_ddpm ${parts.lDdpm}, L_reg ${parts.lReg}${head ? `, L_con ${parts.lCon}` : ''}); `
@@ -384,7 +381,7 @@ async function trainLoop(run: OpenedRun, s: TrainingState, opts: TrainOptions): 
   } finally {
     bar.stop();
   }
-  return { dir, step, net, ema, dataset: ds, modelConfig: mcfg, projHead: head, interrupted: step < cfg.steps && aborted() };
+  return { dir, step, net, ema, dataset: ds, modelConfig: mcfg, projHead: head, schedule: scheduleSettingsOf(cfg), interrupted: step < cfg.steps && aborted() };
 }
 
 /** Seed offset of the projection head's initialisation (a stream apart from the UNet's). */

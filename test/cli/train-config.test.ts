@@ -73,10 +73,15 @@ test('cbdm train --flagfile: the published absl flag file maps onto cbdm setting
   assert.equal(f.finetuneFrom, join('base', 'ckpt_200000.pt'));
   assert.equal(f.prior, 'uniform');
 
+  // the schedule flags (main.py T, beta_1, beta_T) are settings, not fixed values
+  const sched = join(tmp, 'sched.txt');
+  writeFileSync(sched, '--T=100\n--beta_1=0.001\n--beta_T=0.03\n');
+  const v = readAbslFlagfile(sched).values;
+  assert.deepEqual([v.diffusionSteps, v.betaStart, v.betaEnd], [100, 0.001, 0.03]);
+
   for (const [line, re] of [
     ['--noconditional', /:1: --conditional=false cannot be honoured: cbdm trains class-conditional models only/],
     ['--augm', /:1: --augm=true cannot be honoured: ADA augmentation/],
-    ['--beta_T=0.03', /:1: --beta_T=0.03 cannot be honoured/],
     ['--batch_size=abc', /:1: --batch_size: expected a number, got 'abc'/],
     ['--bacth_size=4', /:1: --bacth_size: unknown flag/],
     ['batch_size 4', /:1: expected one flag like --batch_size=48/],

@@ -2,7 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { readNpz, npzGet } from '../../src/io/npz.ts';
-import { addNoise, defaultSchedule, linearBetas, makeSchedule, modelLogVariance, type Schedule } from '../../src/diffusion/schedule.ts';
+import {
+  addNoise, cosineBetas, defaultSchedule, linearBetas, makeSchedule, modelLogVariance, PUBLISHED_SCHEDULE, scheduleOf, type Schedule,
+} from '../../src/diffusion/schedule.ts';
 
 const dir = fileURLToPath(new URL('../fixtures/diffusion/', import.meta.url));
 const schedNpz = readNpz(dir + 'schedule.npz');
@@ -55,6 +57,22 @@ test('every schedule coefficient matches the published formulas (numpy float64, 
   assert.equal(s.posteriorLogVarianceClipped[0], s.posteriorLogVarianceClipped[1]);
   assertRel(modelLogVariance(s, 'fixedlarge'), f64('logVarFixedLarge'), 1e-12, 'fixedlarge log variance');
   assertRel(modelLogVariance(s, 'fixedsmall'), f64('posteriorLogVarianceClipped'), 1e-12, 'fixedsmall log variance');
+});
+
+test('the cosine schedule equals improved-diffusion\'s betas_for_alpha_bar (Python float64)', () => {
+  // get_named_beta_schedule("cosine", 10) of openai/improved-diffusion, printed by Python 3 (math.cos)
+  const want = [0.02790726288603096, 0.07549363729672243, 0.12439598636904847, 0.17718952540157384, 0.23728153019052478,
+    0.30988344010857216, 0.40400314303967555, 0.5369981776428854, 0.743829366895427, 0.999];
+  assertRel(cosineBetas(10), want, 1e-14, 'cosine T=10');
+  const b = cosineBetas(1000);
+  assertRel([b[0]!, b[499]!, b[998]!, b[999]!], [4.128422482196914e-05, 0.0031458862304780677, 0.7499993929011166, 0.999], 1e-12, 'cosine T=1000');
+  assert.equal(scheduleOf({ kind: 'cosine', T: 10, betaStart: 0.5, betaEnd: 0.5 }).betas[3], cosineBetas(10)[3], 'β_1, β_T do not enter the cosine schedule');
+});
+
+test('the published schedule: linear β 1e-4 → 0.02 over T = 1000 (Ho et al. 2020), the default of runs and of linearBetas', () => {
+  assert.deepEqual({ ...PUBLISHED_SCHEDULE }, { kind: 'linear', T: 1000, betaStart: 1e-4, betaEnd: 0.02 });
+  assert.deepEqual(scheduleOf(PUBLISHED_SCHEDULE).betas, linearBetas(1000, 1e-4, 0.02));
+  assert.deepEqual(scheduleOf({ kind: 'linear', T: 100, betaStart: 1e-4, betaEnd: 0.02 }).betas, f64('betasTorch_100'));
 });
 
 test('makeSchedule rejects bad betas', () => {

@@ -144,7 +144,8 @@ test('the kernel text compiles with nvcc for sm_90 (device code, cached by sourc
 
 test('two CBDM training steps on cuda-shim run without a host fallback and match js', { skip: shimSkip }, async () => {
   const { UNet } = await import('../../src/models/unet.ts');
-  const { trainingLoss, DEFAULT_LOSS } = await import('../../src/train/loss.ts');
+  const { trainingLoss } = await import('../../src/train/loss.ts');
+  const { DEFAULT_LOSS } = await import('../../src/train/config.ts');
   const { Adam, emaUpdate, DEFAULT_ADAM } = await import('../../src/train/optimizer.ts');
   const { defaultSchedule } = await import('../../src/diffusion/schedule.ts');
   const run = (name: 'js' | 'cuda-shim'): number[] => {
@@ -163,7 +164,7 @@ test('two CBDM training steps on cuda-shim run without a host fallback and match
     for (let s = 0; s < 2; s++) {
       E.tidy(() => {
         net.store.zeroGrad();
-        const p = trainingLoss((xt, t, yy) => net.forward(xt, t, yy, { training: true, rng: dropRng }), x0, y, [2, 3, 8, 8], defaultSchedule(), DEFAULT_LOSS, [10, 5, 2], rng);
+        const p = trainingLoss({ net: (xt, t, yy) => net.forward(xt, t, yy, { training: true, rng: dropRng }), x0, y0: y, shape: [2, 3, 8, 8], sched: defaultSchedule(), cfg: DEFAULT_LOSS, counts: [10, 5, 2], rng });
         losses.push(p.loss.item());
         E.backward(p.loss);
       });

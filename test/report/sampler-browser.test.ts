@@ -16,7 +16,8 @@ import type { Page } from 'puppeteer-core';
 import { useBackend } from '../../src/engine/backends.ts';
 import { loadWeightsFile } from '../../src/models/load.ts';
 import { generate } from '../../src/diffusion/generate.ts';
-import { guidedEpsModel, runSchedule, sampleClass } from '../../src/report/sampler/sample.ts';
+import { publishedScheduleFor, scheduleOf } from '../../src/diffusion/schedule.ts';
+import { guidedEpsModel, sampleClass } from '../../src/report/sampler/sample.ts';
 import { writeSamplerPageBeside } from '../../src/report/sampler-html.ts';
 import { startSamplerServer } from '../../src/report/sampler-server.ts';
 import { launchWebGpuBrowser } from './browser.ts';
@@ -58,7 +59,7 @@ test('sampler.html from file://: WebGPU and js samples equal node\'s, live view 
   // generate bit for bit, test/report/sampler-page.test.ts) for the unclipped states x_t, which an
   // untrained model drives far outside [−1, 1] so that the images alone sit at the clip.
   const net = loadWeightsFile(join(run, 'ema.safetensors'), useBackend('js')).net;
-  const sched = runSchedule(SAMPLER_TEST_CONFIG.T);
+  const sched = scheduleOf(publishedScheduleFor(SAMPLER_TEST_CONFIG.T));
   const want = await generate(net, sched, { n: 2, labels: { kind: 'class', cls: 1 }, sampler: 'ddim', steps: 3, eta: 0, omega: 1.5, variance: 'fixedlarge', clip: 'none', batch: 2, seed: 3 });
   const states: number[] = [];
   await sampleClass(net, sched, guidedEpsModel(net, req.omega, async (x) => Float32Array.from(x.toArray())), { ...req, onStep: (s) => { for (const v of s.x) states.push(v); } });

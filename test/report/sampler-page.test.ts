@@ -13,7 +13,8 @@ import { useBackend } from '../../src/engine/backends.ts';
 import { loadWeightsFile } from '../../src/models/load.ts';
 import { generate } from '../../src/diffusion/generate.ts';
 import { resolveSampling } from '../../src/diffusion/samplers.ts';
-import { guidedEpsModel, runSchedule, sampleClass, unetFromSafetensors } from '../../src/report/sampler/sample.ts';
+import { publishedScheduleFor, scheduleOf } from '../../src/diffusion/schedule.ts';
+import { guidedEpsModel, sampleClass, unetFromSafetensors } from '../../src/report/sampler/sample.ts';
 import { renderSamplerPage, samplerModelOf, SAMPLER_INLINE_LIMIT_BYTES, writeSamplerPageBeside } from '../../src/report/sampler-html.ts';
 import { startSamplerServer } from '../../src/report/sampler-server.ts';
 import { CbdmError } from '../../src/util/errors.ts';
@@ -27,7 +28,7 @@ test('the page sampler equals generate() exactly on the js backend (ddim η = 0.
   const be = useBackend('js');
   const ref = loadWeightsFile(join(run, 'ema.safetensors'), be).net;
   const net = unetFromSafetensors(SAMPLER_TEST_CONFIG, readFileSync(join(run, 'ema.safetensors')), be, 'test');
-  const sched = runSchedule(SAMPLER_TEST_CONFIG.T);
+  const sched = scheduleOf(publishedScheduleFor(SAMPLER_TEST_CONFIG.T));
   for (const r of [{ sampler: 'ddim' as const, eta: 0.5, omega: 1.5, cls: 2 }, { sampler: 'dpmpp-2m' as const, eta: 0, omega: 0, cls: 0 }]) {
     const want = await generate(ref, sched, { n: 2, labels: { kind: 'class', cls: r.cls }, sampler: r.sampler, steps: 3, eta: r.eta, omega: r.omega, variance: 'fixedlarge', clip: 'none', batch: 2, seed: 5 });
     let steps = 0;

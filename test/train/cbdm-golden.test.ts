@@ -20,7 +20,8 @@ import { join } from 'node:path';
 import * as E from '../../src/engine/index.ts';
 import { readNpz } from '../../src/io/npz.ts';
 import { toFloat32, toFloat64, type NdArray } from '../../src/io/ndarray.ts';
-import { lossFromDraws, DEFAULT_LOSS, type StepDraws, type LossParts } from '../../src/train/loss.ts';
+import { lossFromDraws, type StepDraws, type LossParts } from '../../src/train/loss.ts';
+import { DEFAULT_LOSS } from '../../src/train/config.ts';
 import { Adam } from '../../src/train/optimizer.ts';
 import { optimiserStep } from '../../src/train/step.ts';
 import { addNoise, makeSchedule, linearBetas } from '../../src/diffusion/schedule.ts';
@@ -41,7 +42,7 @@ function names(npz: Record<string, NdArray>): string[] {
 function injectedLoss(net: UNet, x0: Float32Array, y: Int32Array, t: Int32Array, eps: Float32Array, dropped: boolean, yPrime: Int32Array, method: 'ddpm' | 'cbdm'): LossParts {
   const d: StepDraws = { t, eps, xt: addNoise(x0, eps, t, SCHED, new Float32Array(x0.length)), dropped, yPrime: method === 'cbdm' && !dropped ? yPrime : null, transferU: null };
   const netFn = (xt: E.Tensor, tt: Int32Array, yy: Int32Array | null) => net.forward(xt, tt, yy, { training: true });
-  return lossFromDraws(netFn, x0, y, [t.length, 3, S, S], SCHED, { ...DEFAULT_LOSS, method }, [3, 2, 1], d);
+  return lossFromDraws({ net: netFn, x0, y0: y, shape: [t.length, 3, S, S], sched: SCHED, cfg: { ...DEFAULT_LOSS, method }, counts: [3, 2, 1], draws: d });
 }
 
 /** That loss and its gradients (left in the gradient arena), without an optimiser step. */

@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as E from '../../src/engine/index.ts';
-import { trainingLoss, drawStep, DEFAULT_LOSS, type LossConfig } from '../../src/train/loss.ts';
+import { trainingLoss, drawStep, type LossConfig } from '../../src/train/loss.ts';
+import { DEFAULT_LOSS } from '../../src/train/config.ts';
 import { makeSchedule, linearBetas, type Schedule } from '../../src/diffusion/schedule.ts';
 import { Rng } from '../../src/util/rng.ts';
 import { assertClose } from '../engine/harness.ts';
@@ -46,7 +47,7 @@ test('CBDM loss routes gradients exactly as the stop-gradients say', () => {
 
   // 1) autodiff of the full loss
   E.tidy(() => {
-    const parts = trainingLoss(net, x0f, y0, [B, D], sched, cfg, counts, new Rng(seed), 'float64');
+    const parts = trainingLoss({ net, x0: x0f, y0, shape: [B, D], sched, cfg, counts, rng: new Rng(seed), dtype: 'float64' });
     assert.ok(parts.lReg > 0 && parts.lCom > 0);
     E.backward(parts.loss);
   });
@@ -94,7 +95,7 @@ test('label drop makes the whole batch unconditional and skips the regulariser',
   const cfg: LossConfig = { ...DEFAULT_LOSS, labelDropProb: 1 };
   const x0 = Float32Array.from(new Rng(2).fillNormal(new Float64Array(B * D)));
   E.tidy(() => {
-    const p = trainingLoss(net, x0, Int32Array.from([0, 1, 2, 0, 1, 2]), [B, D], sched, cfg, [5, 3, 1], new Rng(3), 'float64');
+    const p = trainingLoss({ net, x0, y0: Int32Array.from([0, 1, 2, 0, 1, 2]), shape: [B, D], sched, cfg, counts: [5, 3, 1], rng: new Rng(3), dtype: 'float64' });
     assert.equal(p.dropped, true);
     assert.equal(p.lReg, 0);
     assert.equal(p.lCom, 0);

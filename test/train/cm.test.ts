@@ -12,8 +12,8 @@ import { UNet, type UNetConfig } from '../../src/models/unet.ts';
 import { loadWeightsFile } from '../../src/models/load.ts';
 import { cmClassWeights, capacityTerm, CM_APPROXIMATE } from '../../src/train/cm.ts';
 import { CapacityBranches, branchRank, twoPassNet, unetWeightLayers } from '../../src/train/cm-branches.ts';
-import { trainingLoss, drawStep, DEFAULT_LOSS, type LossConfig, type TwoPassNet } from '../../src/train/loss.ts';
-import { resolveTrainConfig } from '../../src/train/config.ts';
+import { trainingLoss, drawStep, type LossConfig, type TwoPassNet } from '../../src/train/loss.ts';
+import { DEFAULT_LOSS, resolveTrainConfig } from '../../src/train/config.ts';
 import { readTrainConfigFile } from '../../src/train/config-file.ts';
 import { train } from '../../src/train/trainer.ts';
 import { latestCheckpoint } from '../../src/models/weights-file.ts';
@@ -165,7 +165,7 @@ const Y0 = Int32Array.from([0, 1, 2, 0, 1, 2]);
 const X0 = Float32Array.from(new Rng(1).fillNormal(new Float64Array(NB * ND)));
 
 function lossValue(pair: TwoPassNet, cfg: LossConfig = CM_CFG): number {
-  return E.tidy(() => E.noGrad(() => trainingLoss(pair, X0, Y0, [NB, ND], defaultSchedule(), cfg, COUNTS, new Rng(31), 'float64').loss.item()));
+  return E.tidy(() => E.noGrad(() => trainingLoss({ net: pair, x0: X0, y0: Y0, shape: [NB, ND], sched: defaultSchedule(), cfg, counts: COUNTS, rng: new Rng(31), dtype: 'float64' }).loss.item()));
 }
 
 test('CM loss equals the hand-computed L_base + λ·mean[(ω_con − ω_div)·‖ε_full − ε_base‖²] on a tiny case', () => {
@@ -188,10 +188,10 @@ test('CM loss equals the hand-computed L_base + λ·mean[(ω_con − ω_div)·�
       cm += (om.con[Y0[i]!]! - om.div[Y0[i]!]!) * dd;
     }
     const want = base / (NB * ND) + 0.7 * cm / (NB * ND);
-    const parts = E.tidy(() => trainingLoss(pair, X0, Y0, [NB, ND], defaultSchedule(), CM_CFG, COUNTS, new Rng(31), 'float64'));
+    const parts = E.tidy(() => trainingLoss({ net: pair, x0: X0, y0: Y0, shape: [NB, ND], sched: defaultSchedule(), cfg: CM_CFG, counts: COUNTS, rng: new Rng(31), dtype: 'float64' }));
     assert.ok(Math.abs(parts.loss.item() - want) < 1e-12, `${parts.loss.item()} vs ${want}`);
     assert.ok(Math.abs(parts.lCm! - 0.7 * cm / (NB * ND)) < 1e-12);
-    assert.throws(() => trainingLoss(pair.full, X0, Y0, [NB, ND], defaultSchedule(), CM_CFG, COUNTS, new Rng(31), 'float64'), /method cm needs both passes/);
+    assert.throws(() => trainingLoss({ net: pair.full, x0: X0, y0: Y0, shape: [NB, ND], sched: defaultSchedule(), cfg: CM_CFG, counts: COUNTS, rng: new Rng(31), dtype: 'float64' }), /method cm needs both passes/);
   } finally {
     E.useBackend();
   }
@@ -203,7 +203,7 @@ test('CM gradients: no stop-gradient — autodiff equals central differences on 
     const { W, Bm, Am, pair } = toyNets(1);
     const grad = (cfg: LossConfig) => {
       for (const p of [W, Bm, Am]) { p.grad?.dispose(); p.grad = null; }
-      E.tidy(() => E.backward(trainingLoss(pair, X0, Y0, [NB, ND], defaultSchedule(), cfg, COUNTS, new Rng(31), 'float64').loss));
+      E.tidy(() => E.backward(trainingLoss({ net: pair, x0: X0, y0: Y0, shape: [NB, ND], sched: defaultSchedule(), cfg, counts: COUNTS, rng: new Rng(31), dtype: 'float64' }).loss));
       return [W, Bm, Am].map((p) => Float64Array.from(p.grad!.toArray()));
     };
     const g = grad(CM_CFG);
@@ -233,7 +233,7 @@ test('CM at B = 0: the CM term and its gradient are zero, A gets no gradient, B 
     const { W, Bm, Am, pair } = toyNets(0);
     for (const p of [W, Bm, Am]) { p.grad?.dispose(); p.grad = null; }
     E.tidy(() => {
-      const parts = trainingLoss(pair, X0, Y0, [NB, ND], defaultSchedule(), CM_CFG, COUNTS, new Rng(31), 'float64');
+      const parts = trainingLoss({ net: pair, x0: X0, y0: Y0, shape: [NB, ND], sched: defaultSchedule(), cfg: CM_CFG, counts: COUNTS, rng: new Rng(31), dtype: 'float64' });
       assert.equal(parts.lCm, 0);
       E.backward(parts.loss);
     });

@@ -9,12 +9,12 @@ import * as E from '../../src/engine/index.ts';
 import { useBackend } from '../../src/engine/backends.ts';
 import { UNet } from '../../src/models/unet.ts';
 import { ProjectionHead } from '../../src/models/projection-head.ts';
-import { trainingLoss, drawStep, DEFAULT_LOSS, type LossConfig } from '../../src/train/loss.ts';
-import { coralLossWeight, DEFAULT_CORAL } from '../../src/train/coral.ts';
+import { trainingLoss, drawStep, type LossConfig } from '../../src/train/loss.ts';
+import { coralLossWeight } from '../../src/train/coral.ts';
 import { Adam, updateAll } from '../../src/train/optimizer.ts';
 import { defaultSchedule } from '../../src/diffusion/schedule.ts';
 import { train } from '../../src/train/trainer.ts';
-import { resolveTrainConfig } from '../../src/train/config.ts';
+import { DEFAULT_CORAL, DEFAULT_LOSS, resolveTrainConfig } from '../../src/train/config.ts';
 import { readSafetensors } from '../../src/io/safetensors.ts';
 import { latestCheckpoint } from '../../src/models/weights-file.ts';
 import { loadWeightsFile } from '../../src/models/load.ts';
@@ -42,7 +42,7 @@ for (const method of ['ddpm', 'cbdm'] as const) {
     const fn = (xt: E.Tensor, t: Int32Array, y: Int32Array | null, tap?: (h: E.Tensor) => void) => net.forward(xt, t, y, { training: true, onBottleneck: tap });
     const cfg: LossConfig = { ...DEFAULT_LOSS, method, labelDropProb: 0, coral: DEFAULT_CORAL };
     const p = E.tidy(() => {
-      const r = trainingLoss(fn, x0, Y, [B, 3, 8, 8], sched, cfg, COUNTS, new Rng(21), 'float32', head);
+      const r = trainingLoss({ net: fn, x0, y0: Y, shape: [B, 3, 8, 8], sched, cfg, counts: COUNTS, rng: new Rng(21), head });
       return { ...r, loss: r.loss.item() };
     });
     const d = drawStep(x0, B, sched, cfg, COUNTS, new Rng(21));
@@ -52,7 +52,7 @@ for (const method of ['ddpm', 'cbdm'] as const) {
     const want = p.lDdpm + p.lReg + 0.25 * p.lCom + w * p.lCon;
     assert.ok(Math.abs(p.loss - want) < 1e-5 * want, `loss ${p.loss} vs ${want}`);
     // every batch dropped: no CORAL term, as the released `if y_0 is not None`
-    const dropped = E.tidy(() => trainingLoss(fn, x0, Y, [B, 3, 8, 8], sched, { ...cfg, labelDropProb: 1 }, COUNTS, new Rng(21), 'float32', head));
+    const dropped = E.tidy(() => trainingLoss({ net: fn, x0, y0: Y, shape: [B, 3, 8, 8], sched, cfg: { ...cfg, labelDropProb: 1 }, counts: COUNTS, rng: new Rng(21), head }));
     assert.equal(dropped.dropped, true);
     assert.equal(dropped.lCon, 0);
   });
@@ -70,7 +70,7 @@ test('CORAL learns: on a fixed batch and fixed draws, 12 Adam steps on UNet + he
     E.tidy(() => {
       net.store.zeroGrad();
       head.store.zeroGrad();
-      const p = trainingLoss(fn, x0, Y, [B, 3, 8, 8], sched, cfg, COUNTS, new Rng(21), 'float32', head);
+      const p = trainingLoss({ net: fn, x0, y0: Y, shape: [B, 3, 8, 8], sched, cfg, counts: COUNTS, rng: new Rng(21), head });
       lCon.push(p.lCon);
       E.backward(p.loss);
     });

@@ -12,7 +12,8 @@ import { globalAvgPool } from '../../src/engine/ops/pool.ts';
 import { linear } from '../../src/engine/ops/linear.ts';
 import { supConLoss, supConForward } from '../../src/engine/ops/supcon.ts';
 import { ProjectionHead } from '../../src/models/projection-head.ts';
-import { coralTerm, coralTimeWeight, DEFAULT_CORAL } from '../../src/train/coral.ts';
+import { coralTerm, coralTimeWeight } from '../../src/train/coral.ts';
+import { DEFAULT_CORAL } from '../../src/train/config.ts';
 import { gradcheck, parity, fastBackends } from '../engine/harness.ts';
 
 const npz = readNpz(fileURLToPath(new URL('../fixtures/train/coral.npz', import.meta.url)));

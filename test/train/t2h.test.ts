@@ -55,13 +55,14 @@ test('the t2h gate never moves a sample to a rarer class; h2t never to a more fr
 
 test('method t2h: one pass, loss = mean((h − ε̃)²) with ε̃ from the draws after t, ε and the label-drop coin', async () => {
   const E = await import('../../src/engine/index.ts');
-  const { trainingLoss, drawStep, DEFAULT_LOSS } = await import('../../src/train/loss.ts');
+  const { trainingLoss, drawStep } = await import('../../src/train/loss.ts');
+  const { DEFAULT_LOSS } = await import('../../src/train/config.ts');
   E.useBackend('js');
   const B = 16, shape = [B, 3, 4, 4];
   const cfg = { ...DEFAULT_LOSS, method: 't2h' as const, t2h: { mode: 't2h' as const, cutTime: null, priorExponent: null } };
   let calls = 0;
   const zeros = (xt: InstanceType<typeof E.Tensor>) => { calls++; return E.zeros(xt.shape); };
-  const lp = E.tidy(() => trainingLoss(zeros, x0, y, shape, sched, cfg, counts, new Rng(4)));
+  const lp = E.tidy(() => trainingLoss({ net: zeros, x0, y0: y, shape, sched, cfg, counts, rng: new Rng(4) }));
   assert.equal(calls, 1);
   const d = drawStep(x0, B, sched, cfg, counts, new Rng(4));
   const want = transferTargets(x0, d.eps, d.xt, d.t, y, sched, counts, cfg.t2h, d.transferU!).eps;

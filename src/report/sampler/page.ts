@@ -15,9 +15,9 @@ import { WebGpuBackend } from '../../engine/webgpu/backend.ts';
 import type { Gpu } from '../../engine/webgpu/gpu-types.ts';
 import type { UNet } from '../../models/unet.ts';
 import { SAMPLERS, SAMPLER_NAMES, type SamplerName } from '../../diffusion/samplers.ts';
-import type { Schedule } from '../../diffusion/schedule.ts';
+import { scheduleOf, type Schedule } from '../../diffusion/schedule.ts';
 import type { EpsModel } from '../../diffusion/model.ts';
-import { guidedEpsModel, runSchedule, sampleClass, unetFromSafetensors, type ClassSampleRequest, type ReadBack } from './sample.ts';
+import { guidedEpsModel, sampleClass, unetFromSafetensors, type ClassSampleRequest, type ReadBack } from './sample.ts';
 import type { SamplerPageModel } from './types.ts';
 
 type BackendChoice = 'webgpu' | 'js';
@@ -63,7 +63,7 @@ async function netFor(model: number, backend: Backend): Promise<{ net: UNet; sch
     const m = models[model];
     if (!m) throw new Error(`no model ${model} in this page (it has ${models.length})`);
     setCurrentBackend(backend);
-    e = { net: unetFromSafetensors(m.config, await weightsOf(m), backend, m.source), sched: runSchedule(m.config.T) };
+    e = { net: unetFromSafetensors(m.config, await weightsOf(m), backend, m.source), sched: scheduleOf(m.schedule) };
     nets.set(key, e);
   }
   return e;

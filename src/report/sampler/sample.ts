@@ -14,7 +14,7 @@ import { toFloat32 } from '../../io/ndarray.ts';
 import { batchedGuidance, type EpsModel } from '../../diffusion/model.ts';
 import { resolveSampling, samplerOptions, type SamplerName } from '../../diffusion/samplers.ts';
 import type { StepInfo } from '../../diffusion/sampler.ts';
-import { linearBetas, makeSchedule, type Schedule } from '../../diffusion/schedule.ts';
+import type { Schedule } from '../../diffusion/schedule.ts';
 import { Rng } from '../../util/rng.ts';
 import { CbdmError } from '../../util/errors.ts';
 
@@ -39,11 +39,6 @@ export function unetFromSafetensors(config: UNetConfig, bytes: Uint8Array, backe
   net.store.materialize(backend, 0);
   net.store.loadStateDict(values);
   return net;
-}
-
-/** The published DDPM schedule of a T-step model, as `cbdm sample` builds it. */
-export function runSchedule(T: number): Schedule {
-  return makeSchedule(linearBetas(T, 1e-4, 0.02));
 }
 
 /**

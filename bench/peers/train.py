@@ -5,7 +5,8 @@ the same UNet configuration. Prints one JSON object. Usage:
 Optional keys (for scripts/device-check.sh on a GPU host): "device": "cuda" (default "cpu"; times
 are taken after torch.cuda.synchronize()), "compile": true (torch.compile the network, eager by
 default; compilation happens in the untimed warm-up step), "amp": "bf16" (bf16 autocast with fp32
-master weights, default fp32), "warmup": n untimed steps (default 1).
+master weights, default fp32), "warmup": n untimed steps (default 1), "pass": "train" or "sample" (only
+that part; default both — the part not run is reported as null).
 """
 import copy, json, os, sys, time
 import torch
@@ -58,30 +59,35 @@ def main():
             for pe, pn in zip(ema.parameters(), net.parameters()):
                 pe.mul_(0.9999).add_(pn, alpha=1e-4)
 
-    for _ in range(c.get('warmup', 1)):
-        step()
-    sync()
-    times = []
-    for _ in range(c['reps']):
-        t0 = clock()
-        step()
-        sync()
-        times.append(clock() - t0)
-    train_s = sorted(times)[len(times) // 2]
-    net.eval()
-    t = torch.full((B,), 500, device=dev)
-    with torch.no_grad(), autocast():
+    which = c.get('pass', 'both')
+    train_s = None
+    if which != 'sample':
         for _ in range(c.get('warmup', 1)):
-            model(x0, t, y)
+            step()
         sync()
         times = []
         for _ in range(c['reps']):
             t0 = clock()
-            model(x0, t, y)
+            step()
             sync()
             times.append(clock() - t0)
-    fwd_s = sorted(times)[len(times) // 2]
-    out = {'train_img_s': B / train_s, 'sample_img_steps_s': B / fwd_s, 'torch': torch.__version__}
+        train_s = sorted(times)[len(times) // 2]
+    net.eval()
+    t = torch.full((B,), 500, device=dev)
+    fwd_s = None
+    if which != 'train':
+        with torch.no_grad(), autocast():
+            for _ in range(c.get('warmup', 1)):
+                model(x0, t, y)
+            sync()
+            times = []
+            for _ in range(c['reps']):
+                t0 = clock()
+                model(x0, t, y)
+                sync()
+                times.append(clock() - t0)
+        fwd_s = sorted(times)[len(times) // 2]
+    out = {'train_img_s': B / train_s if train_s else None, 'sample_img_steps_s': B / fwd_s if fwd_s else None, 'torch': torch.__version__}
     if cuda:
         out['device'] = torch.cuda.get_device_name(0)
         out['max_memory_bytes'] = torch.cuda.max_memory_allocated()

@@ -6,14 +6,14 @@
 import { Command, Option } from 'commander';
 import { benchConv, benchGemm, formatBenchTable, type BenchCase, type BenchClock } from '../engine/cpu/bench.ts';
 import { CbdmError } from '../util/errors.ts';
-import { benchTrain } from '../train/bench.ts';
+import { benchTrain, TRAIN_BENCH_PASSES, type TrainBenchPass } from '../train/bench.ts';
 import { parsePreset, PRESET_NAMES } from '../models/presets.ts';
 import { useBackend } from '../engine/backends.ts';
 import { machineInfo } from '../util/machine.ts';
 
 export type BenchTarget = 'gemm' | 'conv' | 'train';
 
-interface BenchCliOptions { json?: boolean; threads: string; reps: string; rounds: string; peer: boolean; clock: BenchClock; preset: string; batch?: string }
+interface BenchCliOptions { json?: boolean; threads: string; reps: string; rounds: string; peer: boolean; clock: BenchClock; preset: string; batch?: string; pass: TrainBenchPass }
 
 /** One case over interleaved rounds (ours, peer, ours, peer, …): medians and the ratio's range. */
 export interface RoundsCase {
@@ -81,11 +81,11 @@ function positiveInt(v: string, what: string): number {
 
 /** Run one benchmark target and return its rows. */
 export function runBench(target: BenchTarget,
-  opts: { threads: number; reps: number; noPeer: boolean; clock: BenchClock; note: (m: string) => void; preset?: string; batch?: number }): BenchCase[] {
+  opts: { threads: number; reps: number; noPeer: boolean; clock: BenchClock; note: (m: string) => void; preset?: string; batch?: number; pass?: TrainBenchPass }): BenchCase[] {
   switch (target) {
     case 'train':
       useBackend();
-      return benchTrain(parsePreset(opts.preset ?? 'tiny'), { threads: opts.threads, reps: opts.reps, batch: opts.batch, noPeer: opts.noPeer, clock: opts.clock, note: opts.note });
+      return benchTrain(parsePreset(opts.preset ?? 'tiny'), { threads: opts.threads, reps: opts.reps, batch: opts.batch, noPeer: opts.noPeer, clock: opts.clock, pass: opts.pass, note: opts.note });
     case 'gemm': return benchGemm([256, 1024, 2048], opts);
     case 'conv': return benchConv(undefined, opts);
     default: {
@@ -107,6 +107,7 @@ export function register(program: Command): void {
     .option('--no-peer', 'skip the peer (Python) measurements')
     .addOption(new Option('--preset <p>', 'train: model preset').choices([...PRESET_NAMES]).default('tiny'))
     .option('--batch <n>', 'train: batch size (default per preset: tiny 64, small 16, cifar 4)')
+    .addOption(new Option('--pass <p>', 'train: which part to measure — both, the training step only (train) or the sampling forward only (sample)').choices([...TRAIN_BENCH_PASSES]).default('both'))
     .option('--json', 'print JSON: an array of {case, unit, ours, peer, peer_name, ratio}; with --rounds > 1 {machine, rounds, cases: [{case, unit, ours_median, peer_median, ratio_median, ratio_min, ratio_max, ratios}]}')
     .argument('<target>', 'what to benchmark: gemm | conv | train (CBDM step and DDPM sampling vs PyTorch)')
     .action((target: string, o: BenchCliOptions) => {
@@ -118,6 +119,7 @@ export function register(program: Command): void {
         clock: o.clock,
         preset: o.preset,
         batch: o.batch !== undefined ? positiveInt(o.batch, 'batch') : undefined,
+        pass: o.pass,
         note: (m: string) => console.error(`note: ${m}`),
       };
       const rounds = positiveInt(o.rounds, 'rounds');

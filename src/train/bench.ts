@@ -32,6 +32,10 @@ export interface TrainBenchCase {
   ratio: number | null;
 }
 
+/** Which parts of the benchmark run: both, the training step only, or the sampling forward only. */
+export type TrainBenchPass = 'both' | 'train' | 'sample';
+export const TRAIN_BENCH_PASSES: readonly TrainBenchPass[] = ['both', 'train', 'sample'];
+
 /** Default batch per preset: large enough to be representative, small enough to finish. */
 export const BENCH_BATCH: Record<PresetName, number> = { tiny: 64, small: 16, cifar: 4 };
 
@@ -41,7 +45,7 @@ function median(xs: number[]): number {
 }
 
 /** Measure ours and (if available) PyTorch on one preset. */
-export function benchTrain(preset: PresetName, opts: { batch?: number; reps?: number; threads: number; noPeer?: boolean; clock?: 'wall' | 'cpu'; note?: (m: string) => void }): TrainBenchCase[] {
+export function benchTrain(preset: PresetName, opts: { batch?: number; reps?: number; threads: number; noPeer?: boolean; clock?: 'wall' | 'cpu'; pass?: TrainBenchPass; note?: (m: string) => void }): TrainBenchCase[] {
   const cpu = opts.clock === 'cpu';
   // wall: elapsed seconds; cpu: process CPU seconds of all threads (robust on a shared machine).
   const now = () => {
@@ -53,6 +57,8 @@ export function benchTrain(preset: PresetName, opts: { batch?: number; reps?: nu
   const cfg = presetConfig(preset, classes);
   const B = opts.batch ?? BENCH_BATCH[preset];
   const reps = opts.reps ?? 3;
+  const pass = opts.pass ?? 'both';
+  const doTrain = pass !== 'sample', doSample = pass !== 'train';
   const S = cfg.imageSize;
   const be = currentBackend();
   if (be.name === 'cpu') setCpuThreads(opts.threads);
@@ -78,9 +84,9 @@ export function benchTrain(preset: PresetName, opts: { batch?: number; reps?: nu
     emaUpdate(ema.store, net.store, 0.9999);
     be.synchronize?.(); // a device backend's queued kernels belong to this step's time
   };
-  step();
+  if (doTrain) step();
   const trainTimes: number[] = [];
-  for (let r = 0; r < reps; r++) {
+  for (let r = 0; r < (doTrain ? reps : 0); r++) {
     const t0 = now();
     step();
     trainTimes.push(now() - t0);
@@ -88,27 +94,27 @@ export function benchTrain(preset: PresetName, opts: { batch?: number; reps?: nu
   const xT = tensor(x0, [B, 3, S, S]);
   const t = new Int32Array(B).fill(500);
   const fwd = () => noGrad(() => tidy(() => { net.forward(xT, t, y, { training: false }).toArray(); }));
-  fwd();
+  if (doSample) fwd();
   const fwdTimes: number[] = [];
-  for (let r = 0; r < reps; r++) {
+  for (let r = 0; r < (doSample ? reps : 0); r++) {
     const t0 = now();
     fwd();
     fwdTimes.push(now() - t0);
   }
   xT.dispose();
-  const ours = { train: B / median(trainTimes), sample: B / median(fwdTimes) };
-  const peer = opts.noPeer ? null : torchPeer({ ch: cfg.ch, mult: cfg.chMult, attn: cfg.attn, nres: cfg.numResBlocks, ncls: classes, size: S, batch: B, threads: opts.threads, reps, clock: cpu ? 'cpu' : 'wall' }, opts.note);
+  const ours = { train: doTrain ? B / median(trainTimes) : 0, sample: doSample ? B / median(fwdTimes) : 0 };
+  const peer = opts.noPeer ? null : torchPeer({ ch: cfg.ch, mult: cfg.chMult, attn: cfg.attn, nres: cfg.numResBlocks, ncls: classes, size: S, batch: B, threads: opts.threads, reps, clock: cpu ? 'cpu' : 'wall', pass }, opts.note);
   const peerName = `pytorch-cpu ${peer?.torch ?? ''}`.trim();
   const per = cpu ? '/cpu-s' : '/s';
   const bf = be.name === 'cpu' && computePrecision() === 'bf16' ? ', bf16 compute' : '';
   const row = (name: string, unit: string, o: number, p: number | null): TrainBenchCase => ({ case: name, unit: unit + per, ours: o, peer: p, peer_name: peerName, ratio: p ? o / p : null });
-  return [
-    row(`train cbdm step ${preset} B=${B} ${S}px (${be.name}, ${opts.threads} threads${bf})`, 'img', ours.train, peer?.train_img_s ?? null),
-    row(`sample ddpm ${preset} B=${B} ${S}px (${be.name}, ${opts.threads} threads${bf})`, 'img·steps', ours.sample, peer?.sample_img_steps_s ?? null),
-  ];
+  const rows: TrainBenchCase[] = [];
+  if (doTrain) rows.push(row(`train cbdm step ${preset} B=${B} ${S}px (${be.name}, ${opts.threads} threads${bf})`, 'img', ours.train, peer?.train_img_s ?? null));
+  if (doSample) rows.push(row(`sample ddpm ${preset} B=${B} ${S}px (${be.name}, ${opts.threads} threads${bf})`, 'img·steps', ours.sample, peer?.sample_img_steps_s ?? null));
+  return rows;
 }
 
-function torchPeer(c: Record<string, unknown>, note?: (m: string) => void): { train_img_s: number; sample_img_steps_s: number; torch: string } | null {
+function torchPeer(c: Record<string, unknown>, note?: (m: string) => void): { train_img_s: number | null; sample_img_steps_s: number | null; torch: string } | null {
   const script = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bench', 'peers', 'train.py');
   const python = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
   const r = spawnSync(python, [script, JSON.stringify(c)], { encoding: 'utf8', env: peerEnv({ OMP_NUM_THREADS: String(c.threads) }) });
@@ -116,5 +122,5 @@ function torchPeer(c: Record<string, unknown>, note?: (m: string) => void): { tr
     note?.(`PyTorch peer unavailable (${(r.stderr || r.error?.message || '').trim().split('\n').pop()}); install it with: apt-get install python3-torch`);
     return null;
   }
-  return JSON.parse(r.stdout.trim().split('\n').pop()!) as { train_img_s: number; sample_img_steps_s: number; torch: string };
+  return JSON.parse(r.stdout.trim().split('\n').pop()!) as { train_img_s: number | null; sample_img_steps_s: number | null; torch: string };
 }

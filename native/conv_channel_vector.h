@@ -53,22 +53,40 @@ inline void cv_store(float* out, int64_t Cout, int64_t Lo, int64_t pos, int64_t 
   for (int i = 0; i < nc; i++) o[i * Lo] = t[i];
 }
 
+// Gather them back (the partial sums of an earlier k block).
+inline void cv_load(const float* out, int64_t Cout, int64_t Lo, int64_t pos, int64_t co0, float* t, int nc) {
+  const float* o = out + (pos / Lo) * Cout * Lo + co0 * Lo + pos % Lo;
+  for (int i = 0; i < nc; i++) t[i] = o[i * Lo];
+}
+
 // Positions [p0, p0 + R) of the flattened N·Ho·Wo outputs (the last tile may be short: its
-// missing positions repeat the first and are not stored), output channels [co0, co0 + NV·VL).
+// missing positions repeat the first and are not stored), output channels [co0, co0 + NV·VL),
+// taps k ∈ [k0, k1): the first k block starts from the bias, a later one (`partial`) from the
+// sums the earlier blocks stored in out, so each element is still summed in k order.
 template <int NV>
-void cv_tile(const float* xp, const int32_t* kofs, int64_t K, const float* wk, const float* bias, float* out,
-             int64_t Cout, int64_t Lo, int64_t Wo, int64_t plane_n, int64_t Wp, int64_t s, int64_t p0, int64_t np, int64_t co0) {
+void cv_tile(const float* xp, const int32_t* kofs, int64_t k0, int64_t k1, const float* wk, const float* bias, bool partial,
+             float* out, int64_t Cout, int64_t Lo, int64_t Wo, int64_t plane_n, int64_t Wp, int64_t s, int64_t p0, int64_t np,
+             int64_t co0) {
   constexpr int R = CvTile<NV>::R;
   int64_t off[R];
   cv_offsets<R>(off, p0, np, Lo, Wo, plane_n, Wp, s);
   dwv acc[R][NV];
-  for (int v = 0; v < NV; v++) {
-    dwv b0 = dwv{};
-    if (bias) b0 = dw_load(bias + co0 + v * DW_VL);
-    for (int r = 0; r < R; r++) acc[r][v] = b0;
+  if (partial) {
+    for (int r = 0; r < R; r++) {
+      float t[NV * DW_VL];
+      if (r < np) cv_load(out, Cout, Lo, p0 + r, co0, t, NV * DW_VL);
+      else std::memset(t, 0, sizeof t);
+      std::memcpy(acc[r], t, sizeof t);
+    }
+  } else {
+    for (int v = 0; v < NV; v++) {
+      dwv b0 = dwv{};
+      if (bias) b0 = dw_load(bias + co0 + v * DW_VL);
+      for (int r = 0; r < R; r++) acc[r][v] = b0;
+    }
   }
-  const float* wrow = wk + co0;
-  for (int64_t k = 0; k < K; k++, wrow += Cout) {
+  const float* wrow = wk + k0 * Cout + co0;
+  for (int64_t k = k0; k < k1; k++, wrow += Cout) {
     dwv wv[NV];
     for (int v = 0; v < NV; v++) wv[v] = dw_load(wrow + v * DW_VL);
     const float* xk = xp + kofs[k];

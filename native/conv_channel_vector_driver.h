@@ -3,29 +3,36 @@
 #pragma once
 // The channel-vector kernel's driver (fp32 tiles of conv_channel_vector.h, bf16 tiles of
 // conv_bf16.h) and the forward / backward-data passes through it.
+// The longest run of taps k one fp32 pass of the cv kernel sums (see cv_run).
+constexpr int64_t CV_K_BLOCK = 2048;
+
 // Whether the cv kernel can produce Cout output channels (whole vectors of them).
 bool cv_ok(int64_t Cout) {
   return DW_VL > 0 && Cout % (DW_VL > 0 ? DW_VL : 1) == 0 && !conv_gemm_only();
 }
 
 // Forward: where the gemm's im2col packing is costly — short output rows (Wo < 32: runs of < 32
-// floats) or few output channels (≤ 64 uses of each packed element) — and k = Ci·KH·KW in
-// [64, 2048]: below 64 the padded copy and the scattered stores outweigh the few multiply-adds
-// (the UNet's 3-channel input conv: 0.4× the gemm), above 2048 a 64-channel block of weights
-// outgrows half of L2 and the gemm's cache blocking wins, as it does on wide maps with ≥ 128
-// channels (128→128 at 32×32: 0.9×). Measured 1.1–2.2× the gemm on the maps it takes
-// (bench/RESULTS.md).
+// floats) or few output channels (≤ 64 uses of each packed element) — and k = Ci·KH·KW ≥ 64:
+// below 64 the padded copy and the scattered stores outweigh the few multiply-adds
+// (the UNet's 3-channel input conv: 0.4× the gemm); the gemm's cache blocking wins on wide maps
+// with ≥ 128 channels (128→128 at 32×32: 0.9×). Measured 1.1–2.2× the gemm on the maps it takes
+// (bench/RESULTS.md). k > 2048 (a 64-channel block of weights outgrows half of L2) runs in k
+// blocks of ≤ 2048 (cv_run), and only with ≤ 128 output channels on maps of ≥ 8×8: there it measured 1.12–1.35× the gemm (256→128 at 8×8 and 16×16, 384→128 at 16×16,
+// 1 thread, CPU clock), with 256 channels 0.89× (512→256 16×16) and 0.65× at 4×4.
 bool cv_forward_ok(const ConvGeom& g) {
   const int64_t K = g.Ci * g.KH * g.KW;
   if (cv_bf16()) return cv_ok(g.Co) && !is_pointwise(g) && K >= 64 && K <= 4096;  // half the weight bytes
-  return cv_ok(g.Co) && !is_pointwise(g) && (g.Wo < 32 || g.Co <= 64) && K >= 64 && K <= 2048;
+  const bool k_ok = K <= CV_K_BLOCK || (g.Co <= 128 && g.Ho * g.Wo >= 64);
+  return cv_ok(g.Co) && !is_pointwise(g) && (g.Wo < 32 || g.Co <= 64) && K >= 64 && k_ok;
 }
 
 // out (N×Cout×Ho×Wo) = conv(inp (N×Cin×H×W) padded by (ph, pw), wk) + bias, wk in [k][cout] order
 // with k = (ci·KH + p)·KW + q.
+// fp32 sums run in blocks of at most kblock taps (k blocks one after another, each tile adding its
+// block to the stored sums), so the weight rows one block streams stay near L2's size.
 bool cv_run(const float* inp, const float* wk, const float* bias, float* out, int64_t N, int64_t Cin, int64_t H,
                    int64_t W, int64_t KH, int64_t KW, int64_t ph, int64_t pw, int64_t s, int64_t Cout, int64_t Ho,
-                   int64_t Wo, int nt) {
+                   int64_t Wo, int64_t kblock, int nt) {
 #if defined(__AVX512F__) || defined(__AVX2__)
   // bf16: stored channel planes are channel pairs (an odd last channel pairs with zeros)
   const bool bf = cv_bf16();
@@ -69,6 +76,9 @@ bool cv_run(const float* inp, const float* wk, const float* bias, float* out, in
   const int64_t pt = (P + R - 1) / R, tiles = pt * cob;
   const double flops = 2.0 * P * Cout * K;
   if (flops < 4e6 * nt) nt = 1;
+  const int64_t kblocks = bf || kblock <= 0 ? 1 : (K + kblock - 1) / kblock, kb = (K + kblocks - 1) / kblocks;
+  for (int64_t j = 0; j < kblocks; j++) {
+  const int64_t k0 = j * kb, k1 = imin(K, k0 + kb);
 #pragma omp parallel for num_threads(nt) schedule(dynamic, 4) if (nt > 1)
   for (int64_t t = 0; t < tiles; t++) {
     const int64_t p0 = (t / cob) * R, np = imin(R, P - p0), b = t % cob;
@@ -78,10 +88,10 @@ bool cv_run(const float* inp, const float* wk, const float* bias, float* out, in
 #if defined(__AVX512F__)
 #define CV_CASE(k) case k: \
       if (bf) cv_tile_bf16<k>(reinterpret_cast<const uint32_t*>(xp), kofs, K, wk2, bias, out, Cout, Lo, Wo, Cs * plane, Wp, s, p0, np, co0); \
-      else cv_tile<k>(xp, kofs, K, wk, bias, out, Cout, Lo, Wo, Cs * plane, Wp, s, p0, np, co0); \
+      else cv_tile<k>(xp, kofs, k0, k1, wk, bias, j > 0, out, Cout, Lo, Wo, Cs * plane, Wp, s, p0, np, co0); \
       break;
 #else
-#define CV_CASE(k) case k: cv_tile<k>(xp, kofs, K, wk, bias, out, Cout, Lo, Wo, Cs * plane, Wp, s, p0, np, co0); break;
+#define CV_CASE(k) case k: cv_tile<k>(xp, kofs, k0, k1, wk, bias, j > 0, out, Cout, Lo, Wo, Cs * plane, Wp, s, p0, np, co0); break;
 #endif
       CV_CASE(1) CV_CASE(2)
 #if defined(__AVX512F__)
@@ -90,6 +100,7 @@ bool cv_run(const float* inp, const float* wk, const float* bias, float* out, in
 #undef CV_CASE
       default: break;
     }
+  }
   }
   std::free(xp);
   std::free(kofs);
@@ -108,7 +119,7 @@ bool conv2d_forward_cv(const float* x, const float* w, const float* b, float* y,
   if (!wk) return false;
   for (int64_t co = 0; co < g.Co; co++)  // w[co][k] → wk[k][co]
     for (int64_t k = 0; k < K; k++) wk[k * g.Co + co] = w[co * K + k];
-  const bool ok = cv_run(x, wk, b, y, g.N, g.Ci, g.H, g.W, g.KH, g.KW, g.pad, g.pad, g.stride, g.Co, g.Ho, g.Wo, nt);
+  const bool ok = cv_run(x, wk, b, y, g.N, g.Ci, g.H, g.W, g.KH, g.KW, g.pad, g.pad, g.stride, g.Co, g.Ho, g.Wo, CV_K_BLOCK, nt);
   std::free(wk);
   return ok;
 }
@@ -131,7 +142,7 @@ bool conv2d_backward_data_cv(const float* gy, const float* w, float* gx, const C
         for (int64_t q = 0; q < g.KW; q++)
           wk[((co * g.KH + (g.KH - 1 - p)) * g.KW + (g.KW - 1 - q)) * g.Ci + ci] = w[((co * g.Ci + ci) * g.KH + p) * g.KW + q];
   const bool ok = cv_run(gy, wk, nullptr, gx, g.N, g.Co, g.Ho, g.Wo, g.KH, g.KW, g.KH - 1 - g.pad, g.KW - 1 - g.pad, 1,
-                                g.Ci, g.H, g.W, nt);
+                                g.Ci, g.H, g.W, 0, nt);  // backward-data: one k block, as measured
   std::free(wk);
   return ok;
 }

@@ -132,6 +132,11 @@ test('cpu conv2d vs js at UNet shapes (8×64×16×16 → 64 3×3 s1 p1, s2 p1, 1
       const g7: ConvGeom = { N: 2, Ci: 24, H: 13, W: 7, Co: 48, KH: 7, KW: 1, stride: 1, pad: 0, Ho: 7, Wo: 7 };
       checkConv(g7, false, `${isa} cv k 7×1, 13×7 → 7×7`);
     }
+    // fp32 forward with k > 2048 through the cv kernel in k blocks (each tile adding its block to
+    // the sums the block before stored): k 2304 = 2 blocks of 1152 (the up path's 256→128 at 8×8,
+    // a short last position tile: 2·64 positions), k 4320 = 3 blocks of 1440, 3 vectors of Co
+    checkConv(convGeom(big ? 2 : 1, 256, 8, 128, 3, 1, 1), true, `${isa} cv k 2304 (2 k blocks) 8×8 Ci 256 Co 128`);
+    checkConv(convGeom(1, 480, 8, 48, 3, 1, 1), false, `${isa} cv k 4320 (3 k blocks) 8×8 Ci 480 Co 48`);
   });
 });
 
@@ -296,18 +301,22 @@ test('convKernelName: the rule table of each pass picks the kernel its rules say
   const isa = cpuInfo()!.isa;
   const name = (g: ConvGeom) => [convKernelName(g, 'forward'), convKernelName(g, 'backward-data'), convKernelName(g, 'backward-weight')];
   const c16 = convGeom(4, 32, 16, 32, 3, 1, 1), c8 = convGeom(4, 128, 8, 128, 3, 1, 1), wide = convGeom(4, 128, 32, 128, 3, 1, 1);
-  const big = convGeom(4, 256, 8, 128, 3, 1, 1), p1 = convGeom(4, 128, 16, 128, 1, 1, 0), out = convGeom(4, 64, 32, 3, 3, 1, 1);
+  const big = convGeom(4, 256, 8, 128, 3, 1, 1), big256 = convGeom(4, 256, 8, 256, 3, 1, 1), big4 = convGeom(4, 256, 4, 128, 3, 1, 1);
+  const p1 = convGeom(4, 128, 16, 128, 1, 1, 0), out = convGeom(4, 64, 32, 3, 3, 1, 1);
   try {
     if (isa !== 'scalar') {
       for (const i of ['avx512', 'avx2'] as const) {
         if (i === 'avx512' && isa !== 'avx512') continue;
         setCpuIsa(i);
-        // direct 3×3 up to 64 output channels; the channel-vector kernel on small maps ≤ k 2048;
-        // the gemm on wide maps with many channels, for k > 2048 and for 1×1
+        // direct 3×3 up to 64 output channels; the channel-vector kernel on small maps (k > 2048
+        // in k blocks, with ≤ 128 output channels on maps ≥ 8×8); the gemm on wide maps with many
+        // channels, for k > 2048 with 256 output channels or on 4×4 maps, and for 1×1
         assert.deepEqual(name(c16), ['direct-3x3', 'channel-vector', 'direct-3x3'], `${i} 32→32 16×16`);
         assert.deepEqual(name(c8), ['channel-vector', 'channel-vector', 'im2col-gemm'], `${i} 128→128 8×8`);
         assert.deepEqual(name(wide), ['im2col-gemm', 'im2col-gemm', 'im2col-gemm'], `${i} 128→128 32×32`);
-        assert.deepEqual(name(big), ['im2col-gemm', 'channel-vector', 'im2col-gemm'], `${i} 256→128 8×8 (forward k 2304)`);
+        assert.deepEqual(name(big), ['channel-vector', 'channel-vector', 'im2col-gemm'], `${i} 256→128 8×8 (forward k 2304)`);
+        assert.deepEqual(name(big256)[0], 'im2col-gemm', `${i} 256→256 8×8 (k 2304, 256 output channels)`);
+        assert.deepEqual(name(big4)[0], 'im2col-gemm', `${i} 256→128 4×4 (k 2304 on a 4×4 map)`);
         assert.deepEqual(name(p1), ['im2col-gemm', 'im2col-gemm', 'im2col-gemm'], `${i} 1×1`);
         assert.deepEqual(name(out), ['direct-3x3', 'direct-3x3', 'im2col-gemm'], `${i} the UNet's output conv 64→3`);
         setCpuConvKernels('gemm');

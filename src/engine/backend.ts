@@ -188,11 +188,17 @@ export interface Kernels {
   emaUpdate(ema: Storage, p: Storage, decay: number): void;
 }
 
+/** What a new buffer must hold: zeros, or anything because a kernel overwrites all of it. */
+export type AllocInit = 'zeros' | 'overwritten';
+
 /** A compute backend: buffer management plus kernels. */
 export interface Backend extends Kernels {
   readonly name: BackendName;
-  /** Allocate a zero-filled buffer. */
-  alloc(dtype: DType, size: number): Storage;
+  /**
+   * Allocate a buffer: zero-filled, or with `init` 'overwritten' (the caller's kernel writes every
+   * element before anything reads it) whatever a reused buffer held — a backend may skip the fill.
+   */
+  alloc(dtype: DType, size: number, init?: AllocInit): Storage;
   /** A buffer viewing `size` elements of `base` from `offset` (shares memory; used for parameter arenas). */
   view(base: Storage, offset: number, size: number): Storage;
   /** Copy host data into a buffer. */

@@ -6,7 +6,7 @@
  * until `dispose()`. Views (`reshape`, `detach`) share storage; the storage is freed when its last
  * view is disposed. Using a disposed tensor is an error that names the op.
  */
-import type { Backend, Storage } from './backend.ts';
+import type { AllocInit, Backend, Storage } from './backend.ts';
 import type { DType, FloatArray } from './dtype.ts';
 import { currentBackend, trackTensor, untrackTensor, gradEnabled } from './context.ts';
 import type { GradNode } from './autograd.ts';
@@ -140,8 +140,8 @@ export function fmtShape(shape: readonly number[]): string {
   return `[${shape.join(', ')}]`;
 }
 
-/** Allocate a new tensor on the current backend (zero-filled). */
-export function empty(shape: readonly number[], dtype: DType = 'float32', backend: Backend = currentBackend()): Tensor {
-  const storage = backend.alloc(dtype, shapeSize(shape));
+/** Allocate a new tensor on the current backend (zero-filled unless `init` is 'overwritten': see Backend.alloc). */
+export function empty(shape: readonly number[], dtype: DType = 'float32', backend: Backend = currentBackend(), init: AllocInit = 'zeros'): Tensor {
+  const storage = backend.alloc(dtype, shapeSize(shape), init);
   return new Tensor({ storage, backend }, shape);
 }

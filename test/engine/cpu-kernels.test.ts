@@ -73,6 +73,7 @@ function checkConv(g: ConvGeom, bias: boolean, what: string): void {
   const [gyj, gyc] = pair(normal(ys, 4));
   const out = (be: Backend, n: number) => be.alloc('float32', n);
   const [yj, yc] = [out(js, ys), out(cpu, ys)];
+  cpu.write(yc, new Float32Array(ys).fill(NaN)); // every forward kernel overwrites (ops allocate y 'overwritten')
   js.conv2dForward(xj, wj, bias ? bj : null, yj, g);
   cpu.conv2dForward(xc, wc, bias ? bc : null, yc, g);
   close(js.read(yj), cpu.read(yc), 2e-5, `${what} forward`);
@@ -440,6 +441,7 @@ test('cpu conv2d in bf16 precision: exact bf16 products, fp32 sums (equals js on
       const run = (be: Backend, xv: Float32Array, wv: Float32Array, gyv: Float32Array) => {
         const [sx, sw, sb, sgy] = [xv, wv, b, gyv].map((v) => { const s = be.alloc('float32', v.length); be.write(s, v); return s; });
         const y = be.alloc('float32', ys), gx = be.alloc('float32', xs), gw = be.alloc('float32', ws), gb = be.alloc('float32', g.Co);
+        be.write(y, new Float32Array(ys).fill(NaN));  // the forward overwrites every element
         be.conv2dForward(sx!, sw!, sb!, y, g);
         be.conv2dBackwardData(sgy!, sw!, gx, g);
         be.conv2dBackwardWeight(sx!, sgy!, gw, gb, g);

@@ -8,7 +8,7 @@
  */
 import { Tensor, fmtShape } from '../tensor.ts';
 import { record } from '../autograd.ts';
-import { checkSame, newLike, st } from './util.ts';
+import { checkSame, newLike, outputLike, st } from './util.ts';
 
 /** How `small` broadcasts over `big`: big viewed as O×C×I, small covering the C block. */
 interface BroadcastPlan { O: number; C: number; I: number }
@@ -45,13 +45,13 @@ function sameShape(a: Tensor, b: Tensor): boolean {
 export function add(a: Tensor, b: Tensor): Tensor {
   checkSame('add', a, b);
   if (sameShape(a, b)) {
-    const out = newLike(a);
+    const out = outputLike(a);
     a.backend.add(st(a, 'add'), st(b, 'add'), st(out, 'add'));
     return record('add', [a, b], out, (gy) => [gy, gy]);
   }
   const [big, small, swapped] = a.size >= b.size ? [a, b, false] : [b, a, true];
   const p = plan('add', big.shape, small.shape);
-  const out = newLike(big);
+  const out = outputLike(big);
   big.backend.addBroadcast(st(big, 'add'), st(small, 'add'), p.O, p.C, p.I, st(out, 'add'));
   return record('add', [a, b], out, (gy) => {
     const gs = newLike(small);

@@ -8,7 +8,7 @@
  */
 import { Tensor, fmtShape } from '../tensor.ts';
 import { record } from '../autograd.ts';
-import { checkSame, newLike, st } from './util.ts';
+import { checkSame, newLike, outputLike, st } from './util.ts';
 
 function normAxis(op: string, shape: readonly number[], axis: number): number {
   const a = axis < 0 ? axis + shape.length : axis;
@@ -35,7 +35,7 @@ export function concat(xs: readonly Tensor[], axis = 1): Tensor {
   const shape = [...first.shape];
   shape[a] = total;
   const be = first.backend;
-  const y = newLike(first, shape);
+  const y = outputLike(first, shape);  // the blocks cover every element
   const yStride = total * inner;
   let off = 0;
   const offsets = sizes.map((s) => { const o = off; off += s; return o; });

@@ -6,7 +6,7 @@
 import type { ConvGeom } from '../backend.ts';
 import { Tensor } from '../tensor.ts';
 import { record } from '../autograd.ts';
-import { checkRank, checkSame, newLike, st } from './util.ts';
+import { checkRank, checkSame, newLike, outputLike, st } from './util.ts';
 
 export interface Conv2dOptions {
   stride?: number;
@@ -33,7 +33,7 @@ export function conv2d(x: Tensor, w: Tensor, b: Tensor | null, opts: Conv2dOptio
   checkRank('conv2d', 'weight', w, 4);
   const g = convGeom(x.shape, w.shape, opts.stride ?? 1, opts.pad ?? 0);
   if (b && (b.shape.length !== 1 || b.shape[0] !== g.Co)) throw new Error(`conv2d: bias must have shape [${g.Co}], got ${b.describe()}`);
-  const y = newLike(x, [g.N, g.Co, g.Ho, g.Wo]);
+  const y = outputLike(x, [g.N, g.Co, g.Ho, g.Wo]);
   const be = x.backend;
   be.conv2dForward(st(x, 'conv2d'), st(w, 'conv2d'), b ? st(b, 'conv2d') : null, st(y, 'conv2d'), g);
   const inputs = b ? [x, w, b] : [x, w];

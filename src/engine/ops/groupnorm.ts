@@ -5,7 +5,7 @@
  */
 import { Tensor } from '../tensor.ts';
 import { record } from '../autograd.ts';
-import { checkSame, newLike, st } from './util.ts';
+import { checkSame, newLike, outputLike, st } from './util.ts';
 
 export interface GroupNormOptions {
   groups?: number;
@@ -26,7 +26,7 @@ export function groupNorm(x: Tensor, gamma: Tensor, beta: Tensor, opts: GroupNor
   if (C % G !== 0) throw new Error(`groupNorm: ${C} channels are not divisible into ${G} groups (use a channel count that is a multiple of ${G})`);
   if (gamma.size !== C || beta.size !== C) throw new Error(`groupNorm: weight and bias must have ${C} elements, got ${gamma.describe()} and ${beta.describe()}`);
   const g = { N, C, L, G, eps };
-  const y = newLike(x);
+  const y = outputLike(x);
   const mean = newLike(x, [N, G]);
   const rstd = newLike(x, [N, G]);
   const be = x.backend;

@@ -8,13 +8,13 @@
  */
 import { Tensor } from '../tensor.ts';
 import { record } from '../autograd.ts';
-import { checkRank, newLike, st } from './util.ts';
+import { checkRank, newLike, outputLike, st } from './util.ts';
 
 export function upsampleNearest2x(x: Tensor): Tensor {
   checkRank('upsampleNearest2x', 'input', x, 4);
   const [N, C, H, W] = x.shape as [number, number, number, number];
   const be = x.backend;
-  const y = newLike(x, [N, C, 2 * H, 2 * W]);
+  const y = outputLike(x, [N, C, 2 * H, 2 * W]);
   be.upsampleNearest2xForward(st(x, 'upsampleNearest2x'), st(y, 'upsampleNearest2x'), N * C, H, W);
   return record('upsampleNearest2x', [x], y, (gy) => {
     const gx = newLike(x);

@@ -6,6 +6,14 @@ export function newLike(like: Tensor, shape: readonly number[] = like.shape): Te
   return empty(shape, like.dtype, like.backend);
 }
 
+/**
+ * A new output tensor that the op's kernel overwrites completely (every backend's kernel, including
+ * the js reference): its memory may be a reused buffer that is not zeroed first.
+ */
+export function outputLike(like: Tensor, shape: readonly number[] = like.shape): Tensor {
+  return empty(shape, like.dtype, like.backend, 'overwritten');
+}
+
 /** Throw unless all tensors share dtype and backend. */
 export function checkSame(op: string, ...ts: Tensor[]): void {
   const a = ts[0]!;

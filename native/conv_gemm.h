@@ -9,12 +9,15 @@ bool gb_pointwise_ok(const ConvGeom& g) { return is_pointwise(g) && bf16_kernels
 // bf16 forward through the im2col bf16 gemm rather than the cv kernel: where its contiguous stores
 // and cache blocking win — k > 2048 (448→384 at 8×8: 1.5×), and stride-1 rows ≥ 32 wide with
 // ≥ 96 output channels (64→96 at 35×35, 128→128 at 32×32: 1.06–1.12×); and k ≥ 64 where the cv
-// kernel cannot run (output channels not a multiple of 16). Small maps and few channels stay on
-// cv (32→32 at 16×16: 2.7×, 5×5 48→64: 2×).
+// kernel cannot run (output channels not a multiple of 16) but with ≥ 16 of them: the UNet's
+// output conv (32→3 at 16×16, B=64) ran 7.3 GFLOP/s in the bf16 gemm (3 of its 6 tile rows, the
+// 64-column panels mostly padding) against 57 in the fp32 direct kernel (1 thread, CPU clock), so
+// < 16 output channels take the fp32 rules. Small maps and few channels stay on cv (32→32 at
+// 16×16: 2.7×, 5×5 48→64: 2×).
 bool gb_forward_ok(const ConvGeom& g) {
   if (!bf16_kernels() || is_pointwise(g) || g.N == 0) return false;
   const int64_t K = g.Ci * g.KH * g.KW;
-  return K > 2048 || (g.Co >= 96 && g.Wo >= 32 && g.stride == 1) || (K >= 64 && !cv_forward_ok(g));
+  return K > 2048 || (g.Co >= 96 && g.Wo >= 32 && g.stride == 1) || (K >= 64 && g.Co >= 16 && !cv_forward_ok(g));
 }
 
 // bf16 backward-data for stride > 1: the bf16 gemm into col, then col2im (1.3–1.4× the fp32 gemm

@@ -332,6 +332,8 @@ test('convKernelName: the rule table of each pass picks the kernel its rules say
         assert.deepEqual(name(c16), ['bf16-channel-vector', 'bf16-channel-vector', 'bf16-channel-vector'], 'bf16 32→32 16×16');
         assert.deepEqual(name(p1), ['bf16-gemm-1x1', 'bf16-gemm-1x1', 'bf16-gemm-1x1'], 'bf16 1×1');
         assert.deepEqual(name(big).slice(0, 1), ['bf16-im2col-gemm'], 'bf16 k 2304');
+        // the UNet's output conv (3 output channels) keeps the fp32 direct kernel: the bf16 gemm ran it 8× slower
+        assert.deepEqual(name(out).slice(0, 1), ['direct-3x3'], 'bf16 the UNet\'s output conv 64→3');
       } finally {
         setCpuPrecision(before);
       }

@@ -17,8 +17,9 @@ bool cv_ok(int64_t Cout) {
 // (the UNet's 3-channel input conv: 0.4× the gemm); the gemm's cache blocking wins on wide maps
 // with ≥ 128 channels (128→128 at 32×32: 0.9×). Measured 1.1–2.2× the gemm on the maps it takes
 // (bench/RESULTS.md). k > 2048 (a 64-channel block of weights outgrows half of L2) runs in k
-// blocks of ≤ 2048 (cv_run), and only with ≤ 128 output channels on maps of ≥ 8×8: there it measured 1.12–1.35× the gemm (256→128 at 8×8 and 16×16, 384→128 at 16×16,
-// 1 thread, CPU clock), with 256 channels 0.89× (512→256 16×16) and 0.65× at 4×4.
+// blocks of ≤ 2048 (cv_run), and only with ≤ 128 output channels on maps of ≥ 8×8: there it
+// measured 1.15–1.33× the gemm (medians; 256→128 at 8×8 and 16×16, 384→128 at 16×16, 1 thread,
+// CPU clock), with 256 output channels 0.88–0.93× (256→256, 512→256) and 0.63–0.68× at 4×4.
 bool cv_forward_ok(const ConvGeom& g) {
   const int64_t K = g.Ci * g.KH * g.KW;
   if (cv_bf16()) return cv_ok(g.Co) && !is_pointwise(g) && K >= 64 && K <= 4096;  // half the weight bytes

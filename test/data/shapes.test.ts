@@ -187,14 +187,13 @@ test('bad options throw CbdmError', () => {
   assert.throws(() => renderShape(0, new Float32Array(3), 16), CbdmError);
 });
 
-test('timing: full shapes10-lt and shapes100-lt at 32×32', () => {
-  const t0 = performance.now();
-  const a = makeShapesLT({ classes: 10, size: 32 });
-  const t1 = performance.now();
-  const b = makeShapesLT({ classes: 100, size: 32 });
-  const t2 = performance.now();
-  console.log(`# shapes10-lt ${a.labels.length} images: ${(t1 - t0).toFixed(0)} ms; shapes100-lt ${b.labels.length} images: ${(t2 - t1).toFixed(0)} ms`);
-  // Budgets from the spec are < 1 s and < 3 s; measured ≈ 0.05–0.08 s and ≈ 0.5 s on 2 cores.
-  assert.ok(t1 - t0 < 1000, `shapes10-lt took ${(t1 - t0).toFixed(0)} ms`);
-  assert.ok(t2 - t1 < 3000, `shapes100-lt took ${(t2 - t1).toFixed(0)} ms`);
+test('full shapes10-lt and shapes100-lt at 32×32: every class present, head to tail non-increasing', () => {
+  // Generation time is a benchmark (bench/shapes-generate.ts), not asserted here.
+  for (const classes of [10, 100] as const) {
+    const d = makeShapesLT({ classes, size: 32 });
+    const counts = new Array<number>(classes).fill(0);
+    for (const y of d.labels) counts[y]!++;
+    assert.ok(counts.every((c) => c > 0), `shapes${classes}-lt: a class has no image`);
+    for (let c = 1; c < classes; c++) assert.ok(counts[c]! <= counts[c - 1]!, `shapes${classes}-lt: class ${c} has more images than class ${c - 1}`);
+  }
 });

@@ -8,7 +8,8 @@
  * - evaluation: `evaluate({ samples, ref, perClass })` — FID/KID/IS/precision/recall, per class and
  *   per Many/Medium/Few group; `evaluateRun({ run, protocol, ref })` — a run under one protocol;
  * - runs and files: `readRun`, `saveModel`, `saveSamples`, `exportTorchStateDict` (a `.pt` that
- *   loads with strict=True into the published PyTorch UNet);
+ *   loads with strict=True into the published PyTorch UNet), `exportOnnx` (the ε-network as an
+ *   ONNX model for onnxruntime);
  * - datasets and models: `loadDataset`, `UNet`, `presetConfig`;
  * - the engine basics: tensors, ops, autograd and the compute backends (`js`, native `cpu`).
  *
@@ -27,7 +28,7 @@ export { evaluate, evaluateRun, type EvaluateOptions, type EvaluateRunOptions, t
 export { BUILTIN_PROTOCOLS, describeProtocol } from './metrics/protocol.ts';
 export { readRun, saveModel, saveSamples } from './api/runs.ts';
 export type { RunData, EvalResult } from './report/run-dir-types.ts';
-export { exportTorchStateDict } from './api/export.ts';
+export { exportOnnx, exportTorchStateDict } from './api/export.ts';
 
 // ---- datasets and models -----------------------------------------------------------------------
 export { loadDataset, DATASET_NAMES, type DatasetSpec } from './data/registry.ts';

@@ -34,7 +34,7 @@ export const COMMAND_MODULES: readonly CommandModule[] = [
   },
   { commands: [{ name: 'report', term: 'report [options]', description: 'write a self-contained HTML report comparing run directories (samples per class, Many/Medium/Few, mean ± sd over seeds, curves)' }], load: () => import('./report.ts') },
   { commands: [{ name: 'eval', term: 'eval [options]', description: 'FID / IS / KID / precision / recall of samples against reference statistics, overall, per class and per Many/Medium/Few group' }], load: () => import('./eval.ts') },
-  { commands: [{ name: 'export', term: 'export', description: 'export a model as a PyTorch state dict, or samples as PNG files' }], load: () => import('./export.ts') },
+  { commands: [{ name: 'export', term: 'export', description: 'export a model as a PyTorch state dict or an ONNX model, or samples as PNG files' }], load: () => import('./export.ts') },
   { commands: [{ name: 'bench', term: 'bench [options] <target>', description: 'benchmark kernels (gemm, conv) and the training step (train) against a peer measured in the same run' }], load: () => import('./bench.ts') },
   { commands: [{ name: 'serve', term: 'serve [options]', description: 'open a run in the browser sampler: pick class, ω, solver, steps and seed and watch the denoising (WebGPU, else js), on 127.0.0.1 only' }], load: () => import('./serve.ts') },
 ];

@@ -3,6 +3,8 @@
  *   cbdm export torch --run DIR --out model.pt    the EMA weights as a PyTorch state dict under the
  *                                                 published names (loads with strict=True into the
  *                                                 published UNet)
+ *   cbdm export onnx --run DIR --out model.onnx   the EMA ε-network as an ONNX model (opset 17):
+ *                                                 eps = f(x, t, y), y = −1 for no label
  *   cbdm export png --samples S.npz --out DIR     one PNG per sample in class folders + index.json
  */
 import { Command } from 'commander';
@@ -10,7 +12,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { useBackend } from '../engine/backends.ts';
 import { loadRunModel, loadWeightsFile } from '../models/load.ts';
-import { exportTorchStateDict } from '../api/export.ts';
+import { exportOnnx, exportTorchStateDict } from '../api/export.ts';
 import { readSamples } from '../metrics/features.ts';
 import { floatToUint8 } from '../io/png-grid.ts';
 import { exportDataset } from '../data/export.ts';
@@ -33,7 +35,7 @@ function classNamesFor(run: string | undefined, labels: Int32Array): string[] {
 }
 
 export function register(program: Command): void {
-  const ex = program.command('export').description('export a model as a PyTorch state dict, or samples as PNG files');
+  const ex = program.command('export').description('export a model as a PyTorch state dict or an ONNX model, or samples as PNG files');
   ex.command('torch')
     .description('the EMA weights of a run (or a weights file) as a PyTorch .pt state dict under the published names: net.load_state_dict(torch.load(FILE), strict=True)')
     .option('--run <dir>', 'run directory (its EMA model)')
@@ -49,6 +51,22 @@ export function register(program: Command): void {
       const c = m.net.config;
       console.log(`${m.net.store.params.length} tensors (${m.net.store.numel.toLocaleString('en-US')} parameters) from ${m.source} → ${o.out}; `
         + `the published UNet(T=${c.T}, ch=${c.ch}, ch_mult=[${c.chMult.join(', ')}], attn=[${c.attn.join(', ')}], num_res_blocks=${c.numResBlocks}, num_class=${c.numClasses}) loads it with strict=True`);
+    });
+  ex.command('onnx')
+    .description('the EMA model of a run (or a weights file) as an ONNX model (opset 17) for onnxruntime and other runtimes: inputs x [B,C,S,S] float32, t [B] int64, y [B] int64 (a class, or -1 for no label), output eps')
+    .option('--run <dir>', 'run directory (its EMA model)')
+    .option('--ckpt <file>', 'weights file instead: published ckpt.pt (ema_model entry) or safetensors with the published names')
+    .option('--image-size <n>', 'image size for --ckpt (default 32)', posInt)
+    .requiredOption('--out <file>', 'output .onnx file (written atomically)')
+    .action((o: { run?: string; ckpt?: string; imageSize?: number; out: string }) => {
+      if ((o.run === undefined) === (o.ckpt === undefined)) throw new CbdmError('give exactly one of --run RUN_DIR or --ckpt FILE');
+      if (!o.out.endsWith('.onnx')) throw new CbdmError(`--out ${o.out}: an ONNX model file ends in .onnx`);
+      const backend = useBackend();
+      const m = o.run !== undefined ? loadRunModel(o.run, backend) : loadWeightsFile(o.ckpt!, backend, { imageSize: o.imageSize });
+      exportOnnx(m.net, o.out, m.source);
+      const c = m.net.config;
+      const inputs = c.numClasses > 0 ? `x [B,${c.channels},${c.imageSize},${c.imageSize}], t [B] in [0, ${c.T}), y [B] in [0, ${c.numClasses}) or -1 (no label)` : `x [B,${c.channels},${c.imageSize},${c.imageSize}], t [B] in [0, ${c.T})`;
+      console.log(`${m.net.store.numel.toLocaleString('en-US')} parameters from ${m.source} → ${o.out} (ONNX opset 17; inputs ${inputs}; output eps)`);
     });
   ex.command('png')
     .description('samples (.npz of cbdm sample, guided-diffusion\'s arr_0 .npz or the published .npy pair) as one PNG per image in class folders, with index.json')

@@ -1,19 +1,22 @@
 /**
- * `cbdm bench gemm|conv`: the native cpu backend against a peer measured in the same run
- * (NumPy/OpenBLAS for sgemm, PyTorch CPU for conv2d). `--json` prints an array of
- * {case, unit, ours, peer, peer_name, ratio}; ratio = ours / peer, higher is better.
+ * `cbdm bench gemm|conv|train`: the native cpu backend against a peer measured in the same run
+ * (NumPy/OpenBLAS for sgemm, PyTorch CPU for conv2d, PyTorch CPU for the training step and
+ * sampling, and with `--peer onnxruntime|both` onnxruntime-node for sampling). `--json` prints an
+ * array of {case, unit, ours, peer, peer_name, ratio}; ratio = ours / peer, higher is better.
  */
 import { Command, Option } from 'commander';
 import { benchConv, benchGemm, formatBenchTable, type BenchCase, type BenchClock } from '../engine/cpu/bench.ts';
 import { CbdmError } from '../util/errors.ts';
-import { benchTrain, TRAIN_BENCH_PASSES, type TrainBenchPass } from '../train/bench.ts';
+import { loadavg } from 'node:os';
+import { benchTrain, TRAIN_BENCH_PASSES, TRAIN_BENCH_PEERS, type TrainBenchPass, type TrainBenchPeer } from '../train/bench.ts';
 import { parsePreset, PRESET_NAMES } from '../models/presets.ts';
 import { useBackend } from '../engine/backends.ts';
 import { machineInfo } from '../util/machine.ts';
 
 export type BenchTarget = 'gemm' | 'conv' | 'train';
 
-interface BenchCliOptions { json?: boolean; threads: string; reps: string; rounds: string; peer: boolean; clock: BenchClock; preset: string; batch?: string; pass: TrainBenchPass }
+/** `--peer <which>` gives a name, `--no-peer` false. */
+interface BenchCliOptions { json?: boolean; threads: string; reps: string; rounds: string; peer: TrainBenchPeer | false; clock: BenchClock; preset: string; batch?: string; pass: TrainBenchPass }
 
 /** One case over interleaved rounds (ours, peer, ours, peer, …): medians and the ratio's range. */
 export interface RoundsCase {
@@ -81,11 +84,11 @@ function positiveInt(v: string, what: string): number {
 
 /** Run one benchmark target and return its rows. */
 export function runBench(target: BenchTarget,
-  opts: { threads: number; reps: number; noPeer: boolean; clock: BenchClock; note: (m: string) => void; preset?: string; batch?: number; pass?: TrainBenchPass }): BenchCase[] {
+  opts: { threads: number; reps: number; noPeer: boolean; peer?: TrainBenchPeer; clock: BenchClock; note: (m: string) => void; preset?: string; batch?: number; pass?: TrainBenchPass }): BenchCase[] {
   switch (target) {
     case 'train':
       useBackend();
-      return benchTrain(parsePreset(opts.preset ?? 'tiny'), { threads: opts.threads, reps: opts.reps, batch: opts.batch, noPeer: opts.noPeer, clock: opts.clock, pass: opts.pass, note: opts.note });
+      return benchTrain(parsePreset(opts.preset ?? 'tiny'), { threads: opts.threads, reps: opts.reps, batch: opts.batch, noPeer: opts.noPeer, peer: opts.peer, clock: opts.clock, pass: opts.pass, note: opts.note });
     case 'gemm': return benchGemm([256, 1024, 2048], opts);
     case 'conv': return benchConv(undefined, opts);
     default: {
@@ -104,18 +107,22 @@ export function register(program: Command): void {
     .addOption(new Option('--rounds <n>', 'interleaved rounds: ours then the peer, N times (A/B/A/B…); reports the median ratio and its range, with the CPU model, family and flags').default('1'))
     .addOption(new Option('--clock <clock>', 'wall: elapsed time (GFLOP/s); cpu: process CPU time of all threads (GFLOP/cpu-s, robust on a shared machine)')
       .choices(['wall', 'cpu']).default('wall'))
-    .option('--no-peer', 'skip the peer (Python) measurements')
+    .addOption(new Option('--peer <which>', 'train: torch (PyTorch CPU: training step and sampling), onnxruntime (onnxruntime-node on the PyTorch peer\'s model exported with torch.onnx.export, same weights: sampling only, needs python3-torch and the onnxruntime-node devDependency) or both; gemm and conv have one peer each')
+      .choices([...TRAIN_BENCH_PEERS]).default('torch'))
+    .option('--no-peer', 'skip the peer measurements')
     .addOption(new Option('--preset <p>', 'train: model preset').choices([...PRESET_NAMES]).default('tiny'))
     .option('--batch <n>', 'train: batch size (default per preset: tiny 64, small 16, cifar 4)')
     .addOption(new Option('--pass <p>', 'train: which part to measure — both, the training step only (train) or the sampling forward only (sample)').choices([...TRAIN_BENCH_PASSES]).default('both'))
-    .option('--json', 'print JSON: an array of {case, unit, ours, peer, peer_name, ratio}; with --rounds > 1 {machine, rounds, cases: [{case, unit, ours_median, peer_median, ratio_median, ratio_min, ratio_max, ratios}]}')
-    .argument('<target>', 'what to benchmark: gemm | conv | train (CBDM step and DDPM sampling vs PyTorch)')
+    .option('--json', 'print JSON: an array of {case, unit, ours, peer, peer_name, ratio}; with --rounds > 1 {machine, load_average: {start, end} (1/5/15-minute), rounds, cases: [{case, unit, peer_name, ours_median, peer_median, ratio_median, ratio_min, ratio_max, ratios}]}')
+    .argument('<target>', 'what to benchmark: gemm | conv | train (CBDM step and DDPM sampling vs PyTorch; sampling vs onnxruntime-node with --peer)')
     .action((target: string, o: BenchCliOptions) => {
       if (target !== 'gemm' && target !== 'conv' && target !== 'train') throw new CbdmError(`unknown benchmark '${target}': choose gemm, conv or train`);
+      if (target !== 'train' && o.peer !== false && o.peer !== 'torch') throw new CbdmError(`--peer ${o.peer} applies to bench train (sampling); ${target} has one peer (leave --peer out)`);
       const opts = {
         threads: positiveInt(o.threads, 'threads'),
         reps: positiveInt(o.reps, 'reps'),
-        noPeer: !o.peer,
+        noPeer: o.peer === false,
+        peer: o.peer === false ? undefined : o.peer,
         clock: o.clock,
         preset: o.preset,
         batch: o.batch !== undefined ? positiveInt(o.batch, 'batch') : undefined,
@@ -128,9 +135,14 @@ export function register(program: Command): void {
         console.log(o.json ? JSON.stringify(rows, null, 2) : formatBenchTable(rows));
         return;
       }
+      const loadStart = loadavg();
       const cases = runBenchRounds(target, rounds, opts);
       const machine = machineInfo();
-      if (o.json) console.log(JSON.stringify({ machine, rounds, threads: opts.threads, clock: opts.clock, date: new Date().toISOString(), cases }, null, 2));
-      else console.log(`${machine.cpuModel} (family ${machine.cpuFamily ?? '?'}, ${machine.cpus} CPUs, ${machine.flags.join(' ')})\n${formatRoundsTable(cases, rounds)}`);
+      const load_average = { start: loadStart, end: loadavg() };
+      if (o.json) console.log(JSON.stringify({ machine, load_average, rounds, threads: opts.threads, clock: opts.clock, date: new Date().toISOString(), cases }, null, 2));
+      else {
+        const la = (l: number[]) => l.map((v) => v.toFixed(2)).join(' ');
+        console.log(`${machine.cpuModel} (family ${machine.cpuFamily ?? '?'}, ${machine.cpus} CPUs, ${machine.flags.join(' ')}); load average ${la(load_average.start)} at the start, ${la(load_average.end)} at the end\n${formatRoundsTable(cases, rounds)}`);
+      }
     });
 }

@@ -2,7 +2,9 @@
  * `cbdm bench train`: img/s of a full CBDM training step (2 forward + 2 backward + clip + Adam +
  * EMA, label drop off so every step takes both passes) and of DDPM sampling (image·steps/s: one
  * ε-network forward per image per denoising step), ours vs PyTorch CPU on the same UNet config
- * in the same run (`bench/peers/train.py`, Debian's python3-torch).
+ * in the same run (`bench/peers/train.py`, Debian's python3-torch), and for sampling also vs
+ * onnxruntime-node running the PyTorch peer's model exported with torch.onnx.export
+ * (./onnxruntime-peer.ts).
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -21,6 +23,11 @@ import { defaultSchedule } from '../diffusion/schedule.ts';
 import { Rng } from '../util/rng.ts';
 import { setCpuThreads, computePrecision } from '../engine/cpu/load.ts';
 import { peerEnv } from '../util/peer-env.ts';
+import { onnxruntimePeer } from './onnxruntime-peer.ts';
+
+/** Which peers `cbdm bench train` measures: PyTorch (training and sampling), onnxruntime-node (sampling), or both. */
+export type TrainBenchPeer = 'torch' | 'onnxruntime' | 'both';
+export const TRAIN_BENCH_PEERS: readonly TrainBenchPeer[] = ['torch', 'onnxruntime', 'both'];
 
 /** One row of the bench JSON schema shared by every `cbdm bench` target. */
 export interface TrainBenchCase {
@@ -45,7 +52,7 @@ function median(xs: number[]): number {
 }
 
 /** Measure ours and (if available) PyTorch on one preset. */
-export function benchTrain(preset: PresetName, opts: { batch?: number; reps?: number; threads: number; noPeer?: boolean; clock?: 'wall' | 'cpu'; pass?: TrainBenchPass; note?: (m: string) => void }): TrainBenchCase[] {
+export function benchTrain(preset: PresetName, opts: { batch?: number; reps?: number; threads: number; noPeer?: boolean; peer?: TrainBenchPeer; clock?: 'wall' | 'cpu'; pass?: TrainBenchPass; note?: (m: string) => void }): TrainBenchCase[] {
   const cpu = opts.clock === 'cpu';
   // wall: elapsed seconds; cpu: process CPU seconds of all threads (robust on a shared machine).
   const now = () => {
@@ -103,14 +110,23 @@ export function benchTrain(preset: PresetName, opts: { batch?: number; reps?: nu
   }
   xT.dispose();
   const ours = { train: doTrain ? B / median(trainTimes) : 0, sample: doSample ? B / median(fwdTimes) : 0 };
-  const peer = opts.noPeer ? null : torchPeer({ ch: cfg.ch, mult: cfg.chMult, attn: cfg.attn, nres: cfg.numResBlocks, ncls: classes, size: S, batch: B, threads: opts.threads, reps, clock: cpu ? 'cpu' : 'wall', pass }, opts.note);
-  const peerName = `pytorch-cpu ${peer?.torch ?? ''}`.trim();
+  const which = opts.peer ?? 'torch';
+  const arch = { ch: cfg.ch, mult: cfg.chMult, attn: cfg.attn, nres: cfg.numResBlocks, ncls: classes, size: S, batch: B, threads: opts.threads, reps, clock: cpu ? 'cpu' as const : 'wall' as const };
+  // The torch peer runs the passes asked for; the onnxruntime peer measures only the sampling forward.
+  const peer = opts.noPeer || which === 'onnxruntime' ? null : torchPeer({ ...arch, pass }, opts.note);
+  const ort = opts.noPeer || which === 'torch' || !doSample ? null : onnxruntimePeer(arch, opts.note);
   const per = cpu ? '/cpu-s' : '/s';
   const bf = be.name === 'cpu' && computePrecision() === 'bf16' ? ', bf16 compute' : '';
-  const row = (name: string, unit: string, o: number, p: number | null): TrainBenchCase => ({ case: name, unit: unit + per, ours: o, peer: p, peer_name: peerName, ratio: p ? o / p : null });
+  const row = (name: string, unit: string, o: number, p: number | null, peerName: string): TrainBenchCase => ({ case: name, unit: unit + per, ours: o, peer: p, peer_name: peerName, ratio: p ? o / p : null });
+  const torchName = `pytorch-cpu ${peer?.torch ?? ''}`.trim();
+  const setting = `${preset} B=${B} ${S}px (${be.name}, ${opts.threads} threads${bf})`;
   const rows: TrainBenchCase[] = [];
-  if (doTrain) rows.push(row(`train cbdm step ${preset} B=${B} ${S}px (${be.name}, ${opts.threads} threads${bf})`, 'img', ours.train, peer?.train_img_s ?? null));
-  if (doSample) rows.push(row(`sample ddpm ${preset} B=${B} ${S}px (${be.name}, ${opts.threads} threads${bf})`, 'img·steps', ours.sample, peer?.sample_img_steps_s ?? null));
+  if (doTrain) rows.push(row(`train cbdm step ${setting}`, 'img', ours.train, peer?.train_img_s ?? null, torchName));
+  if (doSample && (which !== 'onnxruntime' || opts.noPeer)) rows.push(row(`sample ddpm ${setting}`, 'img·steps', ours.sample, peer?.sample_img_steps_s ?? null, torchName));
+  if (doSample && which !== 'torch' && !opts.noPeer) {
+    const name = ort ? `onnxruntime-node ${ort.onnxruntime} (cpu EP, model from torch ${ort.torch} torch.onnx.export)` : 'onnxruntime-node';
+    rows.push(row(`sample ddpm ${setting} vs onnxruntime`, 'img·steps', ours.sample, ort?.sample_img_steps_s ?? null, name));
+  }
   return rows;
 }
 

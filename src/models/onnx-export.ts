@@ -15,7 +15,7 @@
  *                   ·γ + β per channel (GroupNormalization-18 normalises per group and was
  *                   redefined in opset 21; InstanceNormalization has meant the same since opset 6)
  *   Swish           x·Sigmoid(x)
- *   attention       Transpose(q)·k · C^−½ → Softmax(axis −1) → v·Pᵀ (./../engine/ops/attention.ts)
+ *   attention       Transpose(q)·k · C^−½ → Softmax(axis −1) → v·Pᵀ (../engine/ops/attention.ts)
  *   nearest ×2      Resize(mode nearest, asymmetric, floor): out[i] = in[⌊i/2⌋]
  */
 import type { UNet } from './unet.ts';

@@ -35,7 +35,7 @@ export function loadRunModel(runDir: string, backend: Backend): LoadedModel {
   const ckpt = latestCheckpoint(runDir);
   let source: string;
   if (ckpt) {
-    net.store.writeArena(readCheckpointFile(ckpt, net.store.layout).arena('ema'));
+    net.store.writeArena(readCheckpointFile(ckpt, net.store.layout, { emaOnly: true }).arena('ema'));
     source = `${ckpt} (EMA)`;
   } else {
     const emaPath = join(runDir, 'ema.safetensors');

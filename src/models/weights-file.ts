@@ -49,17 +49,26 @@ export function isTrainingCheckpoint(path: string): boolean {
   return readSafetensors(readFileSync(path), path).metadata?.cbdm_state !== undefined;
 }
 
+/** Parameters of the training network that the EMA (a plain UNet) does not have: CM's low-rank branches. */
+const TRAINING_ONLY_PREFIX = 'cm_branch.';
+
 /**
  * Open a training checkpoint written for a model of `layout` (same names and shapes in the same
- * order); anything else is a clear error.
+ * order); anything else is a clear error. With `emaOnly` (the caller reads the `ema` arena alone),
+ * the trained network may have more parameters after the UNet's: a `--method cm` run's
+ * checkpoint stores its low-rank branches there, while its EMA follows the merged weights and
+ * has the plain UNet's layout (src/train/trainer.ts initWeights).
  */
-export function readCheckpointFile(path: string, layout: readonly ParamLayout[]): CheckpointFile {
+export function readCheckpointFile(path: string, layout: readonly ParamLayout[], opts: { emaOnly?: boolean } = {}): CheckpointFile {
   if (!existsSync(path)) throw new CbdmError(`checkpoint ${path} does not exist`);
   const { tensors, metadata } = readSafetensors(readFileSync(path), path);
   const raw = metadata?.cbdm_state;
   if (!raw) throw new CbdmError(`${path} is not a cbdm training checkpoint (no cbdm_state metadata); to sample from weights use cbdm sample --ckpt`);
   const state = JSON.parse(raw) as Record<string, unknown> & { layout: Array<{ name: string; shape: number[] }> };
-  const mismatch = state.layout.length !== layout.length || state.layout.some((l, i) => l.name !== layout[i]!.name || l.shape.join('x') !== layout[i]!.shape.join('x'));
+  const extra = state.layout.slice(layout.length);
+  const extraAllowed = opts.emaOnly === true && extra.every((l) => l.name.startsWith(TRAINING_ONLY_PREFIX));
+  const mismatch = (state.layout.length !== layout.length && !extraAllowed) || state.layout.length < layout.length
+    || layout.some((l, i) => l.name !== state.layout[i]!.name || l.shape.join('x') !== state.layout[i]!.shape.join('x'));
   if (mismatch) throw new CbdmError(`${path} was written for a different model (parameter layout differs); check --preset and the dataset's class count`);
   return {
     state,

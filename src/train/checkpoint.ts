@@ -94,7 +94,7 @@ function tryUnlink(p: string): void {
  * checkpoint's EMA weights are loaded into `net` (fine-tuning from a DDPM run).
  */
 export function loadCheckpoint(path: string, net: ParamStore, ema: ParamStore | null, opt: Adam | null, opts: { emaInto?: boolean; projHead?: AuxParams | null } = {}): CheckpointState {
-  const file = readCheckpointFile(path, net.layout);
+  const file = readCheckpointFile(path, net.layout, { emaOnly: opts.emaInto === true });
   const st = file.state as unknown as StoredState;
   const get = (k: CheckpointArena) => file.arena(k);
   if (opts.emaInto) {

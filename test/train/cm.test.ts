@@ -9,14 +9,15 @@ import { join } from 'node:path';
 import * as E from '../../src/engine/index.ts';
 import { conv2d } from '../../src/engine/ops/conv2d.ts';
 import { UNet, type UNetConfig } from '../../src/models/unet.ts';
-import { loadWeightsFile } from '../../src/models/load.ts';
+import { loadWeightsFile, loadRunModel } from '../../src/models/load.ts';
 import { cmClassWeights, capacityTerm, CM_APPROXIMATE } from '../../src/train/cm.ts';
 import { CapacityBranches, branchRank, twoPassNet, unetWeightLayers } from '../../src/train/cm-branches.ts';
 import { trainingLoss, drawStep, type LossConfig, type TwoPassNet } from '../../src/train/loss.ts';
 import { DEFAULT_LOSS, resolveTrainConfig } from '../../src/train/config.ts';
 import { readTrainConfigFile } from '../../src/train/config-file.ts';
 import { train } from '../../src/train/trainer.ts';
-import { latestCheckpoint } from '../../src/models/weights-file.ts';
+import { latestCheckpoint, readCheckpointFile } from '../../src/models/weights-file.ts';
+import { loadCheckpoint } from '../../src/train/checkpoint.ts';
 import { readSafetensors } from '../../src/io/safetensors.ts';
 import { defaultSchedule } from '../../src/diffusion/schedule.ts';
 import { Rng } from '../../src/util/rng.ts';
@@ -297,6 +298,16 @@ test('CM trains, resumes bit-exactly, and exports a plain UNet EMA (published ke
   assert.deepEqual([...ema.tensors.keys()].sort(), plainKeys);
   const loaded = loadWeightsFile(join(a, 'ema.safetensors'), E.currentBackend(), { imageSize: 16 });
   assert.equal(loaded.net.store.numel, new UNet(ra.modelConfig).store.numel);
+  // Sampling a CM run reads the EMA from its latest checkpoint into a plain UNet (the branches
+  // stored after the UNet's parameters are skipped): the same weights as ema.safetensors.
+  const fromRun = loadRunModel(a, E.currentBackend());
+  assert.ok(Buffer.from(fromRun.net.store.readArena().buffer).equals(Buffer.from(loaded.net.store.readArena().buffer)));
+  const plain = new UNet(ra.modelConfig);
+  plain.store.materialize(E.currentBackend(), 0);
+  loadCheckpoint(latestCheckpoint(a)!, plain.store, null, null, { emaInto: true });
+  assert.ok(Buffer.from(plain.store.readArena().buffer).equals(Buffer.from(loaded.net.store.readArena().buffer)));
+  // Everything but the EMA (resume) needs the branches: a plain layout is refused.
+  assert.throws(() => readCheckpointFile(latestCheckpoint(a)!, plain.store.layout), /different model/);
   // The branches learned something (B left zero).
   const bValues = ra.net.store.params.filter((p) => /^cm_branch\..*\.B$/.test(p.name)).flatMap((p) => Array.from(p.value.toArray()));
   assert.ok(bValues.some((v) => v !== 0));

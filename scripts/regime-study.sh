@@ -5,10 +5,8 @@
 #   scripts/regime-study.sh DIR [WORKERS]      # e.g. scripts/regime-study.sh runs/regime 2
 #
 # Resumable by design, to run over several days: kill it (or lose the machine) at any point and
-# run the same command again. Training resumes from the run's latest checkpoint (`cbdm train
-# --resume`, exact); an evaluation whose eval.json exists is not redone (scripts/demo-study.ts
-# caches by directory). WORKERS processes walk one job list; a job holds its run's flock, so two
-# workers never touch the same run, and a lock dies with its process (no stale locks).
+# run the same command again (scripts/study-lib.sh: the job list, workers and locks, training
+# and evaluation shared with scripts/compare-study.sh).
 #
 # Data: fashion-mnist-lt --max-per-class 100 --imb 0.05 at 16 px: 100 → 5 per class, 335 images,
 # so 1,000 epochs at batch 32 is 10,500 steps. Recipe: the demo's (tiny UNet, lr 1e-3, warm-up
@@ -26,20 +24,18 @@ set -euo pipefail
 DIR=${1:?usage: scripts/regime-study.sh DIR [WORKERS]}
 WORKERS=${2:-1}
 cd "$(dirname "$0")/.."
-mkdir -p "$DIR/locks" "$DIR/eval" "$DIR/logs" "$DIR/classify"
+source scripts/study-lib.sh
+mkdir -p "$DIR/classify"
 
 SEEDS=(0 1 2)
 METHODS=(ddpm cbdm)
-FINAL=10500
+FINAL=$FASHION_FINAL
 EARLY=(3000 6000)
-RECIPE=(--dataset fashion-mnist-lt --max-per-class 100 --imb 0.05 --image-size 16 --preset tiny
-  --steps $FINAL --batch 32 --lr 0.001 --warmup 100 --ema-decay 0.995 --ckpt-every 1500
-  --keep-ckpts 0 --log-every 50 --quiet)
-EVAL=(--per-class 200 --sampler-steps 50 --eta 1 --clip none --seed 1)
+RECIPE=("${FASHION_RECIPE[@]}")
+EVAL=("${FASHION_EVAL[@]}")
 
 published() { [ "$1" = ddpm ] && echo 0.8 || echo 1.6; }
 other() { [ "$1" = ddpm ] && echo 1.6 || echo 0.8; }
-ckpt() { printf '%s/checkpoints/step-%08d.safetensors' "$1" "$2"; }
 
 # The job list: "eval RUN STEP OMEGA" and "classify real|RUN SEED" lines.
 jobs() {
@@ -58,28 +54,6 @@ result() {
 }
 lockname() { [ "$1" = eval ] && echo "$2" || echo "classify-$2-$3"; }
 
-train_run() {  # $1 = run name (method-sSEED); trains it to FINAL unless done
-  local run=$1 m=${1%-s*} s=${1##*-s} out=$DIR/$1
-  [ -f "$(ckpt "$out" $FINAL)" ] && return 0
-  if [ -f "$out/checkpoints/latest.json" ]; then
-    echo "[$(date -u +%H:%M:%S)] resume $run" >&2
-    CBDM_THREADS=1 node bin/cbdm.mjs train --resume --out "$out" --quiet >>"$DIR/logs/$run.log" 2>&1
-  else
-    rm -rf "$out"  # started but no checkpoint yet: nothing to keep
-    echo "[$(date -u +%H:%M:%S)] train $run" >&2
-    CBDM_THREADS=1 node bin/cbdm.mjs train --method "$m" --seed "$s" "${RECIPE[@]}" --out "$out" >>"$DIR/logs/$run.log" 2>&1
-  fi
-}
-
-eval_ckpt() {  # $1 run, $2 step, $3 omega
-  local run=$1 step=$2 w=$3
-  [ -f "$(result eval "$run" "$step" "$w")" ] && return 0
-  train_run "$run" || return $?
-  echo "[$(date -u +%H:%M:%S)] eval $run step $step ω $w" >&2
-  CBDM_THREADS=1 node --import tsx scripts/demo-study.ts --out "$DIR/eval" "${EVAL[@]}" --steps "$step" \
-    --omega "$w" --tag="-w$w" --compact "$DIR/$run" >>"$DIR/logs/eval-$run.log" 2>&1
-}
-
 classify() {  # $1 real|RUN, $2 classifier seed
   local src=$1 seed=$2 out extra=()
   out=$(result classify "$src" "$seed")
@@ -89,7 +63,7 @@ classify() {  # $1 real|RUN, $2 classifier seed
     [ -f "$samples" ] || return 75  # its evaluation has not run yet: come back later
     extra=(--augment-with "$samples" --fill-to head)
   fi
-  echo "[$(date -u +%H:%M:%S)] classify $src seed $seed" >&2
+  echo "[$(stamp)] classify $src seed $seed" >&2
   CBDM_THREADS=1 node bin/cbdm.mjs classify --dataset fashion-mnist-lt --max-per-class 100 --imb 0.05 \
     --image-size 16 --seed "$seed" "${extra[@]}" --json >"$out.tmp" 2>>"$DIR/logs/classify.log" && mv "$out.tmp" "$out"
 }
@@ -101,21 +75,5 @@ run_job() {
   esac
 }
 
-worker() {
-  local pending=1
-  while [ $pending = 1 ]; do
-    pending=0
-    while read -r kind a b c; do
-      [ -f "$(result "$kind" "$a" "$b" "$c")" ] && continue
-      pending=1
-      # One process per run at a time; skip a busy run (exit 75) and come back on the next pass.
-      ( flock -n 9 || exit 75; run_job "$kind" "$a" "$b" "$c" </dev/null ) 9>"$DIR/locks/$(lockname "$kind" "$a" "$b").lock" || {
-        rc=$?; [ $rc = 75 ] || { echo "job '$kind $a $b $c' failed (exit $rc); see $DIR/logs/" >&2; exit $rc; }; }
-    done < <(jobs)
-    [ $pending = 1 ] && sleep 20
-  done
-}
-
-for ((i = 1; i <= WORKERS; i++)); do worker & sleep 2; done
-wait
-echo "[$(date -u +%H:%M:%S)] study complete: $DIR/eval" >&2
+run_workers "$WORKERS"
+echo "[$(stamp)] study complete: $DIR/eval" >&2

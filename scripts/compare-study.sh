@@ -9,8 +9,9 @@
 #                            [--steps N] [--per-class N]
 #
 # Resumable (scripts/study-lib.sh): kill it at any point and run the same command again.
-# Runs are DIR/METHOD-sSEED; evaluations DIR/eval/METHOD-sSEED-STEP-wOMEGA/eval.json; the tables
-# come from scripts/compare-report.ts DIR. --seeds and --methods pick what this invocation does
+# Runs are DIR/METHOD-sSEED; evaluations DIR/eval/METHOD-sSEED-STEP-wOMEGA/eval.json; the
+# protocol (budget, ω per method, flags) DIR/protocol.json; the tables come from
+# scripts/compare-report.ts DIR. --seeds and --methods pick what this invocation does
 # (seed by seed: every method of a seed at both ω before the next seed). --steps and --per-class
 # replace the protocol's budget and sample count (for a smoke test; a run started with another
 # --steps is extended to the new one, since training resumes exactly).
@@ -105,6 +106,19 @@ run_job() {
   eval_ckpt "$2" "$3" "$4"
 }
 
+# The protocol, for scripts/compare-report.ts (rewritten each start; the same for every start of
+# one study unless --steps / --per-class change, which then changes the tables' budget too).
+write_protocol() {
+  local m ws=() q='"'
+  for m in ddpm cbdm t2h coral cbdm-coral cm; do ws+=("$q$m$q: $(published "$m")"); done
+  mkdir -p "$DIR"
+  printf '{"dataset": "%s", "steps": %s, "equalOmega": %s, "publishedOmega": {%s},\n "train": "%s",\n "eval": "%s",\n "reuse": %s}\n' \
+    "$DATASET" "$FINAL" "$EQUAL_OMEGA" "$(IFS=,; echo "${ws[*]}")" "${RECIPE[*]}" "${EVAL[*]}" \
+    "$([ -n "$REUSE" ] && echo "$q$REUSE$q" || echo null)" >"$DIR/protocol.json.tmp"
+  mv "$DIR/protocol.json.tmp" "$DIR/protocol.json"
+}
+
 echo "[$(stamp)] compare $DATASET: ${METHODS[*]} × seeds ${SEEDS[*]}, $FINAL steps → $DIR" >&2
+write_protocol
 run_workers "$WORKERS"
 echo "[$(stamp)] done: scripts/compare-report.ts $DIR" >&2

@@ -11,41 +11,13 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { writeFileAtomic } from '../src/io/atomic.ts';
-import type { EvalResult } from '../src/report/run-dir.ts';
+import { cellKey, fmt, meanDifference, ms, readCells, writeSummaryJson, type Metric } from './study-tables.ts';
 
 const { values, positionals } = parseArgs({ allowPositionals: true, options: { json: { type: 'string' } } });
 const dir = positionals[0] ?? 'runs/regime';
 if (!existsSync(join(dir, 'eval'))) throw new Error(`${dir}/eval does not exist: give the study directory of scripts/regime-study.sh`);
 
-const METRICS = ['fid', 'precision', 'recall', 'accuracy', 'nn_ratio'] as const;
-type Metric = (typeof METRICS)[number];
-const GROUPS = ['medium', 'few', 'overall'] as const;
-type Group = (typeof GROUPS)[number];
-
-interface Cell { method: string; step: number; omega: number; seeds: number[]; values: Record<Group, Record<Metric, number[]>> }
-
-const cells = new Map<string, Cell>();
-for (const name of readdirSync(join(dir, 'eval')).sort()) {
-  const m = /^(ddpm|cbdm|t2h|cm)-s(\d+)-(\d+)-w([\d.]+)$/.exec(name);
-  const file = join(dir, 'eval', name, 'eval.json');
-  if (!m || !existsSync(file)) continue;
-  const ev = JSON.parse(readFileSync(file, 'utf8')) as EvalResult;
-  const [method, seed, step, omega] = [m[1]!, Number(m[2]), Number(m[3]), Number(m[4])];
-  const key = `${step}|${omega}|${method}`;
-  const c = cells.get(key) ?? { method, step, omega, seeds: [], values: Object.fromEntries(GROUPS.map((g) => [g, Object.fromEntries(METRICS.map((k) => [k, [] as number[]]))])) as Cell['values'] };
-  c.seeds.push(seed);
-  for (const g of GROUPS) {
-    const src = g === 'overall' ? ev.overall : ev.groups[g];
-    for (const k of METRICS) c.values[g][k].push((src as Record<Metric, number> | undefined)?.[k] ?? NaN);
-  }
-  cells.set(key, c);
-}
-
-const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-const sd = (xs: number[]) => (xs.length > 1 ? Math.sqrt(xs.reduce((a, b) => a + (b - mean(xs)) ** 2, 0) / (xs.length - 1)) : NaN);
-const fmt = (v: number, d = 2) => (Number.isFinite(v) ? v.toFixed(d) : '–');
-const ms = (xs: number[], d = 2) => (xs.length === 0 ? '–' : xs.length === 1 ? `${fmt(xs[0]!, d)} (1 seed)` : `${fmt(mean(xs), d)} ± ${fmt(sd(xs), d)}`);
+const cells = readCells([join(dir, 'eval')], ['medium', 'few', 'overall']);
 
 const lines: string[] = [];
 const budgets = [...new Set([...cells.values()].map((c) => `${c.step}|${c.omega}`))].sort((a, b) => {
@@ -58,7 +30,7 @@ for (const g of ['few', 'medium'] as const) {
   for (const b of budgets) {
     const [step, omega] = b.split('|').map(Number);
     for (const method of ['ddpm', 'cbdm', 't2h', 'cm']) {
-      const c = cells.get(`${step}|${omega}|${method}`);
+      const c = cells.get(cellKey(step!, omega!, method));
       if (!c) continue;
       const v = c.values[g];
       lines.push(`| ${step} | ${omega} | ${method.toUpperCase()} | ${c.seeds.join(', ')} | ${ms(v.fid)} | ${ms(v.precision)} | ${ms(v.recall)} | ${ms(v.accuracy)} | ${ms(v.nn_ratio)} |`);
@@ -73,15 +45,9 @@ lines.push('| steps | ω | seeds (DDPM / CBDM) | Δ domain-FID | Δ recall | Δ 
 const diffs: Array<Record<string, unknown>> = [];
 for (const b of budgets) {
   const [step, omega] = b.split('|').map(Number);
-  const d = cells.get(`${step}|${omega}|ddpm`), c = cells.get(`${step}|${omega}|cbdm`);
+  const d = cells.get(cellKey(step!, omega!, 'ddpm')), c = cells.get(cellKey(step!, omega!, 'cbdm'));
   if (!d || !c) continue;
-  const cell = (k: Metric) => {
-    const a = d.values.few[k], x = c.values.few[k];
-    const ss = (v: number[]) => (v.length > 1 ? (v.length - 1) * sd(v) ** 2 : 0);
-    const dof = a.length + x.length - 2;
-    const pooled = dof > 0 ? Math.sqrt((ss(a) + ss(x)) / dof) : NaN;
-    return { delta: mean(x) - mean(a), pooledSd: pooled };
-  };
+  const cell = (k: Metric) => meanDifference(d.values.few[k], c.values.few[k]);
   const row = Object.fromEntries((['fid', 'recall', 'accuracy', 'nn_ratio'] as const).map((k) => [k, cell(k)]));
   diffs.push({ step, omega, seeds: { ddpm: d.seeds, cbdm: c.seeds }, ...row });
   lines.push(`| ${step} | ${omega} | ${d.seeds.length} / ${c.seeds.length} | ${(['fid', 'recall', 'accuracy', 'nn_ratio'] as const).map((k) => `${fmt(row[k]!.delta)} (${fmt(row[k]!.pooledSd)})`).join(' | ')} |`);
@@ -122,5 +88,5 @@ if (values.json) {
     cells: [...cells.values()].map((c) => ({ method: c.method, step: c.step, omega: c.omega, seeds: c.seeds, values: c.values })),
     cbdmMinusDdpmFew: diffs, classify, progress,
   };
-  writeFileAtomic(values.json, JSON.stringify(summary, (_k, v) => (typeof v === 'number' && !Number.isInteger(v) ? Number(v.toPrecision(5)) : v), 1) + '\n');
+  writeSummaryJson(values.json, summary);
 }

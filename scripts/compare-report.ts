@@ -1,0 +1,99 @@
+/**
+ * Tables of the successor-method comparison (scripts/compare-study.sh; docs/RESULTS.md,
+ * "Successor methods under one protocol") from whatever of it has run: per ω policy (each
+ * method's published ω, then one ω for all) and per Many/Medium/Few group, every method's
+ * metrics as mean ± sd over seeds; each method minus DDPM on the Few group against the pooled seed
+ * sd; and which runs and evaluations are still missing.
+ *
+ *   node --import tsx scripts/compare-report.ts DIR [--json assets/shapes10-lt/compare-study.json]
+ *
+ * DIR/protocol.json (written by compare-study.sh) gives the budget, the ω of each method and the
+ * study it reuses; evaluations are read from DIR/eval and, for reused DDPM/CBDM runs, that
+ * study's eval/. --json writes the summary (per-seed values included; small enough to commit).
+ */
+import { existsSync, readFileSync, realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { CbdmError } from '../src/util/errors.ts';
+import { cellKey, fmt, meanDifference, ms, readCells, writeSummaryJson, METRICS, type Cell, type Group, type Metric } from './study-tables.ts';
+
+/** Methods as compare-study.sh names them, in table order, with their labels. */
+const METHODS: ReadonlyArray<[string, string]> = [
+  ['ddpm', 'DDPM'], ['cbdm', 'CBDM'], ['t2h', 'T2H'], ['coral', 'DDPM + CORAL'], ['cbdm-coral', 'CBDM + CORAL'], ['cm', 'CM (approximate)'],
+];
+const GROUPS: ReadonlyArray<[Group, string]> = [['many', 'Many'], ['medium', 'Medium'], ['few', 'Few'], ['overall', 'All classes']];
+
+interface Protocol { dataset: string; steps: number; equalOmega: number; publishedOmega: Record<string, number>; train: string; eval: string; reuse: string | null }
+
+/** The tables (markdown) and the summary of a comparison directory. */
+export function compareReport(dir: string, opts: { seeds?: number[] } = {}): { markdown: string; summary: Record<string, unknown> } {
+  const protoPath = join(dir, 'protocol.json');
+  if (!existsSync(protoPath)) throw new CbdmError(`${protoPath} does not exist: give the directory of scripts/compare-study.sh --out`);
+  const proto = JSON.parse(readFileSync(protoPath, 'utf8')) as Protocol;
+  const cells = readCells([join(dir, 'eval'), ...(proto.reuse ? [join(proto.reuse, 'eval')] : [])], GROUPS.map(([g]) => g));
+  const seeds = opts.seeds ?? [0, 1, 2];
+  const policies: Array<{ name: string; omega: (m: string) => number }> = [
+    { name: 'published ω', omega: (m) => proto.publishedOmega[m]! },
+    { name: `ω = ${proto.equalOmega} for every method`, omega: () => proto.equalOmega },
+  ];
+  const lines: string[] = [
+    `Protocol: ${proto.dataset}, ${proto.steps} steps; train ${proto.train}; evaluation ${proto.eval}; published ω ${METHODS.map(([m, l]) => `${l} ${proto.publishedOmega[m]}`).join(', ')}.`, '',
+  ];
+  const tables: Array<Record<string, unknown>> = [];
+  for (const policy of policies) {
+    const row = (m: string): Cell | undefined => cells.get(cellKey(proto.steps, policy.omega(m), m));
+    lines.push(`#### ${policy.name}: mean ± sd over seeds (domain-FID ↓, precision/recall/accuracy ↑, nn-ratio ≈ 1 healthy, → 0 copying)`, '');
+    lines.push('| group | method | ω | seeds | domain-FID | precision | recall | accuracy | nn-ratio |', '|---|---|---:|---|---:|---:|---:|---:|---:|');
+    for (const [g, label] of GROUPS) {
+      // A group no class of the dataset falls in (fashion-mnist-lt at 100 → 5 has no Many) is left out.
+      if (!METHODS.some(([m]) => row(m)?.values[g].fid.some(Number.isFinite))) continue;
+      for (const [m, l] of METHODS) {
+        const c = row(m);
+        if (!c) { lines.push(`| ${label} | ${l} | ${policy.omega(m)} | not yet measured | | | | | |`); continue; }
+        const v = c.values[g];
+        lines.push(`| ${label} | ${l} | ${c.omega} | ${c.seeds.join(', ')} | ${METRICS.map((k) => ms(v[k])).join(' | ')} |`);
+      }
+    }
+    lines.push('');
+    tables.push({ policy: policy.name, cells: METHODS.map(([m]) => row(m)).filter((c): c is Cell => c !== undefined) });
+  }
+
+  // Each method − DDPM on the Few group at the equal ω: the difference of the means and the pooled seed sd.
+  const base = cells.get(cellKey(proto.steps, proto.equalOmega, 'ddpm'));
+  const diffs: Array<Record<string, unknown>> = [];
+  if (base) {
+    const ks: Metric[] = ['fid', 'recall', 'accuracy', 'nn_ratio'];
+    lines.push(`#### Few group, method − DDPM at ω = ${proto.equalOmega} (difference of the means; in brackets the pooled seed sd)`, '');
+    lines.push('| method | seeds (DDPM / method) | Δ domain-FID | Δ recall | Δ accuracy | Δ nn-ratio |', '|---|---|---:|---:|---:|---:|');
+    for (const [m, l] of METHODS.slice(1)) {
+      const c = cells.get(cellKey(proto.steps, proto.equalOmega, m));
+      if (!c) continue;
+      const d = Object.fromEntries(ks.map((k) => [k, meanDifference(base.values.few[k], c.values.few[k])]));
+      diffs.push({ method: m, seeds: { ddpm: base.seeds, method: c.seeds }, ...d });
+      lines.push(`| ${l} | ${base.seeds.length} / ${c.seeds.length} | ${ks.map((k) => `${fmt(d[k]!.delta)} (${fmt(d[k]!.pooledSd)})`).join(' | ')} |`);
+    }
+    lines.push('');
+  }
+
+  // What is not measured yet: evaluations of the protocol's budget missing for a seed.
+  const missing: string[] = [];
+  for (const s of seeds) {
+    for (const [m] of METHODS) {
+      for (const w of new Set([proto.publishedOmega[m]!, proto.equalOmega])) {
+        if (!cells.get(cellKey(proto.steps, w, m))?.seeds.includes(s)) missing.push(`${m}-s${s} ω ${w}`);
+      }
+    }
+  }
+  lines.push(missing.length === 0 ? `All ${seeds.length} seeds measured.` : `Not yet measured (seeds ${seeds.join(', ')}): ${missing.join('; ')}.`, '');
+  return { markdown: lines.join('\n'), summary: { protocol: proto, tables, minusDdpmFew: diffs, missing } };
+}
+
+// Run as a script (the test imports compareReport without running this).
+if (process.argv[1] !== undefined && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const { values, positionals } = parseArgs({ allowPositionals: true, options: { json: { type: 'string' }, seeds: { type: 'string', default: '0,1,2' } } });
+  if (positionals.length !== 1) throw new CbdmError('usage: scripts/compare-report.ts DIR [--json FILE] [--seeds 0,1,2]');
+  const { markdown, summary } = compareReport(positionals[0]!, { seeds: values.seeds!.split(',').map(Number) });
+  console.log(markdown);
+  if (values.json) writeSummaryJson(values.json, summary);
+}

@@ -12,7 +12,7 @@
 # Runs are DIR/METHOD-sSEED; evaluations DIR/eval/METHOD-sSEED-STEP-wOMEGA/eval.json; the
 # protocol (budget, ω per method, flags) DIR/protocol.json; the tables come from
 # scripts/compare-report.ts DIR. --seeds and --methods pick what this invocation does
-# (seed by seed: every method of a seed at both ω before the next seed). --steps and --per-class
+# (seed by seed, each method at both ω before the next method). --steps and --per-class
 # replace the protocol's budget and sample count (for a smoke test; a run started with another
 # --steps is extended to the new one, since training resumes exactly).
 #
@@ -88,11 +88,14 @@ published() {
 reused() { [ -n "$REUSE" ] && { [ "${1%-s*}" = ddpm ] || [ "${1%-s*}" = cbdm ]; }; }
 run_dir() { if reused "$1"; then echo "$REUSE/$1"; else echo "$DIR/$1"; fi; }
 
+# Seed by seed, method by method, so that whatever has run is a complete row of the tables.
 jobs() {
   local s m
   for s in "${SEEDS[@]}"; do
-    for m in "${METHODS[@]}"; do echo "eval $m-s$s $FINAL $(published "$m")"; done
-    for m in "${METHODS[@]}"; do [ "$(published "$m")" = $EQUAL_OMEGA ] || echo "eval $m-s$s $FINAL $EQUAL_OMEGA"; done
+    for m in "${METHODS[@]}"; do
+      echo "eval $m-s$s $FINAL $(published "$m")"
+      [ "$(published "$m")" = $EQUAL_OMEGA ] || echo "eval $m-s$s $FINAL $EQUAL_OMEGA"
+    done
   done
 }
 result() {

@@ -54,10 +54,10 @@ test('compare-study.sh: each method its flags and one recipe, published and equa
       `bin/cbdm.mjs train --method ddpm --seed 1 ${recipe}`, `bin/cbdm.mjs train --method t2h --seed 1 ${recipe}`,
       `bin/cbdm.mjs train --method cbdm --coral --seed 1 ${recipe}`, `bin/cbdm.mjs train --method cm --seed 1 ${recipe}`,
     ]);
-    // Evaluations in order: seed 0 at the published ω, seed 0 at ω 0.8 where that differs, then seed 1.
+    // Evaluations in order: seed 0 method by method, at the published ω, then at ω 0.8 where that differs; then seed 1.
     const evals = r.calls.filter((c) => c.includes('demo-study.ts')).map((c) => `${/\/([^/ ]+)$/.exec(c)![1]} ${/--omega (\S+)/.exec(c)![1]}`);
-    assert.deepEqual(evals, ['ddpm-s0 0.8', 't2h-s0 1.5', 'cbdm-coral-s0 1.6', 'cm-s0 0.8', 't2h-s0 0.8', 'cbdm-coral-s0 0.8',
-      'ddpm-s1 0.8', 't2h-s1 1.5', 'cbdm-coral-s1 1.6', 'cm-s1 0.8', 't2h-s1 0.8', 'cbdm-coral-s1 0.8']);
+    assert.deepEqual(evals, ['ddpm-s0 0.8', 't2h-s0 1.5', 't2h-s0 0.8', 'cbdm-coral-s0 1.6', 'cbdm-coral-s0 0.8', 'cm-s0 0.8',
+      'ddpm-s1 0.8', 't2h-s1 1.5', 't2h-s1 0.8', 'cbdm-coral-s1 1.6', 'cbdm-coral-s1 0.8', 'cm-s1 0.8']);
     assert.ok(r.calls.filter((c) => c.includes('demo-study.ts')).every((c) => c.includes('--per-class 100 --sampler-steps 25 --eta 1 --clip clip --seed 1 --steps 2000')));
     const proto = JSON.parse(readFileSync(join(dir, 'protocol.json'), 'utf8')) as { steps: number; equalOmega: number; publishedOmega: Record<string, number> };
     assert.equal(proto.steps, 2000);

@@ -17,26 +17,27 @@ import { compareReport } from '../../scripts/compare-report.ts';
 const root = join(import.meta.dirname, '..', '..');
 const flock = spawnSync('flock', ['--version']).status === 0;
 
-// Records "ARGS" a line; train → the final checkpoint (its step from the last --steps), demo-study
-// → OUT/RUN-STEP-wW/eval.json.
+// Records "ARGS" a line; train → the final checkpoint (its step from the last --steps) and the
+// regime study's early ones, demo-study → OUT/RUN-STEP-wW/{eval.json,samples.npz}, classify → {}.
 const FAKE_NODE = `#!/usr/bin/env bash
 echo "$*" >> "$FAKE_LOG"
 args=("$@"); out='' steps='' tag=''
 for ((i=0;i<\${#args[@]};i++)); do case \${args[i]} in --out) out=\${args[i+1]};; --steps) steps=\${args[i+1]};; --tag=*) tag=\${args[i]#--tag=};; esac; done
 case "$*" in
-  *" train "*) mkdir -p "$out/checkpoints"; touch "$out/checkpoints/latest.json"; touch "$out/checkpoints/$(printf 'step-%08d.safetensors' "$steps")";;
-  *demo-study.ts*) d="$out/$(basename "\${args[-1]}")-$steps$tag"; mkdir -p "$d"; echo '{}' > "$d/eval.json";;
+  *" train "*) mkdir -p "$out/checkpoints"; for s in "$steps" 3000 6000; do touch "$out/checkpoints/latest.json" "$out/checkpoints/$(printf 'step-%08d.safetensors' "$s")"; done;;
+  *demo-study.ts*) d="$out/$(basename "\${args[-1]}")-$steps$tag"; mkdir -p "$d"; echo '{}' > "$d/eval.json"; touch "$d/samples.npz";;
+  *" classify "*) echo '{}';;
 esac
 `;
 
-function study(args: string[], tmp: string): { status: number | null; stderr: string; calls: string[] } {
+function study(args: string[], tmp: string, script = 'compare-study.sh'): { status: number | null; stderr: string; calls: string[] } {
   const bin = join(tmp, 'bin');
   mkdirSync(bin, { recursive: true });
   writeFileSync(join(bin, 'node'), FAKE_NODE);
   chmodSync(join(bin, 'node'), 0o755);
   const log = join(tmp, 'calls.log');
   rmSync(log, { force: true });
-  const r = spawnSync('bash', [join(root, 'scripts', 'compare-study.sh'), ...args], { encoding: 'utf8', env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, FAKE_LOG: log } });
+  const r = spawnSync('bash', [join(root, 'scripts', script), ...args], { encoding: 'utf8', env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, FAKE_LOG: log } });
   return { status: r.status, stderr: r.stderr, calls: existsSync(log) ? readFileSync(log, 'utf8').trim().split('\n') : [] };
 }
 
@@ -108,6 +109,29 @@ test('compare-study.sh: an unknown method or dataset is one clear line and exit 
     assert.equal(d.status, 2);
     assert.match(d.stderr, /--dataset must be shapes10-lt or fashion-mnist-lt \(got 'cifar10-lt'\)/);
     assert.deepEqual([...m.calls, ...d.calls], []);
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+});
+
+test('regime-study.sh on the shared machinery: its job list as before (6 runs, finals at the published ω, the downstream classifiers, equal ω, early checkpoints)', { skip: flock ? false : 'flock not found' }, () => {
+  const tmp = mkdtempSync(join(tmpdir(), 'cbdm-regime-study-'));
+  try {
+    const dir = join(tmp, 'regime');
+    const r = study([dir, '1'], tmp, 'regime-study.sh');
+    assert.equal(r.status, 0, r.stderr);
+    const recipe = '--dataset fashion-mnist-lt --max-per-class 100 --imb 0.05 --image-size 16 --preset tiny --steps 10500 --batch 32 --lr 0.001 --warmup 100 --ema-decay 0.995 --ckpt-every 1500 --keep-ckpts 0 --log-every 50 --quiet';
+    assert.deepEqual(r.calls.filter((c) => c.includes(' train ')).map((c) => c.replace(/ --out .*/, '')),
+      ['ddpm --seed 0', 'cbdm --seed 0', 'ddpm --seed 1', 'cbdm --seed 1', 'ddpm --seed 2', 'cbdm --seed 2'].map((m) => `bin/cbdm.mjs train --method ${m} ${recipe}`));
+    const jobs = r.calls.filter((c) => !c.includes(' train ')).map((c) => c.includes('classify')
+      ? `classify ${/--augment-with \S+\/eval\/([^/]+)\//.exec(c)?.[1] ?? 'real'} ${/--seed (\d+)/.exec(c)![1]}`
+      : `eval ${/\/([^/ ]+)$/.exec(c)![1]} ${/--steps (\d+)/.exec(c)![1]} ${/--omega (\S+)/.exec(c)![1]}`);
+    assert.equal(jobs.length, 45);
+    assert.deepEqual(jobs.slice(0, 9), ['eval ddpm-s0 10500 0.8', 'eval cbdm-s0 10500 1.6', 'eval ddpm-s1 10500 0.8', 'eval cbdm-s1 10500 1.6',
+      'eval ddpm-s2 10500 0.8', 'eval cbdm-s2 10500 1.6', 'classify real 0', 'classify ddpm-s0-10500-w0.8 0', 'classify cbdm-s0-10500-w1.6 0']);
+    assert.deepEqual(jobs.slice(15, 17), ['eval ddpm-s0 10500 1.6', 'eval cbdm-s0 10500 0.8']);
+    assert.deepEqual(jobs.slice(-2), ['eval ddpm-s2 6000 0.8', 'eval cbdm-s2 6000 1.6']);
+    assert.ok(r.calls.filter((c) => c.includes('demo-study.ts')).every((c) => c.includes('--per-class 200 --sampler-steps 50 --eta 1 --clip none --seed 1')));
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }

@@ -34,35 +34,44 @@ function classNamesFor(run: string | undefined, labels: Int32Array): string[] {
   return Array.from({ length: max + 1 }, (_, k) => `class_${k}`);
 }
 
-export function register(program: Command): void {
-  const ex = program.command('export').description('export a model as a PyTorch state dict or an ONNX model, or samples as PNG files');
-  ex.command('torch')
-    .description('the EMA weights of a run (or a weights file) as a PyTorch .pt state dict under the published names: net.load_state_dict(torch.load(FILE), strict=True)')
+/** `--run` / `--ckpt` / `--image-size`: where an exported model comes from (torch and onnx alike). */
+interface ModelSourceOptions { run?: string; ckpt?: string; imageSize?: number }
+
+function modelSource(cmd: Command): Command {
+  return cmd
     .option('--run <dir>', 'run directory (its EMA model)')
     .option('--ckpt <file>', 'weights file instead: published ckpt.pt (ema_model entry) or safetensors with the published names')
-    .option('--image-size <n>', 'image size for --ckpt (default 32)', posInt)
+    .option('--image-size <n>', 'image size for --ckpt (default 32)', posInt);
+}
+
+function checkSource(o: ModelSourceOptions): void {
+  if ((o.run === undefined) === (o.ckpt === undefined)) throw new CbdmError('give exactly one of --run RUN_DIR or --ckpt FILE');
+}
+
+function loadSourceModel(o: ModelSourceOptions): ReturnType<typeof loadRunModel> {
+  const backend = useBackend();
+  return o.run !== undefined ? loadRunModel(o.run, backend) : loadWeightsFile(o.ckpt!, backend, { imageSize: o.imageSize });
+}
+
+export function register(program: Command): void {
+  const ex = program.command('export').description('export a model as a PyTorch state dict or an ONNX model, or samples as PNG files');
+  modelSource(ex.command('torch').description('the EMA weights of a run (or a weights file) as a PyTorch .pt state dict under the published names: net.load_state_dict(torch.load(FILE), strict=True)'))
     .requiredOption('--out <file>', 'output .pt file (written atomically)')
-    .action((o: { run?: string; ckpt?: string; imageSize?: number; out: string }) => {
-      if ((o.run === undefined) === (o.ckpt === undefined)) throw new CbdmError('give exactly one of --run RUN_DIR or --ckpt FILE');
+    .action((o: ModelSourceOptions & { out: string }) => {
+      checkSource(o);
       if (!/\.(pt|pth)$/.test(o.out)) throw new CbdmError(`--out ${o.out}: a PyTorch state dict file ends in .pt or .pth`);
-      const backend = useBackend();
-      const m = o.run !== undefined ? loadRunModel(o.run, backend) : loadWeightsFile(o.ckpt!, backend, { imageSize: o.imageSize });
+      const m = loadSourceModel(o);
       exportTorchStateDict(m.net, o.out);
       const c = m.net.config;
       console.log(`${m.net.store.params.length} tensors (${m.net.store.numel.toLocaleString('en-US')} parameters) from ${m.source} → ${o.out}; `
         + `the published UNet(T=${c.T}, ch=${c.ch}, ch_mult=[${c.chMult.join(', ')}], attn=[${c.attn.join(', ')}], num_res_blocks=${c.numResBlocks}, num_class=${c.numClasses}) loads it with strict=True`);
     });
-  ex.command('onnx')
-    .description('the EMA model of a run (or a weights file) as an ONNX model (opset 17) for onnxruntime and other runtimes: inputs x [B,C,S,S] float32, t [B] int64, y [B] int64 (a class, or -1 for no label), output eps')
-    .option('--run <dir>', 'run directory (its EMA model)')
-    .option('--ckpt <file>', 'weights file instead: published ckpt.pt (ema_model entry) or safetensors with the published names')
-    .option('--image-size <n>', 'image size for --ckpt (default 32)', posInt)
+  modelSource(ex.command('onnx').description('the EMA model of a run (or a weights file) as an ONNX model (opset 17) for onnxruntime and other runtimes: inputs x [B,C,S,S] float32, t [B] int64, y [B] int64 (a class, or -1 for no label), output eps'))
     .requiredOption('--out <file>', 'output .onnx file (written atomically)')
-    .action((o: { run?: string; ckpt?: string; imageSize?: number; out: string }) => {
-      if ((o.run === undefined) === (o.ckpt === undefined)) throw new CbdmError('give exactly one of --run RUN_DIR or --ckpt FILE');
+    .action((o: ModelSourceOptions & { out: string }) => {
+      checkSource(o);
       if (!o.out.endsWith('.onnx')) throw new CbdmError(`--out ${o.out}: an ONNX model file ends in .onnx`);
-      const backend = useBackend();
-      const m = o.run !== undefined ? loadRunModel(o.run, backend) : loadWeightsFile(o.ckpt!, backend, { imageSize: o.imageSize });
+      const m = loadSourceModel(o);
       exportOnnx(m.net, o.out, m.source);
       const c = m.net.config;
       const inputs = c.numClasses > 0 ? `x [B,${c.channels},${c.imageSize},${c.imageSize}], t [B] in [0, ${c.T}), y [B] in [0, ${c.numClasses}) or -1 (no label)` : `x [B,${c.channels},${c.imageSize},${c.imageSize}], t [B] in [0, ${c.T})`;

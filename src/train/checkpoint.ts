@@ -47,7 +47,11 @@ function f32(a: ArrayLike<number>): NdArray {
   return { dtype: 'float32', shape: [a.length], data: a instanceof Float32Array ? a : Float32Array.from(a as ArrayLike<number>) };
 }
 
-/** Write checkpoints/step-N.safetensors and point latest.json at it; prune old periodic ones. */
+/**
+ * Write checkpoints/step-N.safetensors and point latest.json at it. `keep`: a checkpoint to retain
+ * (the caller keeps every --ckpt-every step and the run's last step); the newest `keepLast` kept ones
+ * stay (0 = all), and a previous latest that was not kept is dropped.
+ */
 export function saveCheckpoint(dir: string, state: CheckpointState, net: ParamStore, ema: ParamStore, opt: Adam,
   opts: { keep: boolean; keepLast: number; projHead?: AuxParams | null }): string {
   const ckDir = join(dir, 'checkpoints');
@@ -75,7 +79,7 @@ export function saveCheckpoint(dir: string, state: CheckpointState, net: ParamSt
     if (existsSync(latestPath)) prev = JSON.parse(readFileSync(latestPath, 'utf8')) as { file: string; kept?: boolean };
   } catch { /* a corrupt pointer is replaced below; its file is left for keepLast pruning */ }
   writeFileAtomic(latestPath, JSON.stringify({ file: name, step: state.step, kept: opts.keep }) + '\n');
-  // The previous "latest" is dropped unless it was a kept periodic checkpoint.
+  // The previous "latest" is dropped unless it was a kept checkpoint.
   if (prev && prev.file !== name && prev.kept === false) tryUnlink(join(ckDir, prev.file));
   if (opts.keep && opts.keepLast > 0) {
     const kept = readdirSync(ckDir).filter((f) => /^step-\d+\.safetensors$/.test(f)).sort();

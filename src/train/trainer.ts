@@ -374,9 +374,10 @@ async function trainLoop(run: OpenedRun, s: TrainingState, opts: TrainOptions): 
       // Let signal handlers and abort callers run (the step itself never yields to the event loop).
       await new Promise<void>((resolve) => setImmediate(resolve));
     }
-    // The final checkpoint stays a kept periodic one when it falls on one: marking it non-kept
-    // would let the next save of a resumed or extended run delete it.
-    checkpoint(step % cfg.ckptEvery === 0);
+    // Kept: every --ckpt-every step and the run's last step (so extending a finished run never
+    // deletes its end), counted together by --keep-ckpts. Not kept: a stop before the end
+    // (interrupt, stopAfter), which the next save of the resumed run replaces.
+    checkpoint(step % cfg.ckptEvery === 0 || step === cfg.steps);
     saveEmaWeights(join(dir, 'ema.safetensors'), ema.store, { step, config: JSON.stringify(mcfg) });
   } finally {
     bar.stop();

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, existsSync, appendFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, existsSync, appendFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { train } from '../../src/train/trainer.ts';
@@ -65,6 +65,17 @@ test('a finished run extended with resume (extendTo) equals the longer run in on
   // the periodic checkpoint at the old end (step 2) survives the extension
   assert.ok(existsSync(join(b, 'checkpoints', 'step-00000002.safetensors')), 'checkpoint of the old end was deleted');
   assert.ok(existsSync(join(b, 'checkpoints', 'step-00000004.safetensors')));
+});
+
+test('the final checkpoint of a run that stopped off the --ckpt-every grid survives its extension', async () => {
+  const b = mkdtempSync(join(tmpdir(), 'cbdm-extend-odd-'));
+  await train({ ...cfg, steps: 3 }, { out: b, progress: false });  // checkpoints at 2 (periodic) and 3 (the end)
+  await train(cfg, { out: b, progress: false, resume: true, extendTo: 4 });
+  for (const s of [2, 3, 4]) assert.ok(existsSync(join(b, 'checkpoints', `step-0000000${s}.safetensors`)), `checkpoint of step ${s} was deleted`);
+  // --keep-ckpts (3 here) counts the end checkpoint with the periodic ones: the oldest goes first.
+  await train(cfg, { out: b, progress: false, resume: true, extendTo: 6 });
+  const kept = readdirSync(join(b, 'checkpoints')).filter((f) => f.endsWith('.safetensors')).sort();
+  assert.deepEqual(kept, [3, 4, 6].map((s) => `step-0000000${s}.safetensors`));
 });
 
 test('CBDM fine-tune starts from the same weights given a run directory or its ema.safetensors', async () => {

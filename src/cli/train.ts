@@ -3,9 +3,9 @@
  * exactly. `cbdm model info`: parameter count, state-dict entries and GMAC of a preset.
  */
 import { Command, Option } from 'commander';
-import { resolveTrainConfig, trainDefaultText, type TrainConfig } from '../train/config.ts';
+import { resolveTrainConfig, settingName, trainDefaultText, type TrainConfig } from '../train/config.ts';
 import { defaultOf, flagName, settingOf, SETTING_KEYS, type SettingKey } from '../train/settings.ts';
-import { readTrainConfigFile, readAbslFlagfile } from '../train/config-file.ts';
+import { readTrainConfigFile, readAbslFlagfile, type SettingsFile } from '../train/config-file.ts';
 import { train } from '../train/trainer.ts';
 import { PRESET_NAMES, presetConfig, parsePreset } from '../models/presets.ts';
 import { UNet } from '../models/unet.ts';
@@ -72,31 +72,33 @@ function flagValues(o: TrainCliOptions): Partial<TrainConfig> {
 }
 
 /**
- * The effective config: defaults < file (--config or --flagfile) < flags. A bad value that came
- * from the file is reported with the file's name.
+ * The effective config: defaults < file (--config or --flagfile) < flags. An error that a value
+ * from the file takes part in names the file and its key (`FILE: 'lr' must be …`); one the flags
+ * make alone names the flags only.
  */
 export function effectiveTrainConfig(o: TrainCliOptions): { cfg: TrainConfig; out: string } {
   if (o.config !== undefined && o.flagfile !== undefined) throw new CbdmError('give --config or --flagfile, not both');
-  let fromFile: Partial<TrainConfig> = {};
+  let fromFile: SettingsFile = { values: {}, names: {} };
   let fileOut: string | undefined;
   const file = o.config ?? o.flagfile;
   if (o.config !== undefined) fromFile = readTrainConfigFile(o.config);
   if (o.flagfile !== undefined) {
     const f = readAbslFlagfile(o.flagfile);
-    fromFile = f.values;
+    fromFile = f;
     fileOut = f.out;
     if (f.ignored.length > 0) console.error(`cbdm: note: ${o.flagfile}: published flags with no effect on training ignored: ${f.ignored.join(', ')}`);
   }
   const flags = flagValues(o);
+  const name = (k: SettingKey) => (k in flags ? undefined : fromFile.names[k]) ?? settingName(k, 'flags');
   let cfg: TrainConfig;
   try {
-    cfg = resolveTrainConfig({ ...fromFile, ...flags });
+    cfg = resolveTrainConfig({ ...fromFile.values, ...flags }, name);
   } catch (e) {
     if (file === undefined || !(e instanceof CbdmError)) throw e;
     try {
       resolveTrainConfig(flags);
-    } catch {
-      throw e;  // the flags alone are wrong
+    } catch (alone) {
+      if (alone instanceof CbdmError && alone.message === e.message) throw alone;  // the flags alone are wrong
     }
     throw new CbdmError(`${file}: ${e.message}`);
   }

@@ -9,7 +9,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import YAML from 'yaml';
 import { CbdmError } from '../util/errors.ts';
-import { checkSettingType, completeSavedTrainConfig, describe, scheduleSettingsOf, type ModelOverrides, type TrainConfig } from './config.ts';
+import { checkSettingType, checkSettingValue, completeSavedTrainConfig, describe, scheduleSettingsOf, type ModelOverrides, type TrainConfig } from './config.ts';
 import type { ScheduleSettings } from '../diffusion/schedule.ts';
 import { flagName, SETTING_KEYS, type SettingKey } from './settings.ts';
 
@@ -22,8 +22,15 @@ const KEY_ALIASES = new Map<string, SettingKey>([
 /** Top-level keys of a run's config.json besides `train`: such a file is accepted as --config. */
 const RUN_CONFIG_KEYS = new Set(['train', 'model', 'backend', 'precision', 'commit', 'created', 'provenance', 'approximate']);
 
+/** Settings read from a file, and the name the file gives each, for errors that name it. */
+export interface SettingsFile {
+  values: Partial<TrainConfig>;
+  /** Each setting the file sets, as the file names it: `'label-drop'` (a --config key), `--total_steps` (a flag file's flag). */
+  names: Partial<Record<SettingKey, string>>;
+}
+
 /** Read `cbdm train --config FILE`: a JSON (`.json`) or YAML object of TrainConfig fields. */
-export function readTrainConfigFile(path: string): Partial<TrainConfig> {
+export function readTrainConfigFile(path: string): SettingsFile {
   const text = readText(path, '--config');
   const v = path.endsWith('.json') ? parseJson(path, text) : parseYaml(path, text);
   if (typeof v !== 'object' || v === null || Array.isArray(v)) {
@@ -36,9 +43,14 @@ export function readTrainConfigFile(path: string): Partial<TrainConfig> {
   return checkTrainValues(path, obj);
 }
 
-/** Check keys and value types of a settings object; errors name the file and the key. */
-export function checkTrainValues(path: string, obj: Record<string, unknown>): Partial<TrainConfig> {
+/**
+ * Check the keys, value types and value ranges of a settings object; errors name the file and the
+ * key as written (`FILE: 'lr' must be …`). Rules between settings are checked once all are merged
+ * (resolveTrainConfig).
+ */
+export function checkTrainValues(path: string, obj: Record<string, unknown>): SettingsFile {
   const out: Partial<Record<SettingKey, unknown>> = {};
+  const names: Partial<Record<SettingKey, string>> = {};
   for (const [key, value] of Object.entries(obj)) {
     const field = KEY_ALIASES.get(key);
     if (field === undefined) {
@@ -47,13 +59,14 @@ export function checkTrainValues(path: string, obj: Record<string, unknown>): Pa
     }
     if (field in out) throw new CbdmError(`${path}: '${key}' sets ${field} a second time`);
     out[field] = checkSettingType(field, value, key, path);
+    checkSettingValue(field, out[field], `${path}: '${key}'`);
+    names[field] = `'${key}'`;
   }
-  return out as Partial<TrainConfig>;
+  return { values: out as Partial<TrainConfig>, names };
 }
 
 /** The result of reading an absl flag file. */
-export interface FlagfileSettings {
-  values: Partial<TrainConfig>;
+export interface FlagfileSettings extends SettingsFile {
   /** `--logdir`: the run directory, when the file names one. */
   out?: string;
   /** Flags of the published code that change nothing in cbdm training (sampling, evaluation, workers). */
@@ -107,6 +120,8 @@ export function readAbslFlagfile(path: string): FlagfileSettings {
   let out: string | undefined;
   let finetunedLogdir = '';
   let ckptStep = 0;
+  // Where each setting was set (`FILE:LINE: --total_steps`), so that a value out of range names its line.
+  const setBy = new Map<SettingKey, { flag: string; where: string }>();
   for (const [name, occurrences] of flags) {
     const { value, line } = occurrences[occurrences.length - 1]!;
     const where = `${path}:${line}: --${name}`;
@@ -138,6 +153,7 @@ export function readAbslFlagfile(path: string): FlagfileSettings {
       if (given !== String(KNOWN_BOOL.has(name) ? fixed[0] : Number(fixed[0]))) throw new CbdmError(`${where}=${value} cannot be honoured: ${fixed[1]} (only ${fixed[0]})`);
       continue;
     }
+    const before = new Set(Object.keys(values));
     switch (name) {
       case 'ch': model.ch = int(); break;
       case 'ch_mult': model.chMult = ints(); break;
@@ -176,12 +192,15 @@ export function readAbslFlagfile(path: string): FlagfileSettings {
       default:
         throw new CbdmError(`${where}: unknown flag (not one of the published main.py flags cbdm reads); remove the line`);
     }
+    for (const k of Object.keys(values) as SettingKey[]) if (!before.has(k)) setBy.set(k, { flag: `--${name}`, where });
   }
+  for (const [k, { where }] of setBy) checkSettingValue(k, values[k], where);
   // The published code loads FLAGS.finetuned_logdir/ckpt_{ckpt_step}.pt (main.py, train()).
   if (ckptStep !== 0) values.finetuneFrom = join(finetunedLogdir, `ckpt_${ckptStep}.pt`);
   if (Object.keys(model).length > 0) values.model = model;
-  const train = checkTrainValues(path, values as Record<string, unknown>);
-  return { values: train, out, ignored };
+  const train = checkTrainValues(path, values as Record<string, unknown>).values;
+  const names = Object.fromEntries([...setBy].map(([k, { flag }]) => [k, flag])) as Partial<Record<SettingKey, string>>;
+  return { values: train, names, out, ignored };
 }
 
 /** Boolean flags of the published main.py (for --noflag). */
@@ -252,7 +271,7 @@ function editDistance(a: string, b: string): number {
  * published schedule it was trained with).
  */
 export function savedTrainConfig(path: string, train: Record<string, unknown>): TrainConfig {
-  return completeSavedTrainConfig(path, checkTrainValues(path, train));
+  return completeSavedTrainConfig(path, checkTrainValues(path, train).values);
 }
 
 /**

@@ -70,7 +70,7 @@ export function checkSettingType(k: SettingKey, v: unknown, name: string, file?:
 }
 
 /** The value check of setting `k` (a range, …) on a well-typed value; throws `${label} must …, got v`. */
-function checkSettingValue(k: SettingKey, v: unknown, label: string): void {
+export function checkSettingValue(k: SettingKey, v: unknown, label: string): void {
   const check = settingOf(k).check;
   if (check === undefined || v === null) return;
   const problem = check(v as number);
@@ -79,11 +79,12 @@ function checkSettingValue(k: SettingKey, v: unknown, label: string): void {
 
 /**
  * Merge user values over defaults and validate: types, ranges, settings that apply to one method or
- * with one switch only, and combinations. Errors name the setting as a flag (`names` 'flags') or as
- * a config field ('fields') and say what is allowed.
+ * with one switch only, and combinations. Errors name the setting as a flag (`names` 'flags'), as
+ * a config field ('fields') or as `names(k)` says (the CLI: a settings file's key for a value
+ * from the file) and say what is allowed.
  */
-export function resolveTrainConfig(partial: Partial<TrainConfig>, names: SettingNames = 'flags'): TrainConfig {
-  const n = (k: SettingKey) => settingName(k, names);
+export function resolveTrainConfig(partial: Partial<TrainConfig>, names: SettingNames | ((k: SettingKey) => string) = 'flags'): TrainConfig {
+  const n = typeof names === 'function' ? names : (k: SettingKey) => settingName(k, names);
   for (const k of Object.keys(partial)) {
     if (!(k in TRAIN_SETTINGS)) throw new CbdmError(`unknown setting '${k}'; the settings are ${SETTING_KEYS.join(', ')}`);
   }

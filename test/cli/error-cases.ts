@@ -100,7 +100,7 @@ function cases(): Case[] {
     { name: '--config wrong type', argv: () => ['train', '--config', write('type.json', '{"batch": "48"}'), '--out', p('x')], names: /type\.json: 'batch' must be an integer, got the string "48"/ },
     { name: '--config bad model key', argv: () => ['train', '--config', write('model.yaml', 'model: {chans: 3}\n'), '--out', p('x')], names: /model\.yaml: unknown key 'model\.chans'/ },
     { name: '--config a list', argv: () => ['train', '--config', write('list.yaml', '- 1\n- 2\n'), '--out', p('x')], names: /list\.yaml: expected an object/ },
-    { name: '--config out-of-range value', argv: () => ['train', '--config', write('zero.yaml', 'steps: 0\n'), '--out', p('x')], names: /zero\.yaml: --steps must be a positive integer/ },
+    { name: '--config out-of-range value', argv: () => ['train', '--config', write('zero.yaml', 'steps: 0\n'), '--out', p('x')], names: /zero\.yaml: 'steps' must be a positive integer/ },
     { name: '--config and --flagfile', argv: () => ['train', '--config', p('micro.yaml'), '--flagfile', p('micro.yaml'), '--out', p('x')], names: /--config or --flagfile, not both/ },
     { name: '--flagfile bad line', argv: () => ['train', '--flagfile', write('flags.txt', '--batch_size=48\nbatch 4\n'), '--out', p('x')], names: /flags\.txt:2: expected one flag/ },
     { name: '--flagfile unsupported value', argv: () => ['train', '--flagfile', write('flags2.txt', '--augm\n'), '--out', p('x')], names: /flags2\.txt:1: --augm=true cannot be honoured: ADA augmentation/ },

@@ -92,6 +92,34 @@ test('cbdm train --flagfile: the published absl flag file maps onto cbdm setting
   }
 });
 
+test('a bad value from --config or --flagfile names the file and its key, not the flag; flags are still named as flags', () => {
+  const tmp = mkdtempSync(join(tmpdir(), 'cbdm-config-key-'));
+  const write = (name: string, text: string) => { const f = join(tmp, name); writeFileSync(f, text); return f; };
+  const fails = (o: Partial<TrainCliOptions>, message: string) =>
+    assert.throws(() => effectiveTrainConfig({ out: 'x', ...o } as TrainCliOptions), (e: Error) => e.message === message, message);
+  const json = write('lr.json', '{"lr": -1}');
+  fails({ config: json }, `${json}: 'lr' must be a non-negative number, got -1`);
+  const yaml = write('drop.yaml', 'label-drop: 2\n');
+  fails({ config: yaml }, `${yaml}: 'label-drop' must be in [0, 1], got 2`);
+  fails({ config: yaml, labelDrop: 0.2 }, `${yaml}: 'label-drop' must be in [0, 1], got 2`);  // checked even where a flag overrides it
+  // a setting that does not apply, and a rule between two settings
+  const scope = write('scope.json', '{"method": "ddpm", "t2hMode": "full"}');
+  fails({ config: scope }, `${scope}: 't2hMode' applies to 'method' t2h only (this run is ddpm)`);
+  const t2h = write('t2h.json', '{"t2hMode": "full"}');
+  fails({ config: t2h, method: 'ddpm' }, `${t2h}: 't2hMode' applies to --method t2h only (this run is ddpm)`);
+  const betas = write('betas.yaml', 'betaStart: 0.01\n');
+  fails({ config: betas, betaEnd: 0.001 }, `${betas}: 'betaStart' 0.01 is above --beta-end 0.001: the linear schedule's β rises from β_1 to β_T`);
+  // the flags alone are wrong: named as flags, without the file
+  const ok = write('ok.json', '{"steps": 3}');
+  fails({ config: ok, lr: -2 }, '--lr must be a non-negative number, got -2');
+  fails({ config: ok, betaStart: 0.01, betaEnd: 0.001 }, '--beta-start 0.01 is above --beta-end 0.001: the linear schedule\'s β rises from β_1 to β_T');
+  // the published flag file: its line and flag
+  const flags = write('flags.txt', '--batch_size=4\n--total_steps=0\n');
+  fails({ flagfile: flags }, `${flags}:2: --total_steps must be a positive integer, got 0`);
+  const flagBetas = write('betas.txt', '--beta_1=0.01\n--beta_T=0.001\n');
+  fails({ flagfile: flagBetas }, `${flagBetas}: --beta_1 0.01 is above --beta_T 0.001: the linear schedule's β rises from β_1 to β_T`);
+});
+
 test('the fine-tune prior: config.json records the uniform y′ the fine-tune uses; --prior train with it is an error', () => {
   const base = { out: 'x', dataset: 'shapes10-lt' } as TrainCliOptions;
   assert.equal(effectiveTrainConfig({ ...base, finetuneFrom: 'runs/ddpm' }).cfg.prior, 'uniform');

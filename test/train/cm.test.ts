@@ -354,7 +354,7 @@ test('CM settings: bad values and CM flags on another method are one clear error
   // A CM run's config.json (with its top-level "approximate" entry) is accepted as --config.
   const file = join(mkdtempSync(join(tmpdir(), 'cbdm-cm-cfg-')), 'config.json');
   writeFileSync(file, JSON.stringify({ train: { ...resolveTrainConfig({ method: 'cm', cmLambda: 0.5 }) }, approximate: `method cm: ${CM_APPROXIMATE}`, model: {} }));
-  const fromFile = readTrainConfigFile(file);
+  const fromFile = readTrainConfigFile(file).values;
   assert.equal(fromFile.method, 'cm');
   assert.equal(fromFile.cmLambda, 0.5);
   const c = resolveTrainConfig({ method: 'cm' });

@@ -85,7 +85,7 @@ test('--config: schedule keys as fields or flag names; a key the table lacks nam
   const tmp = mkdtempSync(join(tmpdir(), 'cbdm-settings-'));
   const file = join(tmp, 'sched.yaml');
   writeFileSync(file, 'diffusionSteps: 100\nbeta-end: 0.03\nbeta-schedule: linear\n');
-  assert.deepEqual(readTrainConfigFile(file), { diffusionSteps: 100, betaEnd: 0.03, betaSchedule: 'linear' });
+  assert.deepEqual(readTrainConfigFile(file).values, { diffusionSteps: 100, betaEnd: 0.03, betaSchedule: 'linear' });
   writeFileSync(file, 'betaEnds: 0.03\n');
   assert.throws(() => readTrainConfigFile(file), (e: Error) => e.message.startsWith(`${file}: unknown key 'betaEnds' (did you mean 'betaEnd'?)`));
   writeFileSync(file, 'diffusionSteps: 100.5\n');

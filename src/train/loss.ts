@@ -86,8 +86,15 @@ export interface StepDraws {
   transferU: Float64Array | null;
 }
 
+/** What one step's draws depend on: the batch's images, its size, the loss settings and the stream. */
+export interface StepDrawInputs extends Pick<LossBatch, 'x0' | 'sched' | 'cfg' | 'counts'> {
+  /** B, the number of images in x0. */
+  batch: number;
+  rng: Rng;
+}
+
 /** Draw t, ε, x_t, the label-drop coin and y′ in the published order. */
-export function drawStep(x0: Float32Array, B: number, sched: Schedule, cfg: LossConfig, counts: readonly number[], rng: Rng): StepDraws {
+export function drawStep({ x0, batch: B, sched, cfg, counts, rng }: StepDrawInputs): StepDraws {
   const { t, eps, xt } = sampleTrainingInputs(x0, B, rng, sched);
   const dropped = (cfg.cfg || cfg.method === 'cbdm') && drawLabelDrop(rng, cfg.labelDropProb);
   const yPrime = cfg.method === 'cbdm' && !dropped ? sampleCbdmLabels(rng, B, cfg.prior, counts) : null;
@@ -115,7 +122,7 @@ export interface LossBatch {
 
 /** The training loss for one batch, its random inputs drawn from `rng` (drawStep). */
 export function trainingLoss(b: LossBatch & { rng: Rng }): LossParts {
-  return lossFromDraws({ ...b, draws: drawStep(b.x0, b.shape[0]!, b.sched, b.cfg, b.counts, b.rng) });
+  return lossFromDraws({ ...b, draws: drawStep({ ...b, batch: b.shape[0]! }) });
 }
 
 /**

@@ -54,7 +54,7 @@ test('CBDM loss routes gradients exactly as the stop-gradients say', () => {
   const gAuto = grads(W, V);
 
   // 2) by hand: pass 1 gets ∂L_ddpm + ∂L_reg (h′ constant), pass 2 gets γ·∂L_com (h constant)
-  const d = drawStep(x0f, B, sched, cfg, counts, new Rng(seed));
+  const d = drawStep({ x0: x0f, batch: B, sched, cfg, counts, rng: new Rng(seed) });
   const w = Float64Array.from(d.t, (t) => Math.fround(t / sched.T));
   const xt = () => E.tensor(d.xt, [B, D], { dtype: 'float64' });
   const eps = E.tensor(d.eps, [B, D], { dtype: 'float64' });

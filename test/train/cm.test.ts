@@ -173,7 +173,7 @@ test('CM loss equals the hand-computed L_base + λ·mean[(ω_con − ω_div)·�
   E.useBackend('js');
   try {
     const { W, Bm, Am, pair } = toyNets(1);
-    const d = drawStep(X0, NB, defaultSchedule(), CM_CFG, COUNTS, new Rng(31));
+    const d = drawStep({ x0: X0, batch: NB, sched: defaultSchedule(), cfg: CM_CFG, counts: COUNTS, rng: new Rng(31) });
     const w = W.toArray(), b = Bm.toArray(), a = Am.toArray();
     const Wf = Array.from({ length: ND * ND }, (_, ij) => w[ij]! + b[Math.floor(ij / ND) * 2]! * a[ij % ND]! + b[Math.floor(ij / ND) * 2 + 1]! * a[ND + (ij % ND)]!);
     let base = 0, cm = 0;

@@ -45,7 +45,7 @@ for (const method of ['ddpm', 'cbdm'] as const) {
       const r = trainingLoss({ net: fn, x0, y0: Y, shape: [B, 3, 8, 8], sched, cfg, counts: COUNTS, rng: new Rng(21), head });
       return { ...r, loss: r.loss.item() };
     });
-    const d = drawStep(x0, B, sched, cfg, COUNTS, new Rng(21));
+    const d = drawStep({ x0, batch: B, sched, cfg, counts: COUNTS, rng: new Rng(21) });
     const w = coralLossWeight(d.t, sched.T, DEFAULT_CORAL);
     assert.ok(p.lCon > 0, 'L_con is positive on a batch with positive pairs');
     if (method === 'cbdm') assert.ok(p.lReg > 0 && p.lCom > 0, 'CBDM regulariser kept next to CORAL');

@@ -64,7 +64,7 @@ test('method t2h: one pass, loss = mean((h − ε̃)²) with ε̃ from the draws
   const zeros = (xt: InstanceType<typeof E.Tensor>) => { calls++; return E.zeros(xt.shape); };
   const lp = E.tidy(() => trainingLoss({ net: zeros, x0, y0: y, shape, sched, cfg, counts, rng: new Rng(4) }));
   assert.equal(calls, 1);
-  const d = drawStep(x0, B, sched, cfg, counts, new Rng(4));
+  const d = drawStep({ x0, batch: B, sched, cfg, counts, rng: new Rng(4) });
   const want = transferTargets(x0, d.eps, d.xt, d.t, y, sched, counts, cfg.t2h, d.transferU!).eps;
   const mean = want.reduce((s, v) => s + v * v, 0) / want.length;
   assert.ok(Math.abs(lp.lDdpm - mean) < 1e-5 * mean, `${lp.lDdpm} vs ${mean}`);

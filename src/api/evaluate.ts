@@ -28,7 +28,7 @@ export interface EvaluateOptions {
   extractor?: ExtractorKind;
   /** FID Inception weights file (default: CBDM_INCEPTION, ~/.cache/cbdm, then the torch hub cache). */
   inception?: string;
-  /** Images per forward pass (default 50). */
+  /** Images per feature-network forward pass (default 50). */
   batch?: number;
   /** A progress bar on stderr (default: off). */
   progress?: boolean;
@@ -52,7 +52,8 @@ export async function evaluate(options: EvaluateOptions): Promise<EvalReport> {
   return report;
 }
 
-export interface EvaluateRunOptions {
+/** `evaluateRun`: a run and its protocol; `perClass`, `inception` and `batch` as in EvaluateOptions. */
+export interface EvaluateRunOptions extends Pick<EvaluateOptions, 'perClass' | 'inception' | 'batch'> {
   /** The run directory: its EMA model is sampled, and eval.json written into it. */
   run: string;
   /** A built-in protocol (`fast`, `cbdm`, `ddim50`), a protocol file (.json), or a protocol object (docs/SAMPLING.md). */
@@ -61,10 +62,6 @@ export interface EvaluateRunOptions {
   ref: string;
   /** Training-split statistics for a tuned ω (default: `ref` when it holds the training split). */
   tuneRef?: string;
-  perClass?: boolean;
-  inception?: string;
-  /** Images per feature-network forward pass (default 50). */
-  batch?: number;
   /** Images per sampling batch (default 64). */
   sampleBatch?: number;
 }

@@ -137,20 +137,19 @@ export function fidOfFiles(a: string, b: string): FrechetResult & { notes: strin
   return { ...r, notes: fidNotes(r, [s1.n, s2.n], [a, b]) };
 }
 
-/** What `evaluateSamples` measures (the flags of `cbdm eval --samples`). */
-export interface EvaluateSamplesOptions {
-  samples: string;
+/**
+ * How features are measured against reference statistics: the options that `cbdm eval --samples`
+ * (EvaluateSamplesOptions) and `cbdm eval --run --protocol` (RunEvalOptions, evaluate-run.ts)
+ * share, each declared once here.
+ */
+export interface FeatureMetricOptions {
+  /** Reference statistics `.npz` (`cbdm eval stats`). */
   ref: string;
   perClass?: boolean;
-  counts?: string;
-  run?: string;
-  json?: boolean;
-  extractor: ExtractorKind;
+  /** FID Inception weights file. */
   inception?: string;
+  /** Images per feature-network forward pass. */
   batch: number;
-  sampler?: 'ddpm' | 'ddim';
-  steps?: number;
-  omega?: number;
   /** k of precision/recall (default 5). */
   k?: number;
   /** KID subsets (default 100; 0 skips KID). */
@@ -162,6 +161,18 @@ export interface EvaluateSamplesOptions {
   /** Precision of the feature network's convolutions (default fp32, as published). */
   featurePrecision?: FeaturePrecision;
   quiet?: boolean;
+}
+
+/** What `evaluateSamples` measures (the flags of `cbdm eval --samples`). */
+export interface EvaluateSamplesOptions extends FeatureMetricOptions {
+  samples: string;
+  counts?: string;
+  run?: string;
+  json?: boolean;
+  extractor: ExtractorKind;
+  sampler?: 'ddpm' | 'ddim';
+  steps?: number;
+  omega?: number;
 }
 
 /**

@@ -21,36 +21,26 @@ import { runSchedule } from '../train/config-file.ts';
 import { writeClassGrids, writeSamplesNpz } from '../diffusion/samples-file.ts';
 import { sampleToShards } from '../diffusion/shards.ts';
 import { CbdmError } from '../util/errors.ts';
-import { atPrecision, extractFeatures, readStats, type FeatureExtractor, type FeaturePrecision, type RefStats } from './features.ts';
+import { atPrecision, extractFeatures, readStats, type FeatureExtractor, type RefStats } from './features.ts';
 import { featureStats, frechetDistance } from './fid.ts';
-import { evaluateSamples, makeExtractor } from './evaluate-files.ts';
-import type { EvalReport, MetricsGemm } from './evaluate.ts';
+import { evaluateSamples, makeExtractor, type FeatureMetricOptions } from './evaluate-files.ts';
+import type { EvalReport } from './evaluate.ts';
 import type { OmegaTuning, ReferenceInfo } from './eval-result.ts';
 import { argminOmega, publishedOmega, type ProtocolSpec, type RunOmegaInfo } from './protocol.ts';
 
 /** Above this many samples the evaluation writes them as shards (resumable) instead of one .npz. */
 const SHARD_ABOVE = 10000;
 
-export interface RunEvalOptions {
+/** `cbdm eval --run DIR --protocol P`: the run, its protocol, and the metric options of evaluate-files.ts. */
+export interface RunEvalOptions extends FeatureMetricOptions {
   run: string;
   spec: ProtocolSpec;
   /** `built-in NAME` or the protocol file's path. */
   specSource: string;
-  ref: string;
   /** Training-split statistics for a tuned ω (default: `ref` when it holds the training split). */
   tuneRef?: string;
-  perClass?: boolean;
-  inception?: string;
-  /** Images per feature-network forward pass. */
-  batch: number;
   /** Images per sampling batch (default 64). */
   sampleBatch?: number;
-  k?: number;
-  kidSubsets?: number;
-  isSplits?: number;
-  metricsGemm?: MetricsGemm;
-  featurePrecision?: FeaturePrecision;
-  quiet?: boolean;
   /** Progress of the sampling (images done, total) and of each tuning ω. */
   onSample?: (done: number, total: number, what: string) => void;
 }

@@ -16,7 +16,7 @@ import { machineInfo } from '../util/machine.ts';
 export type BenchTarget = 'gemm' | 'conv' | 'train';
 
 /** `--peer <which>` gives a name, `--no-peer` false. */
-interface BenchCliOptions { json?: boolean; threads: string; reps: string; rounds: string; peer: TrainBenchPeer | false; clock: BenchClock; preset: string; batch?: string; pass: TrainBenchPass }
+interface BenchCliOptions { json?: boolean; threads: string; reps: string; rounds: string; peer: TrainBenchPeer | false; clock: BenchClock; preset: string; batch?: string; pass?: TrainBenchPass }
 
 /** One case over interleaved rounds (ours, peer, ours, peer, …): medians and the ratio's range. */
 export interface RoundsCase {
@@ -107,12 +107,12 @@ export function register(program: Command): void {
     .addOption(new Option('--rounds <n>', 'interleaved rounds: ours then the peer, N times (A/B/A/B…); reports the median ratio and its range, with the CPU model, family and flags').default('1'))
     .addOption(new Option('--clock <clock>', 'wall: elapsed time (GFLOP/s); cpu: process CPU time of all threads (GFLOP/cpu-s, robust on a shared machine)')
       .choices(['wall', 'cpu']).default('wall'))
-    .addOption(new Option('--peer <which>', 'train: torch (PyTorch CPU: training step and sampling), onnxruntime (onnxruntime-node on the PyTorch peer\'s model exported with torch.onnx.export, same weights: sampling only, needs python3-torch and the onnxruntime-node devDependency) or both; gemm and conv have one peer each')
+    .addOption(new Option('--peer <which>', 'train: torch (PyTorch CPU: training step and sampling), onnxruntime (onnxruntime-node on the PyTorch peer\'s model exported with torch.onnx.export, same weights: sampling only, so --pass sample; needs python3-torch and the onnxruntime-node devDependency) or both (training step vs PyTorch, sampling vs both); gemm and conv have one peer each')
       .choices([...TRAIN_BENCH_PEERS]).default('torch'))
     .option('--no-peer', 'skip the peer measurements')
     .addOption(new Option('--preset <p>', 'train: model preset').choices([...PRESET_NAMES]).default('tiny'))
     .option('--batch <n>', 'train: batch size (default per preset: tiny 64, small 16, cifar 4)')
-    .addOption(new Option('--pass <p>', 'train: which part to measure — both, the training step only (train) or the sampling forward only (sample)').choices([...TRAIN_BENCH_PASSES]).default('both'))
+    .addOption(new Option('--pass <p>', 'train: which part to measure — both, the training step only (train) or the sampling forward only (sample) (default: both; sample with --peer onnxruntime, which has no training step: train or both with it is an error)').choices([...TRAIN_BENCH_PASSES]))
     .option('--json', 'print JSON: an array of {case, unit, ours, peer, peer_name, ratio}; with --rounds > 1 {machine, load_average: {start, end} (1/5/15-minute), rounds, cases: [{case, unit, peer_name, ours_median, peer_median, ratio_median, ratio_min, ratio_max, ratios}]}')
     .argument('<target>', 'what to benchmark: gemm | conv | train (CBDM step and DDPM sampling vs PyTorch; sampling vs onnxruntime-node with --peer)')
     .action((target: string, o: BenchCliOptions) => {

@@ -24,6 +24,7 @@ import { Rng } from '../util/rng.ts';
 import { setCpuThreads, computePrecision } from '../engine/cpu/load.ts';
 import { peerEnv } from '../util/peer-env.ts';
 import { onnxruntimePeer } from './onnxruntime-peer.ts';
+import { CbdmError } from '../util/errors.ts';
 
 /** Which peers `cbdm bench train` measures: PyTorch (training and sampling), onnxruntime-node (sampling), or both. */
 export type TrainBenchPeer = 'torch' | 'onnxruntime' | 'both';
@@ -51,8 +52,25 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)]!;
 }
 
-/** Measure ours and (if available) PyTorch on one preset. */
+/**
+ * The passes to time: as asked, by default both, but only sampling against onnxruntime alone,
+ * which runs inference and has no training step to pair ours with.
+ */
+export function benchTrainPass(pass: TrainBenchPass | undefined, peer: TrainBenchPeer | undefined, noPeer: boolean): TrainBenchPass {
+  const onnxruntimeOnly = peer === 'onnxruntime' && !noPeer;
+  if (!onnxruntimeOnly) return pass ?? 'both';
+  if (pass !== undefined && pass !== 'sample') {
+    throw new CbdmError(`--peer onnxruntime times sampling only (onnxruntime-node runs inference, not training): use --pass sample (its default with this peer), or --peer both to time the training step against PyTorch too`);
+  }
+  return 'sample';
+}
+
+/**
+ * Measure ours and (if available) the peers on one preset. `pass` defaults to both, and to sample
+ * with `peer` onnxruntime (benchTrainPass).
+ */
 export function benchTrain(preset: PresetName, opts: { batch?: number; reps?: number; threads: number; noPeer?: boolean; peer?: TrainBenchPeer; clock?: 'wall' | 'cpu'; pass?: TrainBenchPass; note?: (m: string) => void }): TrainBenchCase[] {
+  const pass = benchTrainPass(opts.pass, opts.peer, opts.noPeer === true);
   const cpu = opts.clock === 'cpu';
   // wall: elapsed seconds; cpu: process CPU seconds of all threads (robust on a shared machine).
   const now = () => {
@@ -64,7 +82,6 @@ export function benchTrain(preset: PresetName, opts: { batch?: number; reps?: nu
   const cfg = presetConfig(preset, classes);
   const B = opts.batch ?? BENCH_BATCH[preset];
   const reps = opts.reps ?? 3;
-  const pass = opts.pass ?? 'both';
   const doTrain = pass !== 'sample', doSample = pass !== 'train';
   const S = cfg.imageSize;
   const be = currentBackend();

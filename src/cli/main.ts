@@ -13,7 +13,9 @@ import { CbdmError, Interrupted, systemErrorReason } from '../util/errors.ts';
 export const ENV_HELP = `
 Environment:
   CBDM_BACKEND=js|cpu       compute backend (default: cpu when the native addon is built)
-  CBDM_THREADS=n            native threads (default: all cores; 1 is faster on a busy machine)
+  CBDM_THREADS=n            native threads (default: all cores)
+  CBDM_THREAD_WAIT=sleep|spin  idle native threads sleep at once (default) or spin a few ms
+                            first (faster hand-off on an idle machine, far slower on a busy one)
   CBDM_PRECISION=fp32|bf16  bf16: convolutions multiply in bfloat16, sum in fp32 (CPUs with
                             AVX512-BF16; about 2× faster convolutions; default fp32); FID
                             features stay fp32 unless cbdm eval --feature-precision bf16

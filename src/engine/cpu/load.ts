@@ -1,7 +1,7 @@
 /**
  * Loads the native `cpu` backend (the C++ addon in `native/`, built by `npm install`) and applies
- * its settings (threads, ISA, precision, kernel overrides: src/engine/cpu/settings.ts), read from
- * the environment here, once.
+ * its settings (threads, ISA, precision, kernel overrides, the threads' wait policy:
+ * src/engine/cpu/settings.ts), read from the environment here, once.
  */
 import { createRequire } from 'node:module';
 import { existsSync, readFileSync } from 'node:fs';
@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import type { Backend, ConvGeom } from '../backend.ts';
 import type { Isa, NativeAddon } from './native.ts';
 import { CpuBackend } from './backend.ts';
-import { cpuSettingsFromEnv, type ConvKernels, type CpuSettings, type Precision } from './settings.ts';
+import { cpuSettingsFromEnv, type ConvKernels, type CpuSettings, type Precision, type ThreadWait } from './settings.ts';
 
 export type CpuLoadResult = { ok: true; backend: Backend } | { ok: false; reason: string };
 
@@ -53,14 +53,14 @@ function why(): string {
 export function loadAddon(): { addon: NativeAddon } | { reason: string } {
   if (cached) return cached;
   if (!existsSync(ADDON_PATH)) return (cached = { reason: why() });
+  const env = cpuSettingsFromEnv(process.env);
+  if ('reason' in env) return (cached = { reason: env.reason });
   try {
-    const addon = createRequire(import.meta.url)(ADDON_PATH) as NativeAddon;
+    const addon = withLibgompWait(env.settings.threadWait, () => createRequire(import.meta.url)(ADDON_PATH) as NativeAddon);
     const missing = REQUIRED_EXPORTS.filter((k) => typeof (addon as unknown as Record<string, unknown>)[k] !== 'function');
     if (missing.length > 0) {
       return (cached = { reason: `${ADDON_PATH} is out of date (no ${missing.join(', ')}); rebuild it with \`npm install\` (or \`node scripts/build-native.mjs\`)` });
     }
-    const env = cpuSettingsFromEnv(process.env);
-    if ('reason' in env) return (cached = { reason: env.reason });
     applySettings(addon, env.settings);
     if (env.settings.precision === 'bf16' && !addon.info().bf16) {
       console.error('cbdm: CBDM_PRECISION=bf16 needs a CPU with AVX512-BF16 (and the avx512 kernels); this one computes in fp32');
@@ -68,6 +68,42 @@ export function loadAddon(): { addon: NativeAddon } | { reason: string } {
     return (cached = { addon });
   } catch (e) {
     return (cached = { reason: `could not load ${ADDON_PATH}: ${(e as Error).message}` });
+  }
+}
+
+/**
+ * Load the addon (`load`) with libgomp's wait policy set for `wait` (settings.ts ThreadWait).
+ * libgomp reads OMP_WAIT_POLICY once, when the addon's dlopen loads it, so the variable is set for
+ * exactly that moment and restored afterwards: child processes (the benchmark peers, which run
+ * their own OpenMP) keep the environment they were given.
+ */
+function withLibgompWait<T>(wait: ThreadWait, load: () => T): T {
+  if (libgompLoaded()) {
+    console.error('cbdm: libgomp was loaded before the cpu backend, so CBDM_THREAD_WAIT cannot take effect (its wait policy is fixed when it loads)');
+  }
+  const before = process.env.OMP_WAIT_POLICY;
+  switch (wait) {
+    case 'sleep': process.env.OMP_WAIT_POLICY = 'passive'; break;
+    case 'spin': delete process.env.OMP_WAIT_POLICY; break;
+    default: {
+      const never: never = wait;
+      throw new Error(`unknown thread wait ${String(never)}`);
+    }
+  }
+  try {
+    return load();
+  } finally {
+    if (before === undefined) delete process.env.OMP_WAIT_POLICY;
+    else process.env.OMP_WAIT_POLICY = before;
+  }
+}
+
+/** Whether this process has libgomp mapped already (Linux; elsewhere: unknown, false). */
+function libgompLoaded(): boolean {
+  try {
+    return /libgomp/.test(readFileSync('/proc/self/maps', 'utf8'));
+  } catch {
+    return false;
   }
 }
 

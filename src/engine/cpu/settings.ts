@@ -10,6 +10,7 @@
  *   CBDM_PRECISION=fp32|bf16    bf16: convolutions multiply in bfloat16, sum in fp32 (AVX512-BF16)
  *   CBDM_CONV_GEMM=1            every convolution through the fp32 im2col gemm (a comparison aid)
  *   CBDM_GEMM_BLOCK=mc,kc,nc    the gemm's cache blocking (a tuning aid)
+ *   CBDM_THREAD_WAIT=sleep|spin what an idle kernel thread does (default sleep; see ThreadWait)
  */
 import type { Isa } from './native.ts';
 import { ISAS } from './native.ts';
@@ -21,6 +22,21 @@ export const PRECISIONS: readonly Precision[] = ['fp32', 'bf16'];
 /** Which convolution kernels may run: 'auto' = the rule tables' choice, 'gemm' = only the im2col gemm. */
 export type ConvKernels = 'auto' | 'gemm';
 
+/**
+ * What a kernel thread does between and at the end of parallel regions while it has no work:
+ *   'sleep'  it sleeps at once (libgomp's OMP_WAIT_POLICY=passive) and is woken by a futex when
+ *            the next region starts — the default: on a machine where other processes hold the
+ *            cores, a spinning thread takes the time slice of the thread it waits for
+ *            (bench/RESULTS.md: the tiny UNet forward at 2 threads 1,484 → 131 ms with 1-thread
+ *            116 ms, load ≈ 5 on 2 cores);
+ *   'spin'   libgomp's default: it spins ≈ 300,000 iterations (a few ms) before sleeping, which
+ *            saves the wake-up (microseconds per region) on an idle machine.
+ * libgomp fixes the policy when it is loaded, so this setting is applied once, as the addon loads
+ * (src/engine/cpu/load.ts); a GOMP_SPINCOUNT in the environment overrides it (libgomp's rule).
+ */
+export type ThreadWait = 'sleep' | 'spin';
+export const THREAD_WAITS: readonly ThreadWait[] = ['sleep', 'spin'];
+
 export interface CpuSettings {
   /** null = the CPU's best. */
   isa: Isa | null;
@@ -30,9 +46,10 @@ export interface CpuSettings {
   convKernels: ConvKernels;
   /** The gemm's {mc, kc, nc} cache blocking; null = each microkernel's own. */
   gemmBlock: readonly [number, number, number] | null;
+  threadWait: ThreadWait;
 }
 
-export const DEFAULT_CPU_SETTINGS: CpuSettings = { isa: null, threads: null, precision: 'fp32', convKernels: 'auto', gemmBlock: null };
+export const DEFAULT_CPU_SETTINGS: CpuSettings = { isa: null, threads: null, precision: 'fp32', convKernels: 'auto', gemmBlock: null, threadWait: 'sleep' };
 
 /** The settings the environment asks for, or the reason one of its values is invalid (naming the variable). */
 export function cpuSettingsFromEnv(env: NodeJS.ProcessEnv): { settings: CpuSettings } | { reason: string } {
@@ -64,6 +81,11 @@ export function cpuSettingsFromEnv(env: NodeJS.ProcessEnv): { settings: CpuSetti
     const v = blk.split(',').map(Number);
     if (v.length !== 3 || !v.every((x) => Number.isInteger(x) && x > 0)) return { reason: `CBDM_GEMM_BLOCK='${blk}' is not three positive integers mc,kc,nc` };
     s.gemmBlock = [v[0]!, v[1]!, v[2]!];
+  }
+  const wait = get('CBDM_THREAD_WAIT');
+  if (wait !== undefined) {
+    if (!(THREAD_WAITS as readonly string[]).includes(wait)) return { reason: `CBDM_THREAD_WAIT='${wait}' is not sleep or spin` };
+    s.threadWait = wait as ThreadWait;
   }
   return { settings: s };
 }

@@ -31,6 +31,25 @@ bool conv2d_backward_weight(const float* x, const float* gy, float* gw, float* g
   return scalar::conv2d_backward_weight(x, gy, gw, gb, g, nt);
 }
 
+bool conv2d_forward_fused(const float* x, const float* w, const float* b, float* y, const ConvGeom& g,
+                          const ConvPrologue* pro, const ConvEpilogue* epi, int nt) {
+  switch (current_isa()) {
+    case Isa::avx512: return avx512::conv2d_forward_fused(x, w, b, y, g, pro, epi, nt);
+    case Isa::avx2: return avx2::conv2d_forward_fused(x, w, b, y, g, pro, epi, nt);
+    case Isa::scalar: break;
+  }
+  return scalar::conv2d_forward_fused(x, w, b, y, g, pro, epi, nt);
+}
+
+bool conv_forward_fuses(const ConvGeom& g) {
+  switch (current_isa()) {
+    case Isa::avx512: return avx512::conv_forward_fuses(g);
+    case Isa::avx2: return avx2::conv_forward_fuses(g);
+    case Isa::scalar: break;
+  }
+  return scalar::conv_forward_fuses(g);
+}
+
 const char* conv_kernel_name(const ConvGeom& g, ConvPass pass) {
   switch (current_isa()) {
     case Isa::avx512: return avx512::conv_kernel_name(g, pass);

@@ -53,6 +53,13 @@ inline void cv_store(float* out, int64_t Cout, int64_t Lo, int64_t pos, int64_t 
   for (int i = 0; i < nc; i++) o[i * Lo] = t[i];
 }
 
+// cv_store with the epilogue's adds (conv_common.h ConvEpilogue) on each value.
+inline void cv_store_epilogue(float* out, int64_t Cout, int64_t Lo, int64_t pos, int64_t co0, const float* t, int nc,
+                              const ConvEpilogue* epi) {
+  const int64_t n = pos / Lo, at = n * Cout * Lo + co0 * Lo + pos % Lo;
+  for (int i = 0; i < nc; i++) out[at + i * Lo] = epilogue_add(epi, t[i], n * Cout + co0 + i, at + i * Lo);
+}
+
 // Gather them back (the partial sums of an earlier k block).
 inline void cv_load(const float* out, int64_t Cout, int64_t Lo, int64_t pos, int64_t co0, float* t, int nc) {
   const float* o = out + (pos / Lo) * Cout * Lo + co0 * Lo + pos % Lo;
@@ -62,11 +69,12 @@ inline void cv_load(const float* out, int64_t Cout, int64_t Lo, int64_t pos, int
 // Positions [p0, p0 + R) of the flattened N·Ho·Wo outputs (the last tile may be short: its
 // missing positions repeat the first and are not stored), output channels [co0, co0 + NV·VL),
 // taps k ∈ [k0, k1): the first k block starts from the bias, a later one (`partial`) from the
-// sums the earlier blocks stored in out, so each element is still summed in k order.
+// sums the earlier blocks stored in out, so each element is still summed in k order. `epi` (the
+// last k block only) adds the fused epilogue's terms at the store.
 template <int NV>
 void cv_tile(const float* xp, const int32_t* kofs, int64_t k0, int64_t k1, const float* wk, const float* bias, bool partial,
              float* out, int64_t Cout, int64_t Lo, int64_t Wo, int64_t plane_n, int64_t Wp, int64_t s, int64_t p0, int64_t np,
-             int64_t co0) {
+             int64_t co0, const ConvEpilogue* epi) {
   constexpr int R = CvTile<NV>::R;
   int64_t off[R];
   cv_offsets<R>(off, p0, np, Lo, Wo, plane_n, Wp, s);
@@ -98,7 +106,8 @@ void cv_tile(const float* xp, const int32_t* kofs, int64_t k0, int64_t k1, const
   for (int r = 0; r < np; r++) {
     float t[NV * DW_VL];
     std::memcpy(t, acc[r], sizeof t);
-    cv_store(out, Cout, Lo, p0 + r, co0, t, NV * DW_VL);
+    if (epi) cv_store_epilogue(out, Cout, Lo, p0 + r, co0, t, NV * DW_VL, epi);
+    else cv_store(out, Cout, Lo, p0 + r, co0, t, NV * DW_VL);
   }
 }
 #endif  // __AVX512F__ || __AVX2__

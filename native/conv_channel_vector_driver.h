@@ -31,15 +31,18 @@ bool cv_forward_ok(const ConvGeom& g) {
 // with k = (ci·KH + p)·KW + q.
 // fp32 sums run in blocks of at most kblock taps (k blocks one after another, each tile adding its
 // block to the stored sums), so the weight rows one block streams stay near L2's size.
+// The prologue (fp32 only) applies to inp as it is padded, the epilogue adds at the last block's
+// store (conv_fused.h); null for neither.
 bool cv_run(const float* inp, const float* wk, const float* bias, float* out, int64_t N, int64_t Cin, int64_t H,
                    int64_t W, int64_t KH, int64_t KW, int64_t ph, int64_t pw, int64_t s, int64_t Cout, int64_t Ho,
-                   int64_t Wo, int64_t kblock, int nt) {
+                   int64_t Wo, int64_t kblock, int nt, const ConvPrologue* pro = nullptr, const ConvEpilogue* epi = nullptr) {
 #if defined(__AVX512F__) || defined(__AVX2__)
   // bf16: stored channel planes are channel pairs (an odd last channel pairs with zeros)
   const bool bf = cv_bf16();
+  if (bf && (pro || epi)) return false;  // the bf16 tiles have no fused form (conv_fused.h never asks)
   const int64_t Hp = H + 2 * ph, Wp = W + 2 * pw, plane = Hp * Wp, Cs = bf ? (Cin + 1) / 2 : Cin, K = Cs * KH * KW;
   float* xp = bf ? aligned_floats(N * Cs * plane)
-                 : pad_maps(inp, N, Cin, H, W, ph, pw, nt);
+                 : pad_maps(inp, N, Cin, H, W, ph, pw, nt, pro);
   int32_t* kofs = static_cast<int32_t*>(std::malloc(sizeof(int32_t) * K));
   uint32_t* wk2 = bf ? static_cast<uint32_t*>(std::aligned_alloc(64, ((K * Cout * 4 + 63) / 64) * 64)) : nullptr;
   if (!xp || !kofs || (bf && !wk2) || N * Cs * plane >= (int64_t(1) << 31)) {
@@ -89,10 +92,10 @@ bool cv_run(const float* inp, const float* wk, const float* bias, float* out, in
 #if defined(__AVX512F__)
 #define CV_CASE(k) case k: \
       if (bf) cv_tile_bf16<k>(reinterpret_cast<const uint32_t*>(xp), kofs, K, wk2, bias, out, Cout, Lo, Wo, Cs * plane, Wp, s, p0, np, co0); \
-      else cv_tile<k>(xp, kofs, k0, k1, wk, bias, j > 0, out, Cout, Lo, Wo, Cs * plane, Wp, s, p0, np, co0); \
+      else cv_tile<k>(xp, kofs, k0, k1, wk, bias, j > 0, out, Cout, Lo, Wo, Cs * plane, Wp, s, p0, np, co0, j + 1 == kblocks ? epi : nullptr); \
       break;
 #else
-#define CV_CASE(k) case k: cv_tile<k>(xp, kofs, k0, k1, wk, bias, j > 0, out, Cout, Lo, Wo, Cs * plane, Wp, s, p0, np, co0); break;
+#define CV_CASE(k) case k: cv_tile<k>(xp, kofs, k0, k1, wk, bias, j > 0, out, Cout, Lo, Wo, Cs * plane, Wp, s, p0, np, co0, j + 1 == kblocks ? epi : nullptr); break;
 #endif
       CV_CASE(1) CV_CASE(2)
 #if defined(__AVX512F__)
@@ -109,20 +112,27 @@ bool cv_run(const float* inp, const float* wk, const float* bias, float* out, in
   return true;
 #else
   (void)inp; (void)wk; (void)bias; (void)out; (void)N; (void)Cin; (void)H; (void)W; (void)KH; (void)KW; (void)ph;
-  (void)pw; (void)s; (void)Cout; (void)Ho; (void)Wo; (void)nt;
+  (void)pw; (void)s; (void)Cout; (void)Ho; (void)Wo; (void)kblock; (void)nt; (void)pro; (void)epi;
   return false;
 #endif
 }
 
-bool conv2d_forward_cv(const float* x, const float* w, const float* b, float* y, const ConvGeom& g, int nt) {
+// The forward with an optional prologue and epilogue (conv_fused.h); conv2d_forward_cv below is the
+// plain one the rule table runs.
+bool cv_forward(const float* x, const float* w, const float* b, float* y, const ConvGeom& g, int nt,
+                const ConvPrologue* pro, const ConvEpilogue* epi) {
   const int64_t T = g.KH * g.KW, K = g.Ci * T;
   float* wk = aligned_floats(K * g.Co);
   if (!wk) return false;
   for (int64_t co = 0; co < g.Co; co++)  // w[co][k] → wk[k][co]
     for (int64_t k = 0; k < K; k++) wk[k * g.Co + co] = w[co * K + k];
-  const bool ok = cv_run(x, wk, b, y, g.N, g.Ci, g.H, g.W, g.KH, g.KW, g.pad, g.pad, g.stride, g.Co, g.Ho, g.Wo, CV_K_BLOCK, nt);
+  const bool ok = cv_run(x, wk, b, y, g.N, g.Ci, g.H, g.W, g.KH, g.KW, g.pad, g.pad, g.stride, g.Co, g.Ho, g.Wo, CV_K_BLOCK, nt, pro, epi);
   std::free(wk);
   return ok;
+}
+
+bool conv2d_forward_cv(const float* x, const float* w, const float* b, float* y, const ConvGeom& g, int nt) {
+  return cv_forward(x, w, b, y, g, nt, nullptr, nullptr);
 }
 
 // Stride 1: gx = conv(gy padded by (KH−1−pad, KW−1−pad), w′), w′[co][KH−1−p][KW−1−q] → ci — the

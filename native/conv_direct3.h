@@ -66,7 +66,7 @@ void dw_tile_r(int r, const float* xp, const float* gyt, float* gw, const ConvGe
 #if defined(__AVX512F__) || defined(__AVX2__)
 template <int R>
 void dc_tile(const float* inp, const float* wp, const float* bias, float* out, int64_t Cin, int64_t Cout, int64_t H, int64_t W,
-             int64_t n, int64_t co0, int64_t l0) {
+             int64_t n, int64_t co0, int64_t l0, const ConvEpilogue* epi) {
   const int64_t Hp = H + 2, Wp = W + 2, L = H * W;
   const int64_t r0 = l0 / W, c0 = l0 % W, r1 = (l0 + DW_VL) / W, c1 = (l0 + DW_VL) % W;
   dwv acc[R][2];
@@ -90,6 +90,17 @@ void dc_tile(const float* inp, const float* wp, const float* bias, float* out, i
     }
   }
   float* o = out + (n * Cout + co0) * L + l0;
+  if (epi) {  // the epilogue's adds, as vectors (the same float adds as the separate kernels)
+    for (int i = 0; i < R; i++) {
+      const int64_t nco = n * Cout + co0 + i;
+      for (int v = 0; v < 2; v++) {
+        dwv a = acc[i][v];
+        if (epi->channel_add) a = a + epi->channel_add[nco];
+        if (epi->residual) a = a + dw_load(epi->residual + nco * L + l0 + v * DW_VL);
+        acc[i][v] = a;
+      }
+    }
+  }
   for (int i = 0; i < R; i++) {
     std::memcpy(o + i * L, &acc[i][0], sizeof(dwv));
     std::memcpy(o + i * L + DW_VL, &acc[i][1], sizeof(dwv));
@@ -97,9 +108,9 @@ void dc_tile(const float* inp, const float* wp, const float* bias, float* out, i
 }
 
 void dc_tile_r(int r, const float* inp, const float* wp, const float* bias, float* out, int64_t Cin, int64_t Cout, int64_t H,
-               int64_t W, int64_t n, int64_t co0, int64_t l0) {
+               int64_t W, int64_t n, int64_t co0, int64_t l0, const ConvEpilogue* epi) {
   switch (r) {
-#define DC_CASE(k) case k: dc_tile<k>(inp, wp, bias, out, Cin, Cout, H, W, n, co0, l0); break;
+#define DC_CASE(k) case k: dc_tile<k>(inp, wp, bias, out, Cin, Cout, H, W, n, co0, l0, epi); break;
     DC_CASE(1) DC_CASE(2) DC_CASE(3) DC_CASE(4) DC_CASE(5) DC_CASE(6)
 #if defined(__AVX512F__)
     DC_CASE(7) DC_CASE(8) DC_CASE(9) DC_CASE(10) DC_CASE(11) DC_CASE(12) DC_CASE(13) DC_CASE(14)
@@ -117,11 +128,12 @@ bool direct_conv3(const ConvGeom& g) {
          g.W % DW_VL == 0 && (g.H * g.W) % (2 * DW_VL) == 0 && g.N > 0 && !conv_gemm_only();
 }
 
-// out = conv3(inp, wp) + bias with wp already in [cin][tap][cout] order.
+// out = conv3(inp, wp) + bias with wp already in [cin][tap][cout] order; the prologue (if any)
+// applies to inp as it is padded, the epilogue (if any) adds at the store (conv_fused.h).
 bool direct_conv3_run(const float* inp, const float* wp, const float* bias, float* out, int64_t N, int64_t Cin, int64_t Cout,
-                      int64_t H, int64_t W, int nt) {
+                      int64_t H, int64_t W, int nt, const ConvPrologue* pro = nullptr, const ConvEpilogue* epi = nullptr) {
 #if defined(__AVX512F__) || defined(__AVX2__)
-  float* xp = pad1(inp, N, Cin, H, W, nt);
+  float* xp = pad1(inp, N, Cin, H, W, nt, pro);
   if (!xp) return false;
   // Output-channel blocks as even as possible (32 → 11 + 11 + 10 rather than 14 + 14 + 4).
   const int64_t cob = (Cout + DW_R - 1) / DW_R, pb = (H * W) / (2 * DW_VL), tiles = N * cob * pb;
@@ -131,26 +143,33 @@ bool direct_conv3_run(const float* inp, const float* wp, const float* bias, floa
   for (int64_t t = 0; t < tiles; t++) {
     const int64_t n = t / (cob * pb), b = (t / pb) % cob, l0 = (t % pb) * 2 * DW_VL;
     const int64_t co0 = b * Cout / cob, co1 = (b + 1) * Cout / cob;
-    dc_tile_r(static_cast<int>(co1 - co0), xp, wp, bias, out, Cin, Cout, H, W, n, co0, l0);
+    dc_tile_r(static_cast<int>(co1 - co0), xp, wp, bias, out, Cin, Cout, H, W, n, co0, l0, epi);
   }
   std::free(xp);
   return true;
 #else
-  (void)inp; (void)wp; (void)bias; (void)out; (void)N; (void)Cin; (void)Cout; (void)H; (void)W; (void)nt;
+  (void)inp; (void)wp; (void)bias; (void)out; (void)N; (void)Cin; (void)Cout; (void)H; (void)W; (void)nt; (void)pro; (void)epi;
   return false;
 #endif
 }
 
-bool conv2d_forward_direct(const float* x, const float* w, const float* b, float* y, const ConvGeom& g, int nt) {
+// The forward with an optional prologue and epilogue (conv_fused.h); conv2d_forward_direct below
+// is the plain one the rule table runs.
+bool direct_forward(const float* x, const float* w, const float* b, float* y, const ConvGeom& g, int nt,
+                    const ConvPrologue* pro, const ConvEpilogue* epi) {
   // w[co][ci][tap] → wp[ci][tap][co]
   float* wp = static_cast<float*>(std::malloc(sizeof(float) * g.Co * g.Ci * 9));
   if (!wp) return false;
   for (int64_t co = 0; co < g.Co; co++)
     for (int64_t ci = 0; ci < g.Ci; ci++)
       for (int tap = 0; tap < 9; tap++) wp[(ci * 9 + tap) * g.Co + co] = w[(co * g.Ci + ci) * 9 + tap];
-  const bool ok = direct_conv3_run(x, wp, b, y, g.N, g.Ci, g.Co, g.H, g.W, nt);
+  const bool ok = direct_conv3_run(x, wp, b, y, g.N, g.Ci, g.Co, g.H, g.W, nt, pro, epi);
   std::free(wp);
   return ok;
+}
+
+bool conv2d_forward_direct(const float* x, const float* w, const float* b, float* y, const ConvGeom& g, int nt) {
+  return direct_forward(x, w, b, y, g, nt, nullptr, nullptr);
 }
 
 bool conv2d_backward_data_direct(const float* gy, const float* w, float* gx, const ConvGeom& g, int nt) {

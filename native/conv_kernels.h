@@ -26,9 +26,11 @@
 //   conv_channel_vector_driver.h  the cv driver and its forward / backward-data passes
 //   conv_gemm.h                   the fp32 im2col gemm passes (every shape) and the bf16 gemm passes
 //   conv_rules.h                  one ordered rule table per pass: which kernel takes a convolution
+//   conv_fused.h                  the inference forward with a group-norm prologue and an add epilogue
 #include "common.h"
 #include "conv.h"
 #include "gemm.h"
+#include "kernels.h"
 #include <omp.h>
 #include <immintrin.h>
 #include <cstdint>
@@ -49,6 +51,7 @@ namespace {
 #include "conv_channel_vector_driver.h"
 #include "conv_gemm.h"
 #include "conv_rules.h"
+#include "conv_fused.h"
 
 }  // namespace
 
@@ -82,6 +85,13 @@ bool conv2d_backward_weight(const float* x, const float* gy, float* gw, float* g
   }
   return choose(kBackwardWeightRules, g).run(x, gy, gw, g, nt);
 }
+
+bool conv2d_forward_fused(const float* x, const float* w, const float* b, float* y, const ConvGeom& g,
+                          const ConvPrologue* pro, const ConvEpilogue* epi, int nt) {
+  return forward_fused(x, w, b, y, g, pro, epi, nt);
+}
+
+bool conv_forward_fuses(const ConvGeom& g) { return fuses_in_kernel(g); }
 
 const char* conv_kernel_name(const ConvGeom& g, ConvPass pass) {
   switch (pass) {

@@ -32,6 +32,12 @@ struct Kernels {
   // group norm (x N×C×L, stats N×G)
   void (*group_norm_forward)(const float* x, const float* gamma, const float* beta, float* y, float* mean, float* rstd,
                              int64_t N, int64_t C, int64_t L, int64_t G, float eps, bool swish, int nt);
+  // the group norm's per-(n, c) affine form y = x·scale + shift (N×C each), and its application to
+  // rows×W floats of x into dst with row stride ld (then swish when asked): group_norm_forward's
+  // arithmetic, bit for bit, for the fused convolution prologue (native/conv_fused.h)
+  void (*group_norm_affine)(const float* x, const float* gamma, const float* beta, float* scale, float* shift,
+                            int64_t N, int64_t C, int64_t L, int64_t G, float eps, int nt);
+  void (*norm_act_rows)(const float* x, int64_t rows, int64_t W, float* dst, int64_t ld, float sc, float sh, bool swish);
   void (*group_norm_backward)(const float* x, const float* gamma, const float* beta, const float* mean, const float* rstd,
                               const float* gy, float* gx, float* g_gamma, float* g_beta,
                               int64_t N, int64_t C, int64_t L, int64_t G, bool swish, int nt);

@@ -26,6 +26,17 @@ export interface ConvGeom {
   Ho: number; Wo: number;
 }
 
+/**
+ * What a fused inference convolution does around the convolution (src/engine/ops/conv-fused.ts):
+ * `norm` a group norm (+swish) of its input, `channelAdd` an N×Co term added to every position,
+ * `residual` a tensor of the output's shape added at the end; null for none.
+ */
+export interface ConvFusionStorages {
+  norm: { gamma: Storage; beta: Storage; groups: number; eps: number; swish: boolean } | null;
+  channelAdd: Storage | null;
+  residual: Storage | null;
+}
+
 /** Group-norm geometry: x is N×C×L (L = H·W), statistics per (n, g). */
 export interface GroupNormGeom {
   N: number; C: number; L: number; G: number; eps: number;
@@ -111,6 +122,13 @@ export interface Kernels {
   conv2dBackwardData(gy: Storage, w: Storage, gx: Storage, g: ConvGeom): void;
   /** gw(Co×Ci×KH×KW) and gb(Co, may be null) from x and gy. */
   conv2dBackwardWeight(x: Storage, gy: Storage, gw: Storage, gb: Storage | null, g: ConvGeom): void;
+  /**
+   * Optional, inference only (nothing saved for a backward): y = conv(GroupNorm(+swish)(x), w) + b
+   * + channelAdd[n, co] + residual, in fewer passes than the separate kernels
+   * (src/engine/ops/conv-fused.ts, which composes those kernels where this is absent or returns
+   * false — e.g. for storages the backend's fused kernel does not take).
+   */
+  conv2dForwardFused?(x: Storage, w: Storage, b: Storage | null, y: Storage, g: ConvGeom, f: ConvFusionStorages): boolean;
 
   // ---- normalisation -------------------------------------------------------------------------
   /** y = swish?(γ·(x−μ)·rstd + β); saves mean and rstd (N×G) for the backward. */

@@ -8,6 +8,7 @@ import { Tensor } from '../engine/tensor.ts';
 import { conv2d } from '../engine/ops/conv2d.ts';
 import { linear } from '../engine/ops/linear.ts';
 import { groupNorm } from '../engine/ops/groupnorm.ts';
+import { conv2dFused, type ConvFusion, type ConvInputNorm } from '../engine/ops/conv-fused.ts';
 import type { Param, ParamStore } from './params.ts';
 
 function join(prefix: string, name: string): string {
@@ -25,6 +26,11 @@ export class Conv2d {
 
   forward(x: Tensor): Tensor {
     return conv2d(x, this.weight.value, this.bias.value, { stride: this.stride, pad: this.pad });
+  }
+
+  /** conv(norm(x)) + channelAdd + residual as one op (src/engine/ops/conv-fused.ts). */
+  forwardFused(x: Tensor, f: ConvFusion): Tensor {
+    return conv2dFused(x, this.weight.value, this.bias.value, { stride: this.stride, pad: this.pad }, f);
   }
 
   /** Multiply-accumulates for one image of input size H×W. */
@@ -57,6 +63,11 @@ export class GroupNorm {
     }
     this.weight = store.declare(join(prefix, 'weight'), [channels], { kind: 'ones' });
     this.bias = store.declare(join(prefix, 'bias'), [channels], { kind: 'zeros' });
+  }
+
+  /** This norm (+swish) as the input stage of a fused convolution (Conv2d.forwardFused). */
+  asInputNorm(swish: boolean): ConvInputNorm {
+    return { gamma: this.weight.value, beta: this.bias.value, groups: this.groups, eps: this.eps, swish };
   }
 
   /** GroupNorm, optionally fused with the swish that follows it. */

@@ -7,7 +7,7 @@
  * kernel the addon does not have is never a stub. Kernels not overridden here (embedding,
  * pooling, upsampling, …) are inherited from the js backend unchanged.
  */
-import type { AdamParams, BackendName, ConvGeom, GroupNormGeom, PoolGeom, Storage } from '../backend.ts';
+import type { AdamParams, BackendName, ConvFusionStorages, ConvGeom, GroupNormGeom, PoolGeom, Storage } from '../backend.ts';
 import { JsBackend } from '../js/backend.ts';
 import { h } from '../js/host.ts';
 import { BC, EW, RD, type NativeAddon } from './native.ts';
@@ -130,6 +130,17 @@ export class CpuBackend extends JsBackend {
     const fb = b ? f32(b) : [];
     if (!f || !fb) return super.conv2dForward(x, w, b, y, g);
     this.nat.conv2dForward(f[0]!, f[1]!, fb[0] ?? null, f[2]!, g.N, g.Ci, g.H, g.W, g.Co, g.KH, g.KW, g.stride, g.pad, g.Ho, g.Wo);
+  }
+  /** The fused inference convolution (native/conv_fused.h); false (the op composes) unless every storage is float32. */
+  conv2dForwardFused(x: Storage, w: Storage, b: Storage | null, y: Storage, g: ConvGeom, fu: ConvFusionStorages): boolean {
+    const f = f32(x, w, y);
+    const opt = (s: Storage | null): Float32Array | null | false => (s === null ? null : (f32(s)?.[0] ?? false));
+    const fb = opt(b), gamma = opt(fu.norm?.gamma ?? null), beta = opt(fu.norm?.beta ?? null), ch = opt(fu.channelAdd), res = opt(fu.residual);
+    if (!f || fb === false || gamma === false || beta === false || ch === false || res === false) return false;
+    const n = fu.norm;
+    this.nat.conv2dForwardFused(f[0]!, f[1]!, fb, f[2]!, g.N, g.Ci, g.H, g.W, g.Co, g.KH, g.KW, g.stride, g.pad, g.Ho, g.Wo,
+      gamma, beta, n?.groups ?? 1, n?.eps ?? 0, n?.swish ?? false, ch, res);
+    return true;
   }
   override conv2dBackwardData(gy: Storage, w: Storage, gx: Storage, g: ConvGeom): void {
     const f = f32(gy, w, gx);

@@ -28,6 +28,7 @@ export const ADDON_PATH = existsSync(BUILT_ADDON_PATH) || !existsSync(PREBUILT_A
 /** Every function the CpuBackend calls: an addon built from older sources lacks some. */
 const REQUIRED_EXPORTS: readonly (keyof NativeAddon)[] = [
   'info', 'setThreads', 'setIsa', 'setPrecision', 'setConvKernels', 'setGemmBlock', 'convKernelName', 'gemm', 'conv2dForward', 'conv2dBackwardData', 'conv2dBackwardWeight',
+  'conv2dForwardFused', 'convForwardFuses',
   'groupNormForward', 'groupNormBackward', 'ew', 'reduce', 'broadcast', 'adamStep', 'emaUpdate',
   'attentionForward', 'attentionBackward', 'dropout', 'pool2dForward',
 ];
@@ -180,6 +181,17 @@ export function convKernelName(g: ConvGeom, pass: ConvPass): string | null {
   const r = loadAddon();
   if (!('addon' in r)) return null;
   return r.addon.convKernelName(PASS_CODE[pass], g.N, g.Ci, g.H, g.W, g.Co, g.KH, g.KW, g.stride, g.pad, g.Ho, g.Wo);
+}
+
+/**
+ * Whether the fused inference convolution (src/engine/ops/conv-fused.ts) applies its group norm and
+ * adds inside the kernel for this geometry now (the direct 3×3 and fp32 channel-vector kernels),
+ * rather than as separate passes around another kernel; null when the addon is not built.
+ */
+export function convForwardFuses(g: ConvGeom): boolean | null {
+  const r = loadAddon();
+  if (!('addon' in r)) return null;
+  return r.addon.convForwardFuses(g.N, g.Ci, g.H, g.W, g.Co, g.KH, g.KW, g.stride, g.pad, g.Ho, g.Wo);
 }
 
 /** Set the native thread count (≥ 1); returns the count in use, or null when not built. */

@@ -37,6 +37,13 @@ export interface NativeAddon {
     KH: number, KW: number, stride: number, pad: number, Ho: number, Wo: number): string;
   conv2dForward(x: F, w: F, b: F | null, y: F, N: number, Ci: number, H: number, W: number, Co: number,
     KH: number, KW: number, stride: number, pad: number, Ho: number, Wo: number): void;
+  /** y = conv(GroupNorm(+swish)(x), w) + b + channelAdd + residual (native/conv_fused.h); gamma null = no norm. */
+  conv2dForwardFused(x: F, w: F, b: F | null, y: F, N: number, Ci: number, H: number, W: number, Co: number,
+    KH: number, KW: number, stride: number, pad: number, Ho: number, Wo: number,
+    gamma: F | null, beta: F | null, G: number, eps: number, swish: boolean, channelAdd: F | null, residual: F | null): void;
+  /** Whether conv2dForwardFused fuses inside the kernel for this geometry now (else separate passes). */
+  convForwardFuses(N: number, Ci: number, H: number, W: number, Co: number, KH: number, KW: number, stride: number, pad: number,
+    Ho: number, Wo: number): boolean;
   conv2dBackwardData(gy: F, w: F, gx: F, N: number, Ci: number, H: number, W: number, Co: number,
     KH: number, KW: number, stride: number, pad: number, Ho: number, Wo: number): void;
   conv2dBackwardWeight(x: F, gy: F, gw: F, gb: F | null, N: number, Ci: number, H: number, W: number, Co: number,

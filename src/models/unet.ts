@@ -136,14 +136,15 @@ class ResBlock {
 
   forward(x: Tensor, tembAct: Tensor, opts: ForwardOptions): Tensor {
     const N = x.shape[0]!;
-    if (opts.training && this.dropoutP > 0) {
+    if (opts.training) {  // the separate ops: dropout sits between norm2 and conv2
       let h = this.conv1.forward(this.norm1.forward(x, true));
       h = add(h, this.tembProj.forward(tembAct).reshape([N, this.conv1.co, 1, 1]));
-      const g = dropout(this.norm2.forward(h, true), this.dropoutP, requireRng(opts), true);
+      let g = this.norm2.forward(h, true);
+      if (this.dropoutP > 0) g = dropout(g, this.dropoutP, requireRng(opts), true);
       h = add(this.conv2.forward(g), this.shortcut ? this.shortcut.forward(x) : x);
       return this.attn ? this.attn.forward(h) : h;
     }
-    // Without dropout both convs take their group norm + swish in front and the adds behind
+    // Inference: both convs take their group norm + swish in front and the adds behind
     // (conv2dFused: one fused kernel when no gradient is needed, else the same ops as above).
     let h = this.conv1.forwardFused(x, { norm: this.norm1.asInputNorm(true), channelAdd: this.tembProj.forward(tembAct) });
     h = this.conv2.forwardFused(h, { norm: this.norm2.asInputNorm(true), residual: this.shortcut ? this.shortcut.forward(x) : x });

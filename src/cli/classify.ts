@@ -5,6 +5,8 @@
  * training counts).
  *   test set: shapes → a fresh balanced `sampleShapesBalanced` set at CLASSIFY_TEST_SEED (disjoint
  *             from every training set); CIFAR → the official test split.
+ * With --out DIR the run checkpoints into DIR and survives a kill or Ctrl-C; --resume continues
+ * it bit for bit and result.json holds the report (src/cli/classify-run.ts).
  *
  * `cbdm domain-train`: train the shapes domain classifier of `src/metrics/domain.ts` and write
  * its weights (how the shipped `assets/domain/*.safetensors` are made).
@@ -13,17 +15,25 @@ import { Command, Option } from 'commander';
 import type { ImageDataset } from '../data/dataset.ts';
 import { loadDataset, parseDatasetName, DATASET_NAMES } from '../data/registry.ts';
 import { sampleShapesBalanced } from '../data/shapes.ts';
+import { readGeneratedSamples, fillSelection, pickRows, appendSamples } from './generated-samples.ts';
 import { CLASS_GROUPS, groupClasses, type ClassGroup } from '../data/groups.ts';
-import { useBackend } from '../engine/backends.ts';
-import { readNpz, npzGet } from '../io/npz.ts';
-import { toFloat64 } from '../io/ndarray.ts';
+import { useBackend, currentPrecision } from '../engine/backends.ts';
 import {
-  buildClassifier, defaultRecipe, trainClassifier, evaluateClassifier, groupAccuracy, CLASSIFIER_ARCHS,
-  type ClassifierArch, type ClassifierLog,
+  buildClassifier, defaultRecipe, trainClassifier, classifierSteps, ClassifierTrainer, CLASSIFIER_ARCHS,
+  type ClassifierArch, type ClassifierLog, type ClassifierTrainConfig, type ClassifierTrainResult,
 } from '../train/classifier-train.ts';
+import { evaluateClassifier, groupAccuracy } from '../train/classifier-eval.ts';
+import { saveClassifierCheckpoint, readClassifierCheckpoint, restoreClassifierWeights, trainWithCheckpoints, type ClassifierCheckpoint } from '../train/classifier-checkpoint.ts';
+import type { ClassifierNet } from '../models/classifier.ts';
+import { writeFileAtomic } from '../io/atomic.ts';
+import {
+  openClassifyFolder, resolveClassifySettings, resumedSettings, savedClassifySettings, checkpointSteps,
+  DEFAULT_CKPT_EVERY_EPOCHS, DEFAULT_TEST_PER_CLASS, type ClassifyRunSettings,
+} from './classify-run.ts';
+import { stopOnSignals, stopSignalOf } from '../util/signals.ts';
 import { trainDomainClassifier, saveDomainWeights, domainMetadata, domainWeightsName, domainCacheDir } from '../metrics/domain.ts';
 import { Progress } from '../util/progress.ts';
-import { CbdmError } from '../util/errors.ts';
+import { CbdmError, Interrupted } from '../util/errors.ts';
 import { flagName } from '../util/setting-names.ts';
 import { join } from 'node:path';
 
@@ -32,7 +42,8 @@ export const CLASSIFY_TEST_SEED = 8_120_001;
 
 /** Options of `runClassify` (the CLI flags). */
 export interface ClassifyOptions {
-  dataset: string;
+  /** Training set (required unless `resume`, which takes the run's). */
+  dataset?: string;
   root?: string;
   /** .npz of generated samples: `x` (N×C×S×S or N×S×S×C with the dataset's C channels, uint8 or float in [0, 1]) and `y` (N). */
   augmentWith?: string;
@@ -58,6 +69,21 @@ export interface ClassifyOptions {
   backend?: string;
   /** Show a progress bar (default: stderr is a TTY). */
   progress?: boolean;
+  /**
+   * Folder of the run (src/cli/classify-run.ts): checkpoint.safetensors every `ckptEvery` epochs,
+   * when stopped and at the end; result.json (the report) at the end. Unset: nothing is written.
+   */
+  out?: string;
+  /** Continue the run in `out` from its checkpoint, bit for bit; settings given must be the run's. */
+  resume?: boolean;
+  /** Checkpoint interval in epochs (fractions allowed; default 1). Needs `out`. */
+  ckptEvery?: number;
+  /** With `out`: stops the run after the step in progress; its checkpoint is written and runClassify rejects with Interrupted. */
+  signal?: AbortSignal;
+  /** With `out`: stop like `signal` after this many steps of this call (tests: interrupt and resume). */
+  stopAfter?: number;
+  /** Notes and warnings, one line each (default: none). */
+  log?: (line: string) => void;
 }
 
 /** What `classify --json` prints. Accuracies of empty groups / absent test classes are NaN (null in JSON). */
@@ -75,86 +101,11 @@ export interface ClassifyReport {
   groups: Record<ClassGroup, number[]>;
 }
 
-/** Generated samples from an .npz as uint8 NCHW images of C×`size`×`size` (C = `channels`, default 3) and labels in [0, K). */
-export function readGeneratedSamples(path: string, size: number, numClasses: number, channels = 3): { images: Uint8Array; labels: Int32Array } {
-  const npz = readNpz(path);
-  const x = npzGet(npz, 'x', path);
-  const y = npzGet(npz, 'y', path);
-  const C = channels;
-  if (x.shape.length !== 4) throw new CbdmError(`${path}: 'x' must be N×${C}×S×S or N×S×S×${C}, got [${x.shape.join(', ')}]`);
-  const [N, a, b, c] = x.shape as [number, number, number, number];
-  const nchw = a === C && b === size && c === size;
-  const nhwc = a === size && b === size && c === C;
-  if (!nchw && !nhwc) throw new CbdmError(`${path}: 'x' has shape [${x.shape.join(', ')}] but the dataset has ${C}×${size}×${size} images (N×${C}×S×S or N×S×S×${C})`);
-  if (y.shape.length !== 1 || y.shape[0] !== N) throw new CbdmError(`${path}: 'y' must hold one label per image (${N}), got shape [${y.shape.join(', ')}]`);
-  const vals = toFloat64(x);
-  const isByte = x.dtype === 'uint8';
-  const images = new Uint8Array(N * C * size * size);
-  const plane = size * size;
-  for (let n = 0; n < N; n++) {
-    for (let ch = 0; ch < C; ch++) {
-      for (let p = 0; p < plane; p++) {
-        const v = vals[nchw ? (n * C + ch) * plane + p : (n * plane + p) * C + ch]!;
-        if (!isByte && !(v >= -1e-6 && v <= 1 + 1e-6)) throw new CbdmError(`${path}: float 'x' must lie in [0, 1] (got ${v}); scale samples from [−1, 1] with (x + 1) / 2`);
-        images[(n * C + ch) * plane + p] = isByte ? v : Math.min(255, Math.max(0, Math.round(v * 255)));
-      }
-    }
-  }
-  const labels = Int32Array.from(toFloat64(y), (v) => {
-    if (!(Number.isInteger(v) && v >= 0 && v < numClasses)) throw new CbdmError(`${path}: label ${v} is not a class index in [0, ${numClasses})`);
-    return v;
-  });
-  return { images, labels };
-}
-
-/**
- * The generated images to append so that every class reaches `target` training images: per class,
- * the first `target − realCount` of its generated images in file order; a class with too few
- * generated images is an error naming the file (sample more, or lower --fill-to).
- */
-export function fillSelection(realCounts: readonly number[], labels: Int32Array, target: number, path: string): number[] {
-  const need = realCounts.map((n) => Math.max(0, target - n));
-  const have = new Array<number>(realCounts.length).fill(0);
-  for (const c of labels) have[c]!++;
-  const short = need.map((n, c) => [c, n, have[c]!] as const).filter(([, n, h]) => h < n);
-  if (short.length > 0) {
-    const [c, n, h] = short[0]!;
-    throw new CbdmError(`${path}: --fill-to ${target} needs ${n} generated images of class ${c}, the file has ${h}; sample more or lower --fill-to`);
-  }
-  const take: number[] = [];
-  const taken = new Array<number>(realCounts.length).fill(0);
-  for (let i = 0; i < labels.length; i++) {
-    const c = labels[i]!;
-    if (taken[c]! < need[c]!) { taken[c]!++; take.push(i); }
-  }
-  return take;
-}
-
-/** Rows `idx` of uint8 NCHW images with `plane` = C·S·S values each, and their labels. */
-function pickRows(images: Uint8Array, labels: Int32Array, idx: readonly number[], plane: number): { images: Uint8Array; labels: Int32Array } {
-  const out = new Uint8Array(idx.length * plane);
-  idx.forEach((i, k) => out.set(images.subarray(i * plane, (i + 1) * plane), k * plane));
-  return { images: out, labels: Int32Array.from(idx, (i) => labels[i]!) };
-}
-
-/** The real training set with generated samples appended (counts = real + generated). */
-export function appendSamples(ds: ImageDataset, images: Uint8Array, labels: Int32Array): ImageDataset {
-  const all = new Uint8Array(ds.images.length + images.length);
-  all.set(ds.images);
-  all.set(images, ds.images.length);
-  const lab = new Int32Array(ds.labels.length + labels.length);
-  lab.set(ds.labels);
-  lab.set(labels, ds.labels.length);
-  const counts = ds.counts.slice();
-  for (const c of labels) counts[c]!++;
-  return { ...ds, name: `${ds.name}+generated`, images: all, labels: lab, counts };
-}
-
-async function testSet(o: ClassifyOptions, train: ImageDataset): Promise<ImageDataset> {
+async function testSet(o: ClassifyOptions & { dataset: string }, train: ImageDataset): Promise<ImageDataset> {
   const kind = parseDatasetName(o.dataset);
   switch (kind.kind) {
     case 'shapes':
-      return sampleShapesBalanced({ classes: kind.classes, size: train.size as 16 | 32, perClass: o.testPerClass ?? 100, seed: CLASSIFY_TEST_SEED });
+      return sampleShapesBalanced({ classes: kind.classes, size: train.size as 16 | 32, perClass: o.testPerClass ?? DEFAULT_TEST_PER_CLASS, seed: CLASSIFY_TEST_SEED });
     case 'cifar':
       return loadDataset({ name: kind.variant, root: o.root, split: 'test' });
     case 'fashion-mnist':
@@ -164,8 +115,20 @@ async function testSet(o: ClassifyOptions, train: ImageDataset): Promise<ImageDa
   }
 }
 
-/** Train and evaluate; returns the report (the CLI prints it). */
-export async function runClassify(o: ClassifyOptions): Promise<ClassifyReport> {
+/** What training needs: the data, the recipe and the (materialized) network. */
+interface ClassifyJob {
+  backendName: string;
+  arch: ClassifierArch;
+  real: ImageDataset;
+  train: ImageDataset;
+  test: ImageDataset;
+  generated: number[];
+  cfg: ClassifierTrainConfig;
+  net: ClassifierNet;
+}
+
+/** Load the data, resolve the recipe, build and initialise the network. */
+async function prepareClassify(o: ClassifyOptions & { dataset: string }): Promise<ClassifyJob> {
   const backend = useBackend(o.backend);
   const arch = o.arch ?? 'resnet32';
   if (o.fillTo !== undefined && o.augmentWith === undefined) throw new CbdmError('--fill-to selects generated images: give them with --augment-with <npz>');
@@ -190,27 +153,107 @@ export async function runClassify(o: ClassifyOptions): Promise<ClassifyReport> {
   if (o.seed !== undefined) cfg.seed = o.seed;
   const net = buildClassifier(arch, real.numClasses, real.size, real.channels, flagName);
   net.store.materialize(backend, cfg.seed);
-  const perEpoch = Math.max(1, Math.ceil(train.labels.length / cfg.batchSize));
-  const total = cfg.steps ?? Math.max(1, Math.round(cfg.epochs * perEpoch));
-  const bar = new Progress(total, { label: `classify ${arch}`, unit: 'step', enabled: o.progress });
-  const r = trainClassifier(net, train, cfg, {
-    logEvery: 10,
-    onLog: (l: ClassifierLog) => bar.update(l.step, { loss: l.loss.toFixed(3), 'img/s': l.imgPerS.toFixed(0) }),
-  });
-  bar.stop();
+  return { backendName: backend.name, arch, real, train, test, generated, cfg, net };
+}
+
+/** Evaluate the trained network on the test set and assemble the report. */
+function classifyReport(job: ClassifyJob, r: ClassifierTrainResult, perEpoch: number): ClassifyReport {
+  const { real, train, test, cfg, net, arch } = job;
   const acc = evaluateClassifier(net, test);
   return {
     dataset: real.name,
     arch,
-    backend: backend.name,
+    backend: job.backendName,
     train: { real: real.labels.length, generated: train.labels.length - real.labels.length, steps: r.steps, epochs: r.steps / perEpoch, seconds: r.seconds, batch: cfg.batchSize, lr: cfg.lr, seed: cfg.seed },
     test: { name: test.name, images: test.labels.length },
     accuracy: { overall: acc.overall, balanced: acc.balanced, ...groupAccuracy(acc.perClass, real.counts) },
     perClass: acc.perClass,
     trainCounts: real.counts.slice(),
-    generatedCounts: generated,
+    generatedCounts: job.generated,
     groups: groupClasses(real.counts),
   };
+}
+
+/** The progress bar's logger for a run of `total` steps from step `start`. */
+function progressBar(arch: ClassifierArch, total: number, start: number, enabled: boolean | undefined): { bar: Progress; onLog: (l: ClassifierLog) => void } {
+  const bar = new Progress(total, { label: `classify ${arch}`, unit: 'step', enabled, start });
+  return { bar, onLog: (l) => bar.update(l.step, { loss: l.loss.toFixed(3), 'img/s': l.imgPerS.toFixed(0) }) };
+}
+
+/**
+ * Train and evaluate; returns the report (the CLI prints it). With `out`, the run checkpoints into
+ * that folder and `resume` continues it (runInFolder).
+ */
+export async function runClassify(o: ClassifyOptions): Promise<ClassifyReport> {
+  if (o.out !== undefined) return runInFolder(o, o.out);
+  if (o.resume) throw new CbdmError('--resume needs --out <dir>, the folder of the classify run to continue');
+  if (o.ckptEvery !== undefined) throw new CbdmError('--ckpt-every needs --out <dir>, the folder the checkpoints go to');
+  if (o.dataset === undefined) throw new CbdmError('--dataset <name> is required');
+  const job = await prepareClassify({ ...o, dataset: o.dataset });
+  const { perEpoch, total } = classifierSteps(job.cfg, job.train.labels.length);
+  const { bar, onLog } = progressBar(job.arch, total, 0, o.progress);
+  const r = trainClassifier(job.net, job.train, job.cfg, { logEvery: LOG_EVERY, onLog });
+  bar.stop();
+  return classifyReport(job, r, perEpoch);
+}
+
+/** Steps between progress updates (and loss windows). */
+const LOG_EVERY = 10;
+
+/** The options a run's settings stand for, with the caller's backend and progress. */
+function optionsOf(s: ClassifyRunSettings, o: ClassifyOptions): ClassifyOptions & { dataset: string } {
+  return {
+    dataset: s.dataset, root: s.root ?? undefined, augmentWith: s.augmentWith ?? undefined, fillTo: s.fillTo ?? undefined,
+    maxPerClass: s.maxPerClass ?? undefined, imb: s.imb, size: s.size, testPerClass: s.testPerClass, arch: s.arch,
+    epochs: s.epochs, steps: s.steps ?? undefined, batch: s.batch, lr: s.lr, seed: s.seed, backend: o.backend, progress: o.progress,
+  };
+}
+
+/** runClassify with a run folder: checkpoints, stop on `signal`, --resume, result.json. */
+async function runInFolder(o: ClassifyOptions, dir: string): Promise<ClassifyReport> {
+  const log = o.log ?? (() => {});
+  const every = o.ckptEvery ?? DEFAULT_CKPT_EVERY_EPOCHS;
+  if (!(Number.isFinite(every) && every > 0)) throw new CbdmError(`--ckpt-every must be a positive number of epochs, got ${every}`);
+  const folder = openClassifyFolder(dir, o.resume === true, log);
+  try {
+    let ck: ClassifierCheckpoint | null = null;
+    let settings: ClassifyRunSettings;
+    let job: ClassifyJob;
+    if (o.resume) {
+      ck = readClassifierCheckpoint(folder.checkpoint);
+      settings = resumedSettings(savedClassifySettings(ck.settings, folder.checkpoint), o, folder.checkpoint);
+      job = await prepareClassify(optionsOf(settings, o));
+      restoreClassifierWeights(ck, job.net.store, folder.checkpoint);
+    } else {
+      if (o.dataset === undefined) throw new CbdmError('--dataset <name> is required');
+      job = await prepareClassify({ ...o, dataset: o.dataset });
+      settings = resolveClassifySettings({ ...o, testPerClass: o.testPerClass ?? DEFAULT_TEST_PER_CLASS }, job.real.size);
+    }
+    const provenance = { backend: job.backendName, precision: currentPrecision() };
+    for (const [k, v] of Object.entries(provenance)) {
+      const was = ck?.provenance[k];
+      if (was !== undefined && was !== v) log(`cbdm: warning: ${dir} was trained with ${k} ${String(was)} and continues with ${v}; the resumed run is not the bit-exact continuation`);
+    }
+    const { total } = classifierSteps(job.cfg, job.train.labels.length);
+    const { bar, onLog } = progressBar(job.arch, total, ck?.state.step ?? 0, o.progress);
+    const trainer = new ClassifierTrainer(job.net, job.train, job.cfg, { logEvery: LOG_EVERY, onLog, resumeFrom: ck?.state });
+    let run;
+    try {
+      run = await trainWithCheckpoints(trainer, {
+        every: checkpointSteps(every, trainer.perEpoch), signal: o.signal, stopAfter: o.stopAfter,
+        save: () => saveClassifierCheckpoint(folder.checkpoint, trainer, settings as unknown as Record<string, unknown>, provenance),
+      });
+    } finally {
+      bar.stop();
+      trainer.dispose();
+    }
+    if (run.interrupted) throw new Interrupted(stopSignalOf(o.signal), `interrupted at step ${trainer.step} of ${trainer.total}; checkpoint written. Continue with: cbdm classify --resume --out ${dir}`);
+    const report = classifyReport(job, trainer.result(), trainer.perEpoch);
+    writeFileAtomic(folder.result, JSON.stringify(report, null, 2) + '\n');
+    return report;
+  } finally {
+    folder.close();
+  }
 }
 
 const pct = (v: number) => (Number.isNaN(v) ? '   –  ' : `${(100 * v).toFixed(2).padStart(6)}%`);
@@ -238,7 +281,7 @@ function parseNumber(what: string, integer: boolean) {
 export function register(program: Command): void {
   program.command('classify')
     .description('downstream recognition: train a classifier on the real long-tailed set (+ generated samples) and report balanced test accuracy, overall and Many/Medium/Few')
-    .requiredOption('--dataset <name>', `training set: ${DATASET_NAMES.join(', ')}`)
+    .option('--dataset <name>', `training set: ${DATASET_NAMES.join(', ')} (required, except with --resume)`)
     .option('--root <dir>', 'CIFAR: folder or .tar.gz of the download; Fashion-MNIST: folder of the IDX .gz files (default /usr/share/datasets/fashion-mnist)')
     .option('--augment-with <npz>', '.npz of generated samples appended to the training set: x (N×C×S×S or N×S×S×C with the dataset\'s C channels, uint8 or [0,1] float), y (labels)')
     .option('--fill-to <n|head>', 'append only enough generated images (the first of each class in the file) to bring every class to n training images; head = the largest real class', (v: string) => {
@@ -259,9 +302,22 @@ export function register(program: Command): void {
     .addOption(new Option('--size <px>', 'the same as --image-size').argParser(parseNumber('size', true)).hideHelp())
     .option('--test-per-class <n>', 'shapes: balanced test images per class', parseNumber('test-per-class', true), 100)
     .option('--backend <name>', 'compute backend: js, cpu, cuda (default: $CBDM_BACKEND, else cpu if built, else js)')
+    .option('--out <dir>', 'folder of the run: checkpoint.safetensors (every --ckpt-every epochs, on Ctrl-C / SIGTERM and at the end) and result.json (the report, at the end); without it nothing is written')
+    .option('--resume', 'continue the run in --out exactly from its checkpoint; setting flags left out take the run\'s values, flags given must equal them')
+    .option('--ckpt-every <epochs>', `with --out: checkpoint interval in epochs, fractions allowed (default ${DEFAULT_CKPT_EVERY_EPOCHS})`, parseNumber('ckpt-every', false))
     .option('--json', 'print the report as JSON', false)
-    .action(async (o: ClassifyOptions & { json: boolean }) => {
-      const r = await runClassify({ ...o, progress: o.json ? false : undefined });
+    .action(async (o: ClassifyOptions & { json: boolean }, cmd: Command) => {
+      // Commander's defaults are not given settings: with --resume they would contradict the run's.
+      for (const k of ['arch', 'testPerClass'] as const) if (cmd.getOptionValueSource(k) === 'default') delete o[k];
+      const stop = o.out !== undefined
+        ? stopOnSignals((sig) => `cbdm: ${sig}: stopping after this step, writing a checkpoint (${sig === 'SIGINT' ? 'Ctrl-C' : 'the signal'} again exits at once)`)
+        : null;
+      let r: ClassifyReport;
+      try {
+        r = await runClassify({ ...o, progress: o.json ? false : undefined, signal: stop?.signal, log: (line) => console.error(line) });
+      } finally {
+        stop?.dispose();
+      }
       console.log(o.json ? JSON.stringify(r) : formatClassify(r));
     });
 

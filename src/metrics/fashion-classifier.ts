@@ -16,7 +16,8 @@ import { currentBackend } from '../engine/context.ts';
 import { useBackend } from '../engine/backends.ts';
 import { loadFashionMnist } from '../data/fashion-mnist.ts';
 import { SmallClassifier, type SmallClassifierConfig } from '../models/classifier.ts';
-import { trainClassifier, evaluateClassifier, SMALL_RECIPE, type ClassifierTrainConfig, type AccuracyReport, type ClassifierLog } from '../train/classifier-train.ts';
+import { trainClassifier, SMALL_RECIPE, type ClassifierTrainConfig, type ClassifierLog } from '../train/classifier-train.ts';
+import { evaluateClassifier, type AccuracyReport } from '../train/classifier-eval.ts';
 import { classifierExtractor, loadDomainWeights, saveDomainWeights, type ClassifierExtractor } from './domain.ts';
 import { CbdmError } from '../util/errors.ts';
 

@@ -1,6 +1,6 @@
 /**
- * Supervised training and evaluation of image classifiers: the domain classifier of the shapes
- * datasets and the downstream ResNet-32 (docs/DESIGN.md §1.7).
+ * Supervised training of image classifiers: the domain classifier of the shapes datasets and the
+ * downstream ResNet-32 (docs/DESIGN.md §1.7); their evaluation is classifier-eval.ts.
  *
  * Shapes: B batch, C channels (3 RGB, 1 grey), S image size, K classes, D feature size. Batches come from the seeded
  * `BatchLoader` (shuffle + random horizontal flip, [−1, 1] scaling), optionally followed by a
@@ -12,19 +12,17 @@
  * of 200, batch 128, crop padding 4 + flip. Here the decay points are fractions of the epochs
  * asked for (0.8 and 0.9), so short runs keep the schedule's shape.
  */
-import type { Storage } from '../engine/backend.ts';
 import { tensor } from '../engine/ops/create.ts';
 import { crossEntropy } from '../engine/ops/softmax.ts';
-import { tidy, noGrad } from '../engine/context.ts';
+import { tidy } from '../engine/context.ts';
 import { backward } from '../engine/autograd.ts';
 import type { ImageDataset } from '../data/dataset.ts';
-import { BatchLoader } from '../data/loader.ts';
-import { CLASS_GROUPS, groupClasses, type ClassGroup } from '../data/groups.ts';
-import type { ParamStore } from '../nn/params.ts';
+import { BatchLoader, type LoaderState } from '../data/loader.ts';
 import { SmallClassifier, smallClassifierConfig, type ClassifierNet } from '../models/classifier.ts';
 import { ResNet32 } from '../models/resnet32.ts';
 import { Adam } from './optimizer.ts';
-import { Rng } from '../util/rng.ts';
+import { WeightDecay, SgdMomentum } from './sgd.ts';
+import { Rng, type RngState } from '../util/rng.ts';
 import { CbdmError } from '../util/errors.ts';
 import { fieldName, type SettingNamer } from '../util/setting-names.ts';
 
@@ -101,79 +99,18 @@ export function defaultRecipe(arch: ClassifierArch): ClassifierTrainConfig {
   }
 }
 
+/** Steps per epoch (the last batch of an epoch runs into the next) and steps of the run, for `n` training images. */
+export function classifierSteps(cfg: ClassifierTrainConfig, n: number): { perEpoch: number; total: number } {
+  const perEpoch = Math.max(1, Math.ceil(n / cfg.batchSize));
+  return { perEpoch, total: cfg.steps ?? Math.max(1, Math.round(cfg.epochs * perEpoch)) };
+}
+
 /** Learning rate at step k of `total`, with `perEpoch` steps per epoch. */
 export function classifierLr(cfg: ClassifierTrainConfig, k: number, total: number, perEpoch: number): number {
   const warm = cfg.warmupEpochs * perEpoch;
   let lr = warm > 0 && k < warm ? cfg.lr * (k + 1) / warm : cfg.lr;
   for (const f of cfg.decayAt) if (k >= f * total) lr *= cfg.decayFactor;
   return lr;
-}
-
-/**
- * L2 weight decay added to the gradient, g ← g + wd·p (PyTorch SGD/Adam `weight_decay`), over the
- * trainable entries of the arena only: running statistics are not decayed (0/1 mask).
- */
-export class WeightDecay {
-  private readonly mask: Storage | null;
-  private readonly tmp: Storage | null;
-
-  constructor(readonly store: ParamStore, readonly weightDecay: number) {
-    const be = store.backend;
-    if (weightDecay > 0 && store.layout.some((l) => !l.trainable)) {
-      const m = new Float32Array(store.arena.size);
-      for (const l of store.layout) if (l.trainable) m.fill(1, l.offset, l.offset + l.size);
-      this.mask = be.alloc(store.dtype, m.length);
-      be.write(this.mask, m);
-      this.tmp = be.alloc(store.dtype, m.length);
-    } else {
-      this.mask = null;
-      this.tmp = null;
-    }
-  }
-
-  /** Add the decay term to the store's gradient arena. */
-  apply(): void {
-    if (this.weightDecay <= 0) return;
-    const be = this.store.backend;
-    const g = this.store.gradArena;
-    if (this.mask && this.tmp) {
-      be.mul(this.store.arena, this.mask, this.tmp);
-      be.axpy(g, this.weightDecay, this.tmp, g);
-    } else {
-      be.axpy(g, this.weightDecay, this.store.arena, g);
-    }
-  }
-
-  /** Free the mask buffers. */
-  dispose(): void {
-    if (this.mask) this.store.backend.free(this.mask);
-    if (this.tmp) this.store.backend.free(this.tmp);
-  }
-}
-
-/**
- * SGD with momentum over the flat parameter arena (PyTorch `optim.SGD`, dampening 0, no
- * Nesterov): buf = μ·buf + g;  p ← p − lr·buf. Weight decay is applied to g before (WeightDecay).
- */
-export class SgdMomentum {
-  private readonly buf: Storage;
-
-  constructor(readonly store: ParamStore, readonly momentum: number) {
-    this.buf = store.backend.alloc(store.dtype, store.arena.size);
-  }
-
-  /** One update with learning rate `lr` from the gradients in the store's gradient arena. */
-  update(lr: number): void {
-    const be = this.store.backend;
-    be.affine(this.buf, this.momentum, 0, this.buf);
-    be.axpy(this.buf, 1, this.store.gradArena, this.buf);
-    be.axpy(this.store.arena, -lr, this.buf, this.store.arena);
-  }
-
-  /** Free the momentum buffer. */
-  dispose(): void {
-    this.store.backend.free(this.buf);
-  }
 }
 
 /**
@@ -214,48 +151,109 @@ export interface ClassifierTrainOptions {
   /** Called every `logEvery` steps (default 50) and at the end. */
   onLog?: (r: ClassifierLog) => void;
   logEvery?: number;
+  /**
+   * Continue a run from this state (taken by `state()` of a trainer with the same network,
+   * dataset, config and `logEvery`); the network's arena must hold the weights saved with it.
+   */
+  resumeFrom?: ClassifierTrainState;
 }
 
 export interface ClassifierTrainResult {
   steps: number;
+  /** Training seconds (summed over the processes of a resumed run). */
   seconds: number;
   /** Mean loss of each logging window. */
   losses: number[];
 }
 
+/** The optimiser's state: SGD's momentum buffer, or Adam's moments and step count. */
+export type ClassifierOptimizerState =
+  | { kind: 'sgd'; momentum: Float32Array | Float64Array }
+  | { kind: 'adam'; step: number; m: Float32Array | Float64Array; v: Float32Array | Float64Array };
+
 /**
- * Train a (materialized) network on a labelled dataset. Deterministic for a fixed seed and
- * backend.
+ * Everything the later steps of a run depend on besides the network's arena (weights and
+ * batch-norm running statistics): with both restored, the continuation is bit for bit the
+ * uninterrupted run's (the lr schedule is a function of the step, the crop and loader streams are
+ * restored, the epoch orders are a function of the seed).
  */
-export function trainClassifier(net: ClassifierNet, ds: ImageDataset, cfg: ClassifierTrainConfig, opts: ClassifierTrainOptions = {}): ClassifierTrainResult {
-  if (ds.size !== net.config.imageSize) throw new CbdmError(`dataset ${ds.name} has ${ds.size}px images but the classifier expects ${net.config.imageSize}px`);
-  if (ds.numClasses !== net.config.numClasses) throw new CbdmError(`dataset ${ds.name} has ${ds.numClasses} classes but the classifier has ${net.config.numClasses}`);
-  if (ds.channels !== net.channels) throw new CbdmError(`dataset ${ds.name} has ${ds.channels}-channel images but the classifier takes ${net.channels}`);
-  const B = cfg.batchSize;
-  const perEpoch = Math.max(1, Math.ceil(ds.labels.length / B));
-  const total = cfg.steps ?? Math.max(1, Math.round(cfg.epochs * perEpoch));
-  if (!(Number.isInteger(total) && total >= 1)) throw new CbdmError(`classifier training needs at least one step, got ${total}`);
-  const loader = new BatchLoader(ds, { batchSize: B, seed: cfg.seed, flip: cfg.flip });
-  const cropRng = new Rng(cfg.seed, 0xc209);
-  const S = ds.size;
-  const C = ds.channels;
-  const x = new Float32Array(B * C * S * S);
-  const y = new Int32Array(B);
-  const store = net.store;
-  const decay = new WeightDecay(store, cfg.weightDecay);
-  const sgd = cfg.optimizer === 'sgd' ? new SgdMomentum(store, cfg.momentum) : null;
-  const adam = cfg.optimizer === 'adam'
-    ? new Adam(store, { lr: cfg.lr, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, warmup: 0, gradClip: 0 })
-    : null;
-  const logEvery = opts.logEvery ?? 50;
-  const losses: number[] = [];
-  let windowLoss = 0;
-  let windowN = 0;
-  const t0 = performance.now();
-  let tWindow = t0;
-  for (let k = 0; k < total; k++) {
-    loader.nextInto(x, y);
-    randomCropInPlace(x, B, S, cfg.cropPad, cropRng, C);
+export interface ClassifierTrainState {
+  /** Optimiser steps done. */
+  step: number;
+  loader: LoaderState;
+  cropRng: RngState;
+  optimizer: ClassifierOptimizerState;
+  /** Mean loss of each finished logging window, and the open window's loss sum and step count. */
+  losses: number[];
+  window: { loss: number; n: number };
+  /** Training seconds so far. */
+  seconds: number;
+}
+
+/**
+ * One classifier training run, a step at a time (a caller can save `state()` between steps or
+ * stop): logits = net(x, train) → cross-entropy → backward → weight decay → SGD/Adam at the
+ * scheduled lr. Deterministic for a fixed seed and backend.
+ */
+export class ClassifierTrainer {
+  /** Steps of the whole run, and steps per epoch. */
+  readonly total: number;
+  readonly perEpoch: number;
+  private stepsDone = 0;
+  private loader: BatchLoader;
+  private cropRng: Rng;
+  private readonly x: Float32Array;
+  private readonly y: Int32Array;
+  private readonly decay: WeightDecay;
+  private readonly sgd: SgdMomentum | null;
+  private readonly adam: Adam | null;
+  private readonly logEvery: number;
+  private losses: number[] = [];
+  private windowLoss = 0;
+  private windowN = 0;
+  private secondsBefore = 0;
+  private readonly t0 = performance.now();
+  private tWindow = this.t0;
+
+  constructor(readonly net: ClassifierNet, readonly ds: ImageDataset, readonly cfg: ClassifierTrainConfig, private readonly opts: ClassifierTrainOptions = {}) {
+    if (ds.size !== net.config.imageSize) throw new CbdmError(`dataset ${ds.name} has ${ds.size}px images but the classifier expects ${net.config.imageSize}px`);
+    if (ds.numClasses !== net.config.numClasses) throw new CbdmError(`dataset ${ds.name} has ${ds.numClasses} classes but the classifier has ${net.config.numClasses}`);
+    if (ds.channels !== net.channels) throw new CbdmError(`dataset ${ds.name} has ${ds.channels}-channel images but the classifier takes ${net.channels}`);
+    const B = cfg.batchSize;
+    ({ perEpoch: this.perEpoch, total: this.total } = classifierSteps(cfg, ds.labels.length));
+    if (!(Number.isInteger(this.total) && this.total >= 1)) throw new CbdmError(`classifier training needs at least one step, got ${this.total}`);
+    this.loader = new BatchLoader(ds, { batchSize: B, seed: cfg.seed, flip: cfg.flip });
+    this.cropRng = new Rng(cfg.seed, 0xc209);
+    this.x = new Float32Array(B * ds.channels * ds.size * ds.size);
+    this.y = new Int32Array(B);
+    const store = net.store;
+    this.decay = new WeightDecay(store, cfg.weightDecay);
+    this.sgd = cfg.optimizer === 'sgd' ? new SgdMomentum(store, cfg.momentum) : null;
+    this.adam = cfg.optimizer === 'adam'
+      ? new Adam(store, { lr: cfg.lr, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, warmup: 0, gradClip: 0 })
+      : null;
+    this.logEvery = opts.logEvery ?? 50;
+    if (opts.resumeFrom) this.restore(opts.resumeFrom);
+  }
+
+  /** Steps done so far. */
+  get step(): number {
+    return this.stepsDone;
+  }
+
+  /** Whether every step of the run is done. */
+  get done(): boolean {
+    return this.stepsDone >= this.total;
+  }
+
+  /** One optimiser step (k = `step`, 0-based), logging at the end of each window. */
+  runStep(): void {
+    const { net, cfg, ds, x, y } = this;
+    const k = this.stepsDone;
+    const B = cfg.batchSize, C = ds.channels, S = ds.size;
+    const store = net.store;
+    this.loader.nextInto(x, y);
+    randomCropInPlace(x, B, S, cfg.cropPad, this.cropRng, C);
     store.zeroGrad();
     const loss = tidy(() => {
       const xt = tensor(x, [B, C, S, S], { backend: store.backend, dtype: store.dtype });
@@ -264,133 +262,87 @@ export function trainClassifier(net: ClassifierNet, ds: ImageDataset, cfg: Class
       return l.item();
     });
     if (!Number.isFinite(loss)) throw new CbdmError(`classifier loss became ${loss} at step ${k}; lower the learning rate (now ${cfg.lr})`);
-    const lr = classifierLr(cfg, k, total, perEpoch);
-    decay.apply();
-    if (sgd) sgd.update(lr);
-    if (adam) {
-      adam.cfg.lr = lr;
-      adam.update();
+    const lr = classifierLr(cfg, k, this.total, this.perEpoch);
+    this.decay.apply();
+    if (this.sgd) this.sgd.update(lr);
+    if (this.adam) {
+      this.adam.cfg.lr = lr;
+      this.adam.update();
     }
-    windowLoss += loss;
-    windowN++;
-    if ((k + 1) % logEvery === 0 || k + 1 === total) {
+    this.stepsDone = k + 1;
+    this.windowLoss += loss;
+    this.windowN++;
+    if ((k + 1) % this.logEvery === 0 || k + 1 === this.total) {
       const now = performance.now();
-      losses.push(windowLoss / windowN);
-      opts.onLog?.({ step: k + 1, steps: total, loss: windowLoss / windowN, lr, imgPerS: (windowN * B) / ((now - tWindow) / 1000) });
-      windowLoss = 0;
-      windowN = 0;
-      tWindow = now;
+      const mean = this.windowLoss / this.windowN;
+      this.losses.push(mean);
+      this.opts.onLog?.({ step: k + 1, steps: this.total, loss: mean, lr, imgPerS: (this.windowN * B) / ((now - this.tWindow) / 1000) });
+      this.windowLoss = 0;
+      this.windowN = 0;
+      this.tWindow = now;
     }
   }
-  decay.dispose();
-  sgd?.dispose();
-  if (adam) {
-    store.backend.free(adam.m);
-    store.backend.free(adam.v);
+
+  /** Training seconds so far, this process's and those before a resume. */
+  get seconds(): number {
+    return this.secondsBefore + (performance.now() - this.t0) / 1000;
   }
-  return { steps: total, seconds: (performance.now() - t0) / 1000, losses };
-}
 
-/**
- * Images i ∈ [start, start + n) (`per` = C×S×S values each) as a float batch in [−1, 1]:
- * uint8 v → v/127.5 − 1, float in [0, 1] (generated samples, not quantized) v → 2v − 1.
- */
-export function imagesToFloat(images: Uint8Array | Float32Array, start: number, n: number, per: number): Float32Array {
-  const out = new Float32Array(n * per);
-  const src = images.subarray(start * per, (start + n) * per);
-  if (src instanceof Uint8Array) {
-    for (let i = 0; i < src.length; i++) out[i] = src[i]! / 127.5 - 1;
-  } else {
-    for (let i = 0; i < src.length; i++) out[i] = 2 * src[i]! - 1;
+  /** The state to save with the network's arena (see ClassifierTrainState). */
+  state(): ClassifierTrainState {
+    const optimizer: ClassifierOptimizerState = this.sgd
+      ? { kind: 'sgd', momentum: this.sgd.state() }
+      : { kind: 'adam', ...this.adam!.state() };
+    return {
+      step: this.stepsDone, loader: this.loader.state(), cropRng: this.cropRng.state(), optimizer,
+      losses: this.losses.slice(), window: { loss: this.windowLoss, n: this.windowN }, seconds: this.seconds,
+    };
   }
-  return out;
-}
 
-/**
- * Features (n×D) and logits (n×K) of n images (uint8, or float32 in [0, 1]), in eval mode,
- * without gradients.
- */
-export function predict(net: ClassifierNet, images: Uint8Array | Float32Array, n: number, size: number, batchSize = 256): { features: Float32Array; logits: Float32Array } {
-  if (size !== net.config.imageSize) throw new CbdmError(`images are ${size}px but the classifier expects ${net.config.imageSize}px`);
-  const C = net.channels;
-  const per = C * size * size;
-  if (images.length !== n * per) throw new CbdmError(`expected ${n} images of ${C}×${size}×${size} (${n * per} values), got ${images.length}`);
-  const D = net.featureDim;
-  const K = net.config.numClasses;
-  const features = new Float32Array(n * D);
-  const logits = new Float32Array(n * K);
-  for (let s = 0; s < n; s += batchSize) {
-    const b = Math.min(batchSize, n - s);
-    noGrad(() => tidy(() => {
-      const xt = tensor(imagesToFloat(images, s, b, per), [b, C, size, size], { backend: net.store.backend, dtype: net.store.dtype });
-      const out = net.forward(xt, false);
-      features.set(out.features.toArray(), s * D);
-      logits.set(out.logits.toArray(), s * K);
-    }));
+  private restore(st: ClassifierTrainState): void {
+    if (!(Number.isInteger(st.step) && st.step >= 0 && st.step <= this.total)) throw new CbdmError(`classifier state at step ${st.step} does not fit a run of ${this.total} steps`);
+    if (st.optimizer.kind !== this.cfg.optimizer) throw new CbdmError(`classifier state holds ${st.optimizer.kind} state but the run uses ${this.cfg.optimizer}`);
+    const o = st.optimizer;
+    switch (o.kind) {
+      case 'sgd': this.sgd!.load(o.momentum); break;
+      case 'adam': this.adam!.load(o); break;
+      default: {
+        const never: never = o;
+        throw new CbdmError(`unknown optimiser state ${String((never as { kind: unknown }).kind)}`);
+      }
+    }
+    this.loader = BatchLoader.restore(this.ds, { batchSize: this.cfg.batchSize, seed: this.cfg.seed, flip: this.cfg.flip }, st.loader);
+    this.cropRng = Rng.fromState(st.cropRng);
+    this.stepsDone = st.step;
+    this.losses = st.losses.slice();
+    this.windowLoss = st.window.loss;
+    this.windowN = st.window.n;
+    this.secondsBefore = st.seconds;
   }
-  return { features, logits };
-}
 
-/** Row-wise argmax of an n×K matrix. */
-export function argmaxRows(m: Float32Array, n: number, K: number): Int32Array {
-  const out = new Int32Array(n);
-  for (let i = 0; i < n; i++) {
-    let best = 0;
-    for (let k = 1; k < K; k++) if (m[i * K + k]! > m[i * K + best]!) best = k;
-    out[i] = best;
+  /** What the run has done so far. */
+  result(): ClassifierTrainResult {
+    return { steps: this.stepsDone, seconds: this.seconds, losses: this.losses.slice() };
   }
-  return out;
-}
 
-/** Accuracy report of a classifier on a labelled set. */
-export interface AccuracyReport {
-  /** Fraction correct over all images. */
-  overall: number;
-  /** Mean of the per-class accuracies (= overall on a balanced set). */
-  balanced: number;
-  /** Accuracy of each class (NaN for a class with no test images). */
-  perClass: number[];
-  /** Test images per class. */
-  counts: number[];
-}
-
-/** Per-class accuracy of predictions against labels. */
-export function accuracyReport(pred: Int32Array, labels: Int32Array, numClasses: number): AccuracyReport {
-  const hit = new Array<number>(numClasses).fill(0);
-  const cnt = new Array<number>(numClasses).fill(0);
-  let correct = 0;
-  for (let i = 0; i < labels.length; i++) {
-    const c = labels[i]!;
-    cnt[c]!++;
-    if (pred[i] === c) {
-      hit[c]!++;
-      correct++;
+  /** Free the optimiser's buffers. */
+  dispose(): void {
+    this.decay.dispose();
+    this.sgd?.dispose();
+    if (this.adam) {
+      this.net.store.backend.free(this.adam.m);
+      this.net.store.backend.free(this.adam.v);
     }
   }
-  const perClass = hit.map((h, c) => (cnt[c]! > 0 ? h / cnt[c]! : NaN));
-  const present = perClass.filter((a) => !Number.isNaN(a));
-  return {
-    overall: labels.length > 0 ? correct / labels.length : NaN,
-    balanced: present.length > 0 ? present.reduce((a, b) => a + b, 0) / present.length : NaN,
-    perClass,
-    counts: cnt,
-  };
 }
 
-/** Evaluate a network on a labelled dataset (eval mode). */
-export function evaluateClassifier(net: ClassifierNet, ds: ImageDataset, batchSize = 256): AccuracyReport {
-  const n = ds.labels.length;
-  const { logits } = predict(net, ds.images, n, ds.size, batchSize);
-  return accuracyReport(argmaxRows(logits, n, net.config.numClasses), ds.labels, net.config.numClasses);
-}
-
-/** Mean per-class accuracy of each Many/Medium/Few group (by training counts); NaN for an empty group. */
-export function groupAccuracy(perClass: readonly number[], trainCounts: readonly number[]): Record<ClassGroup, number> {
-  const groups = groupClasses(trainCounts);
-  const out = {} as Record<ClassGroup, number>;
-  for (const g of CLASS_GROUPS) {
-    const accs = groups[g].map((c) => perClass[c]!).filter((a) => !Number.isNaN(a));
-    out[g] = accs.length > 0 ? accs.reduce((a, b) => a + b, 0) / accs.length : NaN;
+/** Train a (materialized) network on a labelled dataset to the end, in one call. */
+export function trainClassifier(net: ClassifierNet, ds: ImageDataset, cfg: ClassifierTrainConfig, opts: ClassifierTrainOptions = {}): ClassifierTrainResult {
+  const t = new ClassifierTrainer(net, ds, cfg, opts);
+  try {
+    while (!t.done) t.runStep();
+    return t.result();
+  } finally {
+    t.dispose();
   }
-  return out;
 }

@@ -15,7 +15,7 @@ import { evaluateRunAgainst, referenceFor } from '../../src/demo/evaluate.ts';
 import { SmallClassifier } from '../../src/models/classifier.ts';
 import { classifierExtractor } from '../../src/metrics/domain.ts';
 import { fashionExtractor, fashionEvaluatorPath } from '../../src/metrics/fashion-classifier.ts';
-import { evaluateClassifier } from '../../src/train/classifier-train.ts';
+import { evaluateClassifier } from '../../src/train/classifier-eval.ts';
 import { loadFashionMnist, FASHION_MNIST_DEFAULT_ROOT, fashionMnistFiles } from '../../src/data/fashion-mnist.ts';
 import { readSamples, extractFeatures, greyToRgb } from '../../src/metrics/features.ts';
 import { CbdmError } from '../../src/util/errors.ts';

@@ -227,7 +227,7 @@ async function runInFolder(o: ClassifyOptions, dir: string): Promise<ClassifyRep
     } else {
       if (o.dataset === undefined) throw new CbdmError('--dataset <name> is required');
       job = await prepareClassify({ ...o, dataset: o.dataset });
-      settings = resolveClassifySettings({ ...o, testPerClass: o.testPerClass ?? DEFAULT_TEST_PER_CLASS }, job.real.size);
+      settings = resolveClassifySettings(o, job.real.size);
     }
     const provenance = { backend: job.backendName, precision: currentPrecision() };
     for (const [k, v] of Object.entries(provenance)) {
@@ -235,13 +235,14 @@ async function runInFolder(o: ClassifyOptions, dir: string): Promise<ClassifyRep
       if (was !== undefined && was !== v) log(`cbdm: warning: ${dir} was trained with ${k} ${String(was)} and continues with ${v}; the resumed run is not the bit-exact continuation`);
     }
     const { total } = classifierSteps(job.cfg, job.train.labels.length);
+    if (ck) log(`cbdm: resuming ${dir} at step ${ck.state.step} of ${total}`);
     const { bar, onLog } = progressBar(job.arch, total, ck?.state.step ?? 0, o.progress);
     const trainer = new ClassifierTrainer(job.net, job.train, job.cfg, { logEvery: LOG_EVERY, onLog, resumeFrom: ck?.state });
     let run;
     try {
       run = await trainWithCheckpoints(trainer, {
         every: checkpointSteps(every, trainer.perEpoch), signal: o.signal, stopAfter: o.stopAfter,
-        save: () => saveClassifierCheckpoint(folder.checkpoint, trainer, settings as unknown as Record<string, unknown>, provenance),
+        save: () => saveClassifierCheckpoint(folder.checkpoint, trainer, settings, provenance),
       });
     } finally {
       bar.stop();
@@ -300,7 +301,7 @@ export function register(program: Command): void {
     .option('--imb <f>', 'imbalance factor of *-lt datasets (default 0.01)', parseNumber('imb', false))
     .addOption(new Option('--image-size <px>', 'shapes / Fashion-MNIST: image size 16 or 32 (default 32)').argParser(parseNumber('image-size', true)))
     .addOption(new Option('--size <px>', 'the same as --image-size').argParser(parseNumber('size', true)).hideHelp())
-    .option('--test-per-class <n>', 'shapes: balanced test images per class', parseNumber('test-per-class', true), 100)
+    .option('--test-per-class <n>', 'shapes: balanced test images per class', parseNumber('test-per-class', true), DEFAULT_TEST_PER_CLASS)
     .option('--backend <name>', 'compute backend: js, cpu, cuda (default: $CBDM_BACKEND, else cpu if built, else js)')
     .option('--out <dir>', 'folder of the run: checkpoint.safetensors (every --ckpt-every epochs, on Ctrl-C / SIGTERM and at the end) and result.json (the report, at the end); without it nothing is written')
     .option('--resume', 'continue the run in --out exactly from its checkpoint; setting flags left out take the run\'s values, flags given must equal them')

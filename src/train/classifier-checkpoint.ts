@@ -36,8 +36,8 @@ export interface ClassifierCheckpoint {
 interface StoredJson extends Omit<ClassifierTrainState, 'optimizer'> {
   format: typeof CLASSIFIER_CHECKPOINT_FORMAT;
   layout: Array<{ name: string; shape: number[] }>;
-  settings: Record<string, unknown>;
-  provenance: Record<string, unknown>;
+  settings: object;
+  provenance: object;
   optimizer: { kind: 'sgd' } | { kind: 'adam'; step: number };
 }
 
@@ -46,7 +46,7 @@ function f32(a: Float32Array | Float64Array): NdArray {
 }
 
 /** Write the trainer's state and its network's arena to `path` (atomically). */
-export function saveClassifierCheckpoint(path: string, trainer: ClassifierTrainer, settings: Record<string, unknown>, provenance: Record<string, unknown>): void {
+export function saveClassifierCheckpoint(path: string, trainer: ClassifierTrainer, settings: object, provenance: object): void {
   const st = trainer.state();
   const store = trainer.net.store;
   const tensors = new Map<string, NdArray>([['net', f32(store.readArena())]]);
@@ -102,7 +102,7 @@ export function readClassifierCheckpoint(path: string): ClassifierCheckpoint {
     default: throw new CbdmError(`${path}: unknown optimiser ${JSON.stringify((json.optimizer as { kind?: unknown } | undefined)?.kind)} (corrupt checkpoint)`);
   }
   const { format: _f, layout, settings, provenance, optimizer: _o, ...rest } = json;
-  return { net, layout, settings, provenance, state: { ...rest, optimizer } };
+  return { net, layout, settings: settings as Record<string, unknown>, provenance: provenance as Record<string, unknown>, state: { ...rest, optimizer } };
 }
 
 /** Load a checkpoint's arena into `store`, whose parameter layout must be the checkpoint's. */

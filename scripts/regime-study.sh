@@ -19,7 +19,8 @@
 # Between (1) and (2): the downstream check of the paper (its Table 5 protocol on this set): a
 # ResNet-32 (`cbdm classify`, 200 epochs) trained on the real set alone, and on it plus each
 # seed's final DDPM / CBDM samples at the published ω filling every class up to the head's 100
-# (--fill-to head), classifier seed = generator seed; results in DIR/classify/*.json.
+# (--fill-to head), classifier seed = generator seed; results in DIR/classify/*.json, each
+# classifier's checkpoint in DIR/classify/runs/NAME/ (cbdm classify --out; --resume after a kill).
 set -euo pipefail
 DIR=${1:?usage: scripts/regime-study.sh DIR [WORKERS]}
 WORKERS=${2:-1}
@@ -63,9 +64,13 @@ classify() {  # $1 real|RUN, $2 classifier seed
     [ -f "$samples" ] || return 75  # its evaluation has not run yet: come back later
     extra=(--augment-with "$samples" --fill-to head)
   fi
-  echo "[$(stamp)] classify $src seed $seed" >&2
+  # The classifier's own folder: checkpoints every epoch, so a killed study continues it exactly.
+  local run resume=()
+  run="$DIR/classify/runs/$(basename "$out" .json)"
+  [ -f "$run/checkpoint.safetensors" ] && resume=(--resume)
+  echo "[$(stamp)] classify $src seed $seed${resume:+ (resumed)}" >&2
   CBDM_THREADS=1 node bin/cbdm.mjs classify --dataset fashion-mnist-lt --max-per-class 100 --imb 0.05 \
-    --image-size 16 --seed "$seed" "${extra[@]}" --json >"$out.tmp" 2>>"$DIR/logs/classify.log" && mv "$out.tmp" "$out"
+    --image-size 16 --seed "$seed" "${extra[@]}" --out "$run" "${resume[@]}" --json >"$out.tmp" 2>>"$DIR/logs/classify.log" && mv "$out.tmp" "$out"
 }
 
 run_job() {

@@ -12,9 +12,9 @@ import { run } from '../../src/cli/main.ts';
 import { Interrupted } from '../../src/util/errors.ts';
 import { CBDM } from '../cli/source-cli.ts';
 
-// One native thread, in this process and the children it spawns (which inherit its environment,
-// so their runs and this process's agree bit for bit): on a busy 2-core machine a second thread
-// makes these runs about ten times slower. Read when the cpu backend first loads, after the imports.
+// One native thread, in this process and in the children it spawns (which inherit its
+// environment), so that their runs and this process's agree bit for bit on any machine. Read when
+// the cpu backend first loads, after the imports.
 process.env.CBDM_THREADS ??= '1';
 
 const MICRO = { dataset: 'shapes10-lt', size: 16, maxPerClass: 20, imb: 0.5, batch: 8, testPerClass: 2, progress: false } as const;

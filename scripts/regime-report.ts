@@ -12,6 +12,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { cellKey, fmt, meanDifference, ms, readCells, writeSummaryJson } from './study-tables.ts';
+import { PUBLISHED_OMEGA } from '../src/metrics/protocol.ts';
 
 const { values, positionals } = parseArgs({ allowPositionals: true, options: { json: { type: 'string' } } });
 const dir = positionals[0] ?? 'runs/regime';
@@ -39,8 +40,8 @@ for (const g of ['few', 'medium'] as const) {
   lines.push('');
 }
 
-// CBDM − DDPM on the Few group, against the pooled seed sd: at each method's published ω (DDPM 0.8,
-// CBDM 1.6: the paper's comparison, CBDM-pytorch README L81/L93) and at equal ω (guidance alone
+// CBDM − DDPM on the Few group, against the pooled seed sd: at each method's published ω
+// (PUBLISHED_OMEGA, DDPM 0.8 and CBDM 1.6: the paper's comparison) and at equal ω (guidance alone
 // moves accuracy and feature-space FID, so a gain that survives equal ω is the loss's).
 lines.push('### CBDM − DDPM, Few group (difference of the means; in brackets the pooled seed sd)', '');
 lines.push('| steps | ω (DDPM / CBDM) | seeds (DDPM / CBDM) | Δ domain-FID | Δ precision | Δ recall | Δ accuracy | Δ nn-ratio |', '|---:|---:|---|---:|---:|---:|---:|---:|');
@@ -48,7 +49,7 @@ const diffs: Array<Record<string, unknown>> = [];
 const DIFF_METRICS = ['fid', 'precision', 'recall', 'accuracy', 'nn_ratio'] as const;
 const steps = [...new Set([...cells.values()].map((c) => c.step))].sort((a, b) => b - a);
 const omegas = [...new Set([...cells.values()].map((c) => c.omega))].sort((a, b) => a - b);
-const pairs = steps.flatMap((step) => [[step, 0.8, 1.6], ...omegas.map((w) => [step, w, w])] as Array<[number, number, number]>);
+const pairs = steps.flatMap((step) => [[step, PUBLISHED_OMEGA.ddpm, PUBLISHED_OMEGA.cbdm], ...omegas.map((w) => [step, w, w])] as Array<[number, number, number]>);
 for (const [step, wd, wc] of pairs) {
   const d = cells.get(cellKey(step, wd, 'ddpm')), c = cells.get(cellKey(step, wc, 'cbdm'));
   if (!d || !c) continue;

@@ -10,7 +10,7 @@ import type { Backend, ConvGeom } from './backend.ts';
 
 /** Names the kernel a backend picks for a convolution pass (the cpu backend's `convKernelName`). */
 export type ConvKernelNamer = (g: ConvGeom, pass: 'forward' | 'backward-data' | 'backward-weight') => string | null;
-const CONV_PASS = { conv2dForward: 'forward', conv2dBackwardData: 'backward-data', conv2dBackwardWeight: 'backward-weight' } as const;
+const CONV_PASS = { conv2dForward: 'forward', conv2dForwardFused: 'forward', conv2dBackwardData: 'backward-data', conv2dBackwardWeight: 'backward-weight' } as const;
 
 /** Time spent in one kernel. */
 export interface ProfileRow {
@@ -19,6 +19,8 @@ export interface ProfileRow {
   ms: number;
   /** Share of the total kernel time, 0–1. */
   share: number;
+  /** Multiply-add work of these calls (2 per multiply-add), for convolutions keyed by shape; else 0. */
+  flops: number;
 }
 
 export interface ProfiledBackend {
@@ -37,15 +39,20 @@ const NOT_KERNELS = new Set(['alloc', 'view', 'free', 'liveBytes', 'name', 'cons
  * Conv kernels are keyed by geometry too (`conv2dForward 64→64 8×8 k3 s1`), and by the native
  * kernel that ran when a namer is given (`… [direct-3x3]`); the rest by name.
  */
+function convGeomOf(kernel: string, args: unknown[]): ConvGeom | null {
+  if (!(kernel in CONV_PASS)) return null;
+  return (args.find((a) => typeof a === 'object' && a !== null && 'KH' in a) as ConvGeom | undefined) ?? null;
+}
+
 function keyOf(kernel: string, args: unknown[], namer?: ConvKernelNamer): string {
-  if (!(kernel in CONV_PASS)) return kernel;
-  const g = args[args.length - 1] as ConvGeom;
+  const g = convGeomOf(kernel, args);
+  if (!g) return kernel;
   const which = namer?.(g, CONV_PASS[kernel as keyof typeof CONV_PASS]);
-  return `${kernel} ${g.Ci}→${g.Co} ${g.H}×${g.W} k${g.KH} s${g.stride}${which ? ` [${which}]` : ''}`;
+  return `${kernel === 'conv2dForwardFused' ? 'conv2dFused' : kernel} ${g.Ci}→${g.Co} ${g.H}×${g.W} k${g.KH} s${g.stride}${which ? ` [${which}]` : ''}`;
 }
 
 export function profileBackend(inner: Backend, opts: { byShape?: boolean; convKernelName?: ConvKernelNamer } = {}): ProfiledBackend {
-  const stats = new Map<string, { calls: number; ms: number }>();
+  const stats = new Map<string, { calls: number; ms: number; flops: number }>();
   const wrapped = new Map<string, (...a: unknown[]) => unknown>();
   const backend = new Proxy(inner, {
     get(target, prop, receiver) {
@@ -60,7 +67,9 @@ export function profileBackend(inner: Backend, opts: { byShape?: boolean; convKe
             return fn.apply(target, args);
           } finally {
             const key = opts.byShape ? keyOf(prop, args, opts.convKernelName) : prop;
-            const s = stats.get(key) ?? { calls: 0, ms: 0 };
+            const s = stats.get(key) ?? { calls: 0, ms: 0, flops: 0 };
+            const g = opts.byShape ? convGeomOf(prop, args) : null;
+            if (g) s.flops += 2 * g.N * g.Co * g.Ho * g.Wo * g.Ci * g.KH * g.KW;
             s.calls++;
             s.ms += performance.now() - t0;
             stats.set(key, s);
@@ -78,7 +87,7 @@ export function profileBackend(inner: Backend, opts: { byShape?: boolean; convKe
     rows() {
       const tot = totalMs() || 1;
       return [...stats.entries()]
-        .map(([kernel, s]) => ({ kernel, calls: s.calls, ms: s.ms, share: s.ms / tot }))
+        .map(([kernel, s]) => ({ kernel, calls: s.calls, ms: s.ms, share: s.ms / tot, flops: s.flops }))
         .sort((a, b) => b.ms - a.ms);
     },
     reset() {
@@ -91,9 +100,10 @@ export function profileBackend(inner: Backend, opts: { byShape?: boolean; convKe
 export function formatProfile(rows: ProfileRow[], wallMs: number, label: string): string {
   const kern = rows.reduce((a, r) => a + r.ms, 0);
   const lines = [`${label}: ${wallMs.toFixed(1)} ms wall, ${kern.toFixed(1)} ms in kernels (${((100 * kern) / wallMs).toFixed(0)}%), rest = JS graph/autograd/allocation`];
-  lines.push(`  ${'kernel'.padEnd(44)}${'calls'.padStart(7)}${'ms'.padStart(10)}${'share'.padStart(8)}`);
+  lines.push(`  ${'kernel'.padEnd(50)}${'calls'.padStart(7)}${'ms'.padStart(10)}${'share'.padStart(8)}${'GFLOP/s'.padStart(9)}`);
   for (const r of rows) {
-    lines.push(`  ${r.kernel.padEnd(44)}${String(r.calls).padStart(7)}${r.ms.toFixed(2).padStart(10)}${(100 * r.share).toFixed(1).padStart(7)}%`);
+    const rate = r.flops > 0 && r.ms > 0 ? (r.flops / r.ms / 1e6).toFixed(0) : '';
+    lines.push(`  ${r.kernel.padEnd(50)}${String(r.calls).padStart(7)}${r.ms.toFixed(2).padStart(10)}${(100 * r.share).toFixed(1).padStart(7)}%${rate.padStart(9)}`);
   }
   return lines.join('\n');
 }

@@ -58,62 +58,80 @@ void dw_tile_r(int r, const float* xp, const float* gyt, float* gw, const ConvGe
 
 // ---- direct 3×3 stride-1 pad-1 convolution (forward, and backward-data as its adjoint) --------
 // out[n, co, l] = b[co] + Σ_ci Σ_tap wp[ci][tap][co] · inp[n, ci, h+p, w+q], inp zero-padded by 1.
-// A tile is R output channels × 2 vectors of output positions (a vector never straddles an output
-// row: W is a multiple of the vector width); its k loop runs over (ci, p, q) with the R weights of
-// each k contiguous (broadcast) and the 2 input vectors loaded straight from the padded rows — no
-// im2col matrix, no packing beyond the one-off padded copy and weight reorder. Backward-data is
-// this kernel on gy with the weights transposed and flipped (gx = conv(gy, w′), w′[ci][co][2−p][2−q]).
+// A tile is R output channels × V output rows of one vector (a DW_VL-wide column strip; W is a
+// multiple of the vector width). Its k loop runs over (ci, q): the V + 2 padded input rows of the
+// strip, shifted by q, are loaded once and each feeds the up to 3 output rows it is a kernel row
+// p of — V·3·R multiply-adds per V + 2 vector loads and 3·R weight broadcasts (the weights of each
+// (ci, tap) are R contiguous floats). No im2col matrix, no packing beyond the one-off padded copy
+// and weight reorder. Summation order per output: ci, then q, then p (fixed, so results do not
+// depend on the thread count). Backward-data is this kernel on gy with the weights transposed and
+// flipped (gx = conv(gy, w′), w′[ci][co][2−p][2−q]).
+// Registers (AVX-512, 32): 6 × 4 accumulators + 6 input rows + 1 broadcast; measured on one core
+// with the maps in cache, 64→64 at 16×16: 193 GFLOP/s (≈ 90 % of the FMA peak) vs 171 for the
+// former 14 channels × 2 vectors tile. AVX2 (16 registers): 2 × 4 + 6 + 1.
+#if defined(__AVX512F__)
+constexpr int DC_R = 6, DC_V = 4;
+#elif defined(__AVX2__)
+constexpr int DC_R = 2, DC_V = 4;
+#endif
 #if defined(__AVX512F__) || defined(__AVX2__)
-template <int R>
+template <int R, int V>
 void dc_tile(const float* inp, const float* wp, const float* bias, float* out, int64_t Cin, int64_t Cout, int64_t H, int64_t W,
-             int64_t n, int64_t co0, int64_t l0, const ConvEpilogue* epi) {
+             int64_t n, int64_t co0, int64_t r0, int64_t c0, const ConvEpilogue* epi) {
   const int64_t Hp = H + 2, Wp = W + 2, L = H * W;
-  const int64_t r0 = l0 / W, c0 = l0 % W, r1 = (l0 + DW_VL) / W, c1 = (l0 + DW_VL) % W;
-  dwv acc[R][2];
-  for (int i = 0; i < R; i++) acc[i][0] = acc[i][1] = dwv{} + (bias ? bias[co0 + i] : 0.0f);
-  const float* in_n = inp + n * Cin * Hp * Wp;
+  dwv acc[R][V];
+  for (int i = 0; i < R; i++)
+    for (int v = 0; v < V; v++) acc[i][v] = dwv{} + (bias ? bias[co0 + i] : 0.0f);
+  const float* in_n = inp + n * Cin * Hp * Wp + r0 * Wp + c0;
   for (int64_t ci = 0; ci < Cin; ci++) {
-    const float* plane = in_n + ci * Hp * Wp;
+    const float* strip = in_n + ci * Hp * Wp;
     const float* wk = wp + ci * 9 * Cout + co0;
-    for (int p = 0; p < 3; p++) {
-      const float* x0 = plane + (r0 + p) * Wp + c0;
-      const float* x1 = plane + (r1 + p) * Wp + c1;
-      for (int q = 0; q < 3; q++) {
-        const dwv v0 = dw_load(x0 + q), v1 = dw_load(x1 + q);
+    for (int q = 0; q < 3; q++) {
+      dwv x[V + 2];
+      for (int j = 0; j < V + 2; j++) x[j] = dw_load(strip + j * Wp + q);
+      for (int p = 0; p < 3; p++) {
         const float* wt = wk + (p * 3 + q) * Cout;
         for (int i = 0; i < R; i++) {
           const dwv a = dwv{} + wt[i];
-          acc[i][0] += a * v0;
-          acc[i][1] += a * v1;
+          for (int v = 0; v < V; v++) acc[i][v] += a * x[v + p];
         }
       }
     }
   }
-  float* o = out + (n * Cout + co0) * L + l0;
-  if (epi) {  // the epilogue's adds, as vectors (the same float adds as the separate kernels)
-    for (int i = 0; i < R; i++) {
-      const int64_t nco = n * Cout + co0 + i;
-      for (int v = 0; v < 2; v++) {
-        dwv a = acc[i][v];
-        if (epi->channel_add) a = a + epi->channel_add[nco];
-        if (epi->residual) a = a + dw_load(epi->residual + nco * L + l0 + v * DW_VL);
-        acc[i][v] = a;
-      }
-    }
-  }
   for (int i = 0; i < R; i++) {
-    std::memcpy(o + i * L, &acc[i][0], sizeof(dwv));
-    std::memcpy(o + i * L + DW_VL, &acc[i][1], sizeof(dwv));
+    const int64_t nco = n * Cout + co0 + i;
+    for (int v = 0; v < V; v++) {
+      const int64_t at = nco * L + (r0 + v) * W + c0;
+      dwv a = acc[i][v];
+      if (epi) {  // the epilogue's adds, as vectors (the same float adds as the separate kernels)
+        if (epi->channel_add) a = a + epi->channel_add[nco];
+        if (epi->residual) a = a + dw_load(epi->residual + at);
+      }
+      std::memcpy(out + at, &a, sizeof(dwv));
+    }
   }
 }
 
-void dc_tile_r(int r, const float* inp, const float* wp, const float* bias, float* out, int64_t Cin, int64_t Cout, int64_t H,
-               int64_t W, int64_t n, int64_t co0, int64_t l0, const ConvEpilogue* epi) {
+template <int R>
+void dc_tile_v(int v, const float* inp, const float* wp, const float* bias, float* out, int64_t Cin, int64_t Cout, int64_t H,
+               int64_t W, int64_t n, int64_t co0, int64_t r0, int64_t c0, const ConvEpilogue* epi) {
+  switch (v) {
+#define DC_CASE(k) case k: dc_tile<R, k>(inp, wp, bias, out, Cin, Cout, H, W, n, co0, r0, c0, epi); break;
+    DC_CASE(1) DC_CASE(2) DC_CASE(3) DC_CASE(4)
+#undef DC_CASE
+    default: break;
+  }
+}
+
+// A tile of r ≤ DC_R channels and v ≤ DC_V rows.
+void dc_tile_rv(int r, int v, const float* inp, const float* wp, const float* bias, float* out, int64_t Cin, int64_t Cout,
+                int64_t H, int64_t W, int64_t n, int64_t co0, int64_t r0, int64_t c0, const ConvEpilogue* epi) {
+  static_assert(DC_V == 4, "dc_tile_v instantiates V = 1..4");
   switch (r) {
-#define DC_CASE(k) case k: dc_tile<k>(inp, wp, bias, out, Cin, Cout, H, W, n, co0, l0, epi); break;
-    DC_CASE(1) DC_CASE(2) DC_CASE(3) DC_CASE(4) DC_CASE(5) DC_CASE(6)
+#define DC_CASE(k) case k: dc_tile_v<k>(v, inp, wp, bias, out, Cin, Cout, H, W, n, co0, r0, c0, epi); break;
+    DC_CASE(1) DC_CASE(2)
 #if defined(__AVX512F__)
-    DC_CASE(7) DC_CASE(8) DC_CASE(9) DC_CASE(10) DC_CASE(11) DC_CASE(12) DC_CASE(13) DC_CASE(14)
+    DC_CASE(3) DC_CASE(4) DC_CASE(5) DC_CASE(6)
 #endif
 #undef DC_CASE
     default: break;
@@ -125,7 +143,7 @@ void dc_tile_r(int r, const float* inp, const float* wp, const float* bias, floa
 // turns every direct kernel off (a tuning and comparison aid: the im2col gemm handles every shape).
 bool direct_conv3(const ConvGeom& g) {
   return DW_VL > 0 && g.KH == 3 && g.KW == 3 && g.stride == 1 && g.pad == 1 && g.Ho == g.H && g.Wo == g.W &&
-         g.W % DW_VL == 0 && (g.H * g.W) % (2 * DW_VL) == 0 && g.N > 0 && !conv_gemm_only();
+         g.W % DW_VL == 0 && g.N > 0 && !conv_gemm_only();
 }
 
 // out = conv3(inp, wp) + bias with wp already in [cin][tap][cout] order; the prologue (if any)
@@ -135,15 +153,17 @@ bool direct_conv3_run(const float* inp, const float* wp, const float* bias, floa
 #if defined(__AVX512F__) || defined(__AVX2__)
   float* xp = pad1(inp, N, Cin, H, W, nt, pro);
   if (!xp) return false;
-  // Output-channel blocks as even as possible (32 → 11 + 11 + 10 rather than 14 + 14 + 4).
-  const int64_t cob = (Cout + DW_R - 1) / DW_R, pb = (H * W) / (2 * DW_VL), tiles = N * cob * pb;
+  // Output-channel blocks as even as possible (64 → 11 blocks of 5–6 rather than 10 × 6 + 4), row
+  // blocks of DC_V (the last one shorter), DW_VL-wide column strips.
+  const int64_t cob = (Cout + DC_R - 1) / DC_R, rb = (H + DC_V - 1) / DC_V, sb = W / DW_VL, tiles = N * cob * rb * sb;
   const double flops = 2.0 * N * Cout * H * W * Cin * 9;
   if (flops < 4e6 * nt) nt = 1;
 #pragma omp parallel for num_threads(nt) schedule(dynamic, 4) if (nt > 1)
   for (int64_t t = 0; t < tiles; t++) {
-    const int64_t n = t / (cob * pb), b = (t / pb) % cob, l0 = (t % pb) * 2 * DW_VL;
+    const int64_t n = t / (cob * rb * sb), b = (t / (rb * sb)) % cob, r0 = (t / sb) % rb * DC_V, c0 = t % sb * DW_VL;
     const int64_t co0 = b * Cout / cob, co1 = (b + 1) * Cout / cob;
-    dc_tile_r(static_cast<int>(co1 - co0), xp, wp, bias, out, Cin, Cout, H, W, n, co0, l0, epi);
+    dc_tile_rv(static_cast<int>(co1 - co0), static_cast<int>(imin(DC_V, H - r0)), xp, wp, bias, out, Cin, Cout, H, W, n, co0, r0,
+               c0, epi);
   }
   std::free(xp);
   return true;

@@ -18,11 +18,21 @@ bool any_shape(const ConvGeom&) { return true; }
 // names, so that the name says the precision.
 bool cv_forward_bf16_ok(const ConvGeom& g) { return cv_bf16() && cv_forward_ok(g); }
 bool cv_backward_data_bf16_ok(const ConvGeom& g) { return cv_bf16() && cv_backward_data_ok(g); }
-// direct kernel forward: 2× the gemm at 32 output channels, 1.2× at 64, equal at 128 (bench/RESULTS.md)
-bool direct_forward_ok(const ConvGeom& g) { return direct_conv3(g) && g.Co <= 64; }
-// direct kernel backward-data only where the gemm's k (= Co) is too short to run well (the UNet's
-// output conv); elsewhere the gemm is as fast or faster (bench/RESULTS.md)
-bool direct_backward_data_ok(const ConvGeom& g) { return direct_conv3(g) && g.Co < 16 && g.Ci >= 8; }
+// direct kernel forward (6 channels × 4 rows tile): vs the im2col gemm at 2 threads, 2.1–2.8× at
+// 32–64 channels on 16×16 maps, 1.8× at 64 output channels on 32×32, 1.4× at 128→128 (32×32 and
+// 16×16), 1.2× at 192→128; the gemm wins from 256 output channels (0.67–0.86×) and ties at
+// 256–384 → 128 (measured 2026-12-06, Zen 5, bench/RESULTS.md)
+// With AVX2 (8-float vectors, 2 channels × 4 rows) only up to 64 output channels, as measured there.
+bool direct_forward_ok(const ConvGeom& g) { return direct_conv3(g) && (DW_VL == 16 ? g.Co <= 128 && g.Ci <= 192 : g.Co <= 64); }
+// direct kernel backward-data (a forward on gy: g.Co input channels, g.Ci output channels): vs the
+// gemm at 2 threads, 1.07–1.63× from 32 to 128 output channels (16×16 and 32×32 maps); the UNet's
+// first conv (3 output channels) stays on the gemm (0.59×). Measured 2026-12-06, Zen 5. With bf16
+// precision, and with AVX2, only the output conv's case (< 16 input channels here) runs it; the
+// rest go to the bf16 kernels below.
+bool direct_backward_data_ok(const ConvGeom& g) {
+  if (!direct_conv3(g) || g.Ci < 8) return false;
+  return g.Co < 16 || (DW_VL == 16 && !bf16_kernels() && g.Ci <= 128 && g.Co <= 192);
+}
 
 // ---- the kernel choice: one ordered rule table per pass -------------------------------------
 // The first rule whose `eligible` holds runs; the last, the im2col gemm, takes every shape. The

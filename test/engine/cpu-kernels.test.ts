@@ -117,6 +117,8 @@ test('cpu conv2d vs js at UNet shapes (8×64×16×16 → 64 3×3 s1 p1, s2 p1, 1
     checkConv(convGeom(2, 5, 16, 19, 3, 1, 1), true, `${isa} direct conv 16×16 Ci 5 Co 19`);
     checkConv(convGeom(1, 9, 32, 3, 3, 1, 1), true, `${isa} direct conv 32×32 Ci 9 Co 3 (and direct backward-data)`);
     checkConv(convGeom(2, 7, 8, 13, 3, 1, 1), false, `${isa} direct conv 8×8 (avx2) Ci 7 Co 13`);
+    // non-square maps: row blocks shorter than the kernel's 4 rows (6 = 4 + 2, 3, 1 rows)
+    for (const H of [6, 3, 1]) checkConv({ ...convGeom(2, 6, 16, 9, 3, 1, 1), H, Ho: H }, true, `${isa} direct conv ${H}×16 Ci 6 Co 9`);
     // the channel-vector kernel (Co a multiple of the vector width, 64 ≤ Ci·KH·KW ≤ 2048; backward-
     // data too on small maps when stride 1 and Ci is a multiple): 1–4-vector output tiles (Co 16 …
     // 80 = 4 + 1 vectors), position tiles spanning images and a short last tile, stride 2, pad 2,
@@ -306,18 +308,22 @@ test('convKernelName: the rule table of each pass picks the kernel its rules say
   const name = (g: ConvGeom) => [convKernelName(g, 'forward'), convKernelName(g, 'backward-data'), convKernelName(g, 'backward-weight')];
   const c16 = convGeom(4, 32, 16, 32, 3, 1, 1), c8 = convGeom(4, 128, 8, 128, 3, 1, 1), wide = convGeom(4, 128, 32, 128, 3, 1, 1);
   const big = convGeom(4, 256, 8, 128, 3, 1, 1), big256 = convGeom(4, 256, 8, 256, 3, 1, 1), big4 = convGeom(4, 256, 4, 128, 3, 1, 1);
-  const p1 = convGeom(4, 128, 16, 128, 1, 1, 0), out = convGeom(4, 64, 32, 3, 3, 1, 1);
+  const p1 = convGeom(4, 128, 16, 128, 1, 1, 0), out = convGeom(4, 64, 32, 3, 3, 1, 1), wide256 = convGeom(4, 256, 32, 256, 3, 1, 1);
   try {
     if (isa !== 'scalar') {
       for (const i of ['avx512', 'avx2'] as const) {
         if (i === 'avx512' && isa !== 'avx512') continue;
         setCpuIsa(i);
-        // direct 3×3 up to 64 output channels; the channel-vector kernel on small maps (k > 2048
-        // in k blocks, with ≤ 128 output channels on maps ≥ 8×8); the gemm on wide maps with many
-        // channels, for k > 2048 with 256 output channels or on 4×4 maps, and for 1×1
-        assert.deepEqual(name(c16), ['direct-3x3', 'channel-vector', 'direct-3x3'], `${i} 32→32 16×16`);
+        // direct 3×3 forward up to 128 output channels from ≤ 192 inputs with AVX-512 (64 outputs with
+        // AVX2), and backward-data into 8–128 channels from ≤ 192 with AVX-512; the channel-vector
+        // kernel on small maps (k > 2048 in k blocks, with ≤ 128 output channels on maps ≥ 8×8); the
+        // gemm on wide maps with many channels, for k > 2048 with 256 output channels or on 4×4
+        // maps, and for 1×1
+        const d = i === 'avx512';
+        assert.deepEqual(name(c16), ['direct-3x3', d ? 'direct-3x3' : 'channel-vector', 'direct-3x3'], `${i} 32→32 16×16`);
         assert.deepEqual(name(c8), ['channel-vector', 'channel-vector', 'im2col-gemm'], `${i} 128→128 8×8`);
-        assert.deepEqual(name(wide), ['im2col-gemm', 'im2col-gemm', 'im2col-gemm'], `${i} 128→128 32×32`);
+        assert.deepEqual(name(wide), d ? ['direct-3x3', 'direct-3x3', 'im2col-gemm'] : ['im2col-gemm', 'im2col-gemm', 'im2col-gemm'], `${i} 128→128 32×32`);
+        assert.deepEqual(name(wide256), ['im2col-gemm', 'im2col-gemm', 'im2col-gemm'], `${i} 256→256 32×32`);
         assert.deepEqual(name(big), ['channel-vector', 'channel-vector', 'im2col-gemm'], `${i} 256→128 8×8 (forward k 2304)`);
         assert.deepEqual(name(big256)[0], 'im2col-gemm', `${i} 256→256 8×8 (k 2304, 256 output channels)`);
         assert.deepEqual(name(big4)[0], 'im2col-gemm', `${i} 256→128 4×4 (k 2304 on a 4×4 map)`);

@@ -41,12 +41,11 @@ bool cv_run(const float* inp, const float* wk, const float* bias, float* out, in
   const bool bf = cv_bf16();
   if (bf && (pro || epi)) return false;  // the bf16 tiles have no fused form (conv_fused.h never asks)
   const int64_t Hp = H + 2 * ph, Wp = W + 2 * pw, plane = Hp * Wp, Cs = bf ? (Cin + 1) / 2 : Cin, K = Cs * KH * KW;
-  float* xp = bf ? aligned_floats(N * Cs * plane)
-                 : pad_maps(inp, N, Cin, H, W, ph, pw, nt, pro);
+  float* xp = bf ? tls_pad.get(N * Cs * plane) : pad_maps(inp, N, Cin, H, W, ph, pw, nt, pro);  // tls_pad: not freed here
   int32_t* kofs = static_cast<int32_t*>(std::malloc(sizeof(int32_t) * K));
   uint32_t* wk2 = bf ? static_cast<uint32_t*>(std::aligned_alloc(64, ((K * Cout * 4 + 63) / 64) * 64)) : nullptr;
   if (!xp || !kofs || (bf && !wk2) || N * Cs * plane >= (int64_t(1) << 31)) {
-    std::free(xp); std::free(kofs); std::free(wk2);
+    std::free(kofs); std::free(wk2);
     return false;
   }
   if (bf) {  // padded maps of channel pairs 2c, 2c + 1 as bf16 pairs
@@ -106,7 +105,6 @@ bool cv_run(const float* inp, const float* wk, const float* bias, float* out, in
     }
   }
   }
-  std::free(xp);
   std::free(kofs);
   std::free(wk2);
   return true;

@@ -57,14 +57,15 @@ void dw_tile_r(int r, const float* xp, const float* gyt, float* gw, const ConvGe
 #endif
 
 // ---- direct 3×3 stride-1 pad-1 convolution (forward, and backward-data as its adjoint) --------
-// out[n, co, l] = b[co] + Σ_ci Σ_tap wp[ci][tap][co] · inp[n, ci, h+p, w+q], inp zero-padded by 1.
+// out[n, co, l] = b[co] + Σ_ci Σ_tap w[co][ci][tap] · inp[n, ci, h+p, w+q], inp zero-padded by 1.
 // A tile is R output channels × V output rows of one vector (a DW_VL-wide column strip; W is a
 // multiple of the vector width). Its k loop runs over (ci, q): the V + 2 padded input rows of the
 // strip, shifted by q, are loaded once and each feeds the up to 3 output rows it is a kernel row
 // p of — V·3·R multiply-adds per V + 2 vector loads and 3·R weight broadcasts (the weights of each
-// (ci, tap) are R contiguous floats). No im2col matrix, no packing beyond the one-off padded copy
-// and weight reorder. Summation order per output: ci, then q, then p (fixed, so results do not
-// depend on the thread count). Backward-data is this kernel on gy with the weights transposed and
+// (ci, tap) are R contiguous floats, and a block's weights one contiguous run of Cin·9·R: the
+// tile streams them in order instead of touching a cache line per tap: 1.3–1.4× at 256 channels).
+// No im2col matrix, no packing beyond the one-off padded copy and weight reorder. Summation order
+// per output: ci, then q, then p (fixed, so results do not depend on the thread count). Backward-data is this kernel on gy with the weights transposed and
 // flipped (gx = conv(gy, w′), w′[ci][co][2−p][2−q]).
 // Registers (AVX-512, 32): 6 × 4 accumulators + 6 input rows + 1 broadcast; measured on one core
 // with the maps in cache, 64→64 at 16×16: 193 GFLOP/s (≈ 90 % of the FMA peak) vs 171 for the
@@ -76,7 +77,7 @@ constexpr int DC_R = 2, DC_V = 4;
 #endif
 #if defined(__AVX512F__) || defined(__AVX2__)
 template <int R, int V>
-void dc_tile(const float* inp, const float* wp, const float* bias, float* out, int64_t Cin, int64_t Cout, int64_t H, int64_t W,
+void dc_tile(const float* inp, const float* wb, const float* bias, float* out, int64_t Cin, int64_t Cout, int64_t H, int64_t W,
              int64_t n, int64_t co0, int64_t r0, int64_t c0, const ConvEpilogue* epi) {
   const int64_t Hp = H + 2, Wp = W + 2, L = H * W;
   dwv acc[R][V];
@@ -85,12 +86,12 @@ void dc_tile(const float* inp, const float* wp, const float* bias, float* out, i
   const float* in_n = inp + n * Cin * Hp * Wp + r0 * Wp + c0;
   for (int64_t ci = 0; ci < Cin; ci++) {
     const float* strip = in_n + ci * Hp * Wp;
-    const float* wk = wp + ci * 9 * Cout + co0;
+    const float* wk = wb + (co0 * Cin + ci * R) * 9;  // block co0 starts at co0·Cin·9; [ci][tap][R] inside
     for (int q = 0; q < 3; q++) {
       dwv x[V + 2];
       for (int j = 0; j < V + 2; j++) x[j] = dw_load(strip + j * Wp + q);
       for (int p = 0; p < 3; p++) {
-        const float* wt = wk + (p * 3 + q) * Cout;
+        const float* wt = wk + (p * 3 + q) * R;
         for (int i = 0; i < R; i++) {
           const dwv a = dwv{} + wt[i];
           for (int v = 0; v < V; v++) acc[i][v] += a * x[v + p];
@@ -113,10 +114,10 @@ void dc_tile(const float* inp, const float* wp, const float* bias, float* out, i
 }
 
 template <int R>
-void dc_tile_v(int v, const float* inp, const float* wp, const float* bias, float* out, int64_t Cin, int64_t Cout, int64_t H,
+void dc_tile_v(int v, const float* inp, const float* wb, const float* bias, float* out, int64_t Cin, int64_t Cout, int64_t H,
                int64_t W, int64_t n, int64_t co0, int64_t r0, int64_t c0, const ConvEpilogue* epi) {
   switch (v) {
-#define DC_CASE(k) case k: dc_tile<R, k>(inp, wp, bias, out, Cin, Cout, H, W, n, co0, r0, c0, epi); break;
+#define DC_CASE(k) case k: dc_tile<R, k>(inp, wb, bias, out, Cin, Cout, H, W, n, co0, r0, c0, epi); break;
     DC_CASE(1) DC_CASE(2) DC_CASE(3) DC_CASE(4)
 #undef DC_CASE
     default: break;
@@ -124,11 +125,11 @@ void dc_tile_v(int v, const float* inp, const float* wp, const float* bias, floa
 }
 
 // A tile of r ≤ DC_R channels and v ≤ DC_V rows.
-void dc_tile_rv(int r, int v, const float* inp, const float* wp, const float* bias, float* out, int64_t Cin, int64_t Cout,
+void dc_tile_rv(int r, int v, const float* inp, const float* wb, const float* bias, float* out, int64_t Cin, int64_t Cout,
                 int64_t H, int64_t W, int64_t n, int64_t co0, int64_t r0, int64_t c0, const ConvEpilogue* epi) {
   static_assert(DC_V == 4, "dc_tile_v instantiates V = 1..4");
   switch (r) {
-#define DC_CASE(k) case k: dc_tile_v<k>(v, inp, wp, bias, out, Cin, Cout, H, W, n, co0, r0, c0, epi); break;
+#define DC_CASE(k) case k: dc_tile_v<k>(v, inp, wb, bias, out, Cin, Cout, H, W, n, co0, r0, c0, epi); break;
     DC_CASE(1) DC_CASE(2)
 #if defined(__AVX512F__)
     DC_CASE(3) DC_CASE(4) DC_CASE(5) DC_CASE(6)
@@ -146,46 +147,57 @@ bool direct_conv3(const ConvGeom& g) {
          g.W % DW_VL == 0 && g.N > 0 && !conv_gemm_only();
 }
 
-// out = conv3(inp, wp) + bias with wp already in [cin][tap][cout] order; the prologue (if any)
-// applies to inp as it is padded, the epilogue (if any) adds at the store (conv_fused.h).
-bool direct_conv3_run(const float* inp, const float* wp, const float* bias, float* out, int64_t N, int64_t Cin, int64_t Cout,
-                      int64_t H, int64_t W, int nt, const ConvPrologue* pro = nullptr, const ConvEpilogue* epi = nullptr) {
 #if defined(__AVX512F__) || defined(__AVX2__)
+// Output-channel blocks as even as possible (64 → 11 blocks of 5–6 rather than 10 × 6 + 4):
+// block b holds channels [b·Cout/cob, (b+1)·Cout/cob).
+inline int64_t dc_blocks(int64_t Cout) { return (Cout + DC_R - 1) / DC_R; }
+
+// out = conv3(inp, w) + bias, with w(o, c, tap) the weight of output channel o, input channel c and
+// tap p·3 + q. The prologue (if any) applies to inp as it is padded, the epilogue (if any) adds at
+// the store (conv_fused.h).
+template <class Weight>
+bool direct_conv3_run(const float* inp, Weight w, const float* bias, float* out, int64_t N, int64_t Cin, int64_t Cout,
+                      int64_t H, int64_t W, int nt, const ConvPrologue* pro = nullptr, const ConvEpilogue* epi = nullptr) {
+  const int64_t cob = dc_blocks(Cout), rb = (H + DC_V - 1) / DC_V, sb = W / DW_VL, tiles = N * cob * rb * sb;
+  // The weights by block: block [co0, co1) at co0·Cin·9, in [ci][tap][co1 − co0] order.
+  float* wb = aligned_floats(Cout * Cin * 9);
+  if (!wb) return false;
+  for (int64_t b = 0; b < cob; b++) {
+    const int64_t co0 = b * Cout / cob, r = (b + 1) * Cout / cob - co0;
+    float* d = wb + co0 * Cin * 9;
+    for (int64_t i = 0; i < r; i++)
+      for (int64_t c = 0; c < Cin; c++)
+        for (int tap = 0; tap < 9; tap++) d[(c * 9 + tap) * r + i] = w(co0 + i, c, tap);
+  }
   float* xp = pad1(inp, N, Cin, H, W, nt, pro);
-  if (!xp) return false;
-  // Output-channel blocks as even as possible (64 → 11 blocks of 5–6 rather than 10 × 6 + 4), row
-  // blocks of DC_V (the last one shorter), DW_VL-wide column strips.
-  const int64_t cob = (Cout + DC_R - 1) / DC_R, rb = (H + DC_V - 1) / DC_V, sb = W / DW_VL, tiles = N * cob * rb * sb;
+  if (!xp) { std::free(wb); return false; }
+  // Tiles: image, channel block, DC_V-row block (the last one shorter), DW_VL-wide column strip.
   const double flops = 2.0 * N * Cout * H * W * Cin * 9;
   if (flops < 4e6 * nt) nt = 1;
 #pragma omp parallel for num_threads(nt) schedule(dynamic, 4) if (nt > 1)
   for (int64_t t = 0; t < tiles; t++) {
     const int64_t n = t / (cob * rb * sb), b = (t / (rb * sb)) % cob, r0 = (t / sb) % rb * DC_V, c0 = t % sb * DW_VL;
     const int64_t co0 = b * Cout / cob, co1 = (b + 1) * Cout / cob;
-    dc_tile_rv(static_cast<int>(co1 - co0), static_cast<int>(imin(DC_V, H - r0)), xp, wp, bias, out, Cin, Cout, H, W, n, co0, r0,
+    dc_tile_rv(static_cast<int>(co1 - co0), static_cast<int>(imin(DC_V, H - r0)), xp, wb, bias, out, Cin, Cout, H, W, n, co0, r0,
                c0, epi);
   }
-  std::free(xp);
+  std::free(wb);  // xp is tls_pad's (conv_common.h)
   return true;
-#else
-  (void)inp; (void)wp; (void)bias; (void)out; (void)N; (void)Cin; (void)Cout; (void)H; (void)W; (void)nt; (void)pro; (void)epi;
-  return false;
-#endif
 }
+#endif
 
 // The forward with an optional prologue and epilogue (conv_fused.h); conv2d_forward_direct below
 // is the plain one the rule table runs.
 bool direct_forward(const float* x, const float* w, const float* b, float* y, const ConvGeom& g, int nt,
                     const ConvPrologue* pro, const ConvEpilogue* epi) {
-  // w[co][ci][tap] → wp[ci][tap][co]
-  float* wp = static_cast<float*>(std::malloc(sizeof(float) * g.Co * g.Ci * 9));
-  if (!wp) return false;
-  for (int64_t co = 0; co < g.Co; co++)
-    for (int64_t ci = 0; ci < g.Ci; ci++)
-      for (int tap = 0; tap < 9; tap++) wp[(ci * 9 + tap) * g.Co + co] = w[(co * g.Ci + ci) * 9 + tap];
-  const bool ok = direct_conv3_run(x, wp, b, y, g.N, g.Ci, g.Co, g.H, g.W, nt, pro, epi);
-  std::free(wp);
-  return ok;
+#if defined(__AVX512F__) || defined(__AVX2__)
+  const int64_t Ci = g.Ci;
+  return direct_conv3_run(x, [&](int64_t o, int64_t c, int tap) { return w[(o * Ci + c) * 9 + tap]; }, b, y, g.N, g.Ci, g.Co, g.H,
+                          g.W, nt, pro, epi);
+#else
+  (void)x; (void)w; (void)b; (void)y; (void)g; (void)nt; (void)pro; (void)epi;
+  return false;
+#endif
 }
 
 bool conv2d_forward_direct(const float* x, const float* w, const float* b, float* y, const ConvGeom& g, int nt) {
@@ -193,15 +205,15 @@ bool conv2d_forward_direct(const float* x, const float* w, const float* b, float
 }
 
 bool conv2d_backward_data_direct(const float* gy, const float* w, float* gx, const ConvGeom& g, int nt) {
-  // gx = conv3(gy, w′): input channels co, output channels ci, w′[co][tap′][ci] = w[co][ci][8 − tap′]
-  float* wp = static_cast<float*>(std::malloc(sizeof(float) * g.Co * g.Ci * 9));
-  if (!wp) return false;
-  for (int64_t co = 0; co < g.Co; co++)
-    for (int64_t ci = 0; ci < g.Ci; ci++)
-      for (int tap = 0; tap < 9; tap++) wp[(co * 9 + (8 - tap)) * g.Ci + ci] = w[(co * g.Ci + ci) * 9 + tap];
-  const bool ok = direct_conv3_run(gy, wp, nullptr, gx, g.N, g.Co, g.Ci, g.H, g.W, nt);
-  std::free(wp);
-  return ok;
+#if defined(__AVX512F__) || defined(__AVX2__)
+  // gx = conv3(gy, w′): input channels co, output channels ci, w′(ci, co, tap′) = w[co][ci][8 − tap′]
+  const int64_t Ci = g.Ci;
+  return direct_conv3_run(gy, [&](int64_t o, int64_t c, int tap) { return w[(c * Ci + o) * 9 + 8 - tap]; }, nullptr, gx, g.N,
+                          g.Co, g.Ci, g.H, g.W, nt);
+#else
+  (void)gy; (void)w; (void)gx; (void)g; (void)nt;
+  return false;
+#endif
 }
 
 // Whether the direct kernel takes this conv (else the im2col gemm does).
@@ -215,7 +227,7 @@ bool conv2d_backward_weight_direct(const float* x, const float* gy, float* gw, c
   const int64_t L = g.H * g.W, Cp = g.Co;
   float* xp = pad1(x, g.N, g.Ci, g.H, g.W, nt);
   float* gyt = aligned_floats(g.N * L * Cp);
-  if (!xp || !gyt) { std::free(xp); std::free(gyt); return false; }
+  if (!xp || !gyt) { std::free(gyt); return false; }  // xp is tls_pad's (conv_common.h)
 #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
   for (int64_t n = 0; n < g.N; n++)
     for (int64_t co = 0; co < g.Co; co++) {
@@ -233,7 +245,6 @@ bool conv2d_backward_weight_direct(const float* x, const float* gy, float* gw, c
     if (NV == 2) dw_tile_r<2>(r, xp, gyt, gw, g, Cp, ci0, co0, tap);
     else dw_tile_r<1>(r, xp, gyt, gw, g, Cp, ci0, co0, tap);
   }
-  std::free(xp);
   std::free(gyt);
   return true;
 #else

@@ -18,20 +18,21 @@ bool any_shape(const ConvGeom&) { return true; }
 // names, so that the name says the precision.
 bool cv_forward_bf16_ok(const ConvGeom& g) { return cv_bf16() && cv_forward_ok(g); }
 bool cv_backward_data_bf16_ok(const ConvGeom& g) { return cv_bf16() && cv_backward_data_ok(g); }
-// direct kernel forward (6 channels × 4 rows tile): vs the im2col gemm at 2 threads, 2.1–2.8× at
-// 32–64 channels on 16×16 maps, 1.8× at 64 output channels on 32×32, 1.4× at 128→128 (32×32 and
-// 16×16), 1.2× at 192→128; the gemm wins from 256 output channels (0.67–0.86×) and ties at
-// 256–384 → 128 (measured 2026-12-06, Zen 5, bench/RESULTS.md)
-// With AVX2 (8-float vectors, 2 channels × 4 rows) only up to 64 output channels, as measured there.
-bool direct_forward_ok(const ConvGeom& g) { return direct_conv3(g) && (DW_VL == 16 ? g.Co <= 128 && g.Ci <= 192 : g.Co <= 64); }
-// direct kernel backward-data (a forward on gy: g.Co input channels, g.Ci output channels): vs the
-// gemm at 2 threads, 1.07–1.63× from 32 to 128 output channels (16×16 and 32×32 maps); the UNet's
-// first conv (3 output channels) stays on the gemm (0.59×). Measured 2026-12-06, Zen 5. With bf16
-// precision, and with AVX2, only the output conv's case (< 16 input channels here) runs it; the
-// rest go to the bf16 kernels below.
+// direct kernel forward (6 channels × 4 rows tile, weights blocked per tile, padded maps in a kept
+// buffer): with AVX-512 on every map it takes (width a multiple of 16), at 2 threads vs the im2col
+// gemm 2.3–2.5× at 32→32 16×16 (64 images), 1.26–1.67× from 128 to 512 channels at 16×16 and 32×32
+// (16 images; 324–372 GFLOP/s, 72–83 % of the 2-core peak). With AVX2 (8-float vectors, 2 channels
+// × 4 rows) only up to 64 output channels, as measured there before. (2026-12-06, Zen 5,
+// bench/RESULTS.md)
+bool direct_forward_ok(const ConvGeom& g) { return direct_conv3(g) && (DW_VL == 16 || g.Co <= 64); }
+// direct kernel backward-data (a forward on gy: g.Co input channels, g.Ci output channels): with
+// AVX-512 vs the gemm at 2 threads, 1.08–1.29× from 64 to 512 channels (one tie, 128→256 at
+// 32×32: 0.99×) and 4.7× into the output conv's 3 channels' adjoint; the UNet's first conv (3
+// input channels here, < 8) stays on the gemm. With bf16 precision, and with AVX2, only the output
+// conv's case (< 16 input channels here) runs it; the rest go to the bf16 kernels below.
 bool direct_backward_data_ok(const ConvGeom& g) {
   if (!direct_conv3(g) || g.Ci < 8) return false;
-  return g.Co < 16 || (DW_VL == 16 && !bf16_kernels() && g.Ci <= 128 && g.Co <= 192);
+  return g.Co < 16 || (DW_VL == 16 && !bf16_kernels());
 }
 
 // ---- the kernel choice: one ordered rule table per pass -------------------------------------

@@ -314,16 +314,16 @@ test('convKernelName: the rule table of each pass picks the kernel its rules say
       for (const i of ['avx512', 'avx2'] as const) {
         if (i === 'avx512' && isa !== 'avx512') continue;
         setCpuIsa(i);
-        // direct 3×3 forward up to 128 output channels from ≤ 192 inputs with AVX-512 (64 outputs with
-        // AVX2), and backward-data into 8–128 channels from ≤ 192 with AVX-512; the channel-vector
-        // kernel on small maps (k > 2048 in k blocks, with ≤ 128 output channels on maps ≥ 8×8); the
-        // gemm on wide maps with many channels, for k > 2048 with 256 output channels or on 4×4
-        // maps, and for 1×1
+        // direct 3×3 (maps whose width is a multiple of the vector) forward at any channel count with
+        // AVX-512 (≤ 64 outputs with AVX2), and backward-data into ≥ 8 channels with AVX-512; the
+        // channel-vector kernel on small maps (k > 2048 in k blocks, with ≤ 128 output channels on
+        // maps ≥ 8×8); the gemm on wide maps with many channels under AVX2, for k > 2048 with 256
+        // output channels or on 4×4 maps, and for 1×1
         const d = i === 'avx512';
         assert.deepEqual(name(c16), ['direct-3x3', d ? 'direct-3x3' : 'channel-vector', 'direct-3x3'], `${i} 32→32 16×16`);
         assert.deepEqual(name(c8), ['channel-vector', 'channel-vector', 'im2col-gemm'], `${i} 128→128 8×8`);
         assert.deepEqual(name(wide), d ? ['direct-3x3', 'direct-3x3', 'im2col-gemm'] : ['im2col-gemm', 'im2col-gemm', 'im2col-gemm'], `${i} 128→128 32×32`);
-        assert.deepEqual(name(wide256), ['im2col-gemm', 'im2col-gemm', 'im2col-gemm'], `${i} 256→256 32×32`);
+        assert.deepEqual(name(wide256), d ? ['direct-3x3', 'direct-3x3', 'im2col-gemm'] : ['im2col-gemm', 'im2col-gemm', 'im2col-gemm'], `${i} 256→256 32×32`);
         assert.deepEqual(name(big), ['channel-vector', 'channel-vector', 'im2col-gemm'], `${i} 256→128 8×8 (forward k 2304)`);
         assert.deepEqual(name(big256)[0], 'im2col-gemm', `${i} 256→256 8×8 (k 2304, 256 output channels)`);
         assert.deepEqual(name(big4)[0], 'im2col-gemm', `${i} 256→128 4×4 (k 2304 on a 4×4 map)`);

@@ -65,8 +65,9 @@ void dw_tile_r(int r, const float* xp, const float* gyt, float* gw, const ConvGe
 // (ci, tap) are R contiguous floats, and a block's weights one contiguous run of Cin·9·R: the
 // tile streams them in order instead of touching a cache line per tap: 1.3–1.4× at 256 channels).
 // No im2col matrix, no packing beyond the one-off padded copy and weight reorder. Summation order
-// per output: ci, then q, then p (fixed, so results do not depend on the thread count). Backward-data is this kernel on gy with the weights transposed and
-// flipped (gx = conv(gy, w′), w′[ci][co][2−p][2−q]).
+// per output: ci, then q, then p (fixed, so results do not depend on the thread count).
+// Backward-data is this kernel on gy with the weights transposed and flipped (gx = conv(gy, w′),
+// w′[ci][co][2−p][2−q]).
 // Registers (AVX-512, 32): 6 × 4 accumulators + 6 input rows + 1 broadcast; measured on one core
 // with the maps in cache, 64→64 at 16×16: 193 GFLOP/s (≈ 90 % of the FMA peak) vs 171 for the
 // former 14 channels × 2 vectors tile. AVX2 (16 registers): 2 × 4 + 6 + 1.

@@ -35,17 +35,17 @@ export interface ProfiledBackend {
 /** Memory management calls that are counted but are not kernels. */
 const NOT_KERNELS = new Set(['alloc', 'view', 'free', 'liveBytes', 'name', 'constructor']);
 
-/**
- * Conv kernels are keyed by geometry too (`conv2dForward 64→64 8×8 k3 s1`), and by the native
- * kernel that ran when a namer is given (`… [direct-3x3]`); the rest by name.
- */
+/** The geometry of a convolution call (its ConvGeom argument), or null for any other kernel. */
 function convGeomOf(kernel: string, args: unknown[]): ConvGeom | null {
   if (!(kernel in CONV_PASS)) return null;
   return (args.find((a) => typeof a === 'object' && a !== null && 'KH' in a) as ConvGeom | undefined) ?? null;
 }
 
-function keyOf(kernel: string, args: unknown[], namer?: ConvKernelNamer): string {
-  const g = convGeomOf(kernel, args);
+/**
+ * Conv kernels are keyed by geometry too (`conv2dForward 64→64 8×8 k3 s1`), and by the native
+ * kernel that ran when a namer is given (`… [direct-3x3]`); the rest by name.
+ */
+function keyOf(kernel: string, g: ConvGeom | null, namer?: ConvKernelNamer): string {
   if (!g) return kernel;
   const which = namer?.(g, CONV_PASS[kernel as keyof typeof CONV_PASS]);
   return `${kernel === 'conv2dForwardFused' ? 'conv2dFused' : kernel} ${g.Ci}→${g.Co} ${g.H}×${g.W} k${g.KH} s${g.stride}${which ? ` [${which}]` : ''}`;
@@ -66,12 +66,13 @@ export function profileBackend(inner: Backend, opts: { byShape?: boolean; convKe
           try {
             return fn.apply(target, args);
           } finally {
-            const key = opts.byShape ? keyOf(prop, args, opts.convKernelName) : prop;
-            const s = stats.get(key) ?? { calls: 0, ms: 0, flops: 0 };
+            const ms = performance.now() - t0;  // the kernel only, not the bookkeeping below
             const g = opts.byShape ? convGeomOf(prop, args) : null;
+            const key = opts.byShape ? keyOf(prop, g, opts.convKernelName) : prop;
+            const s = stats.get(key) ?? { calls: 0, ms: 0, flops: 0 };
             if (g) s.flops += 2 * g.N * g.Co * g.Ho * g.Wo * g.Ci * g.KH * g.KW;
             s.calls++;
-            s.ms += performance.now() - t0;
+            s.ms += ms;
             stats.set(key, s);
           }
         };

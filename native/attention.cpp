@@ -24,7 +24,7 @@ template <class F>
 bool per_image(int64_t N, int nt, F body) {
   if (N >= nt && nt > 1) {
     bool ok = true;
-#pragma omp parallel for num_threads(nt) schedule(dynamic, 1) reduction(&& : ok)
+#pragma omp parallel for num_threads(nt) schedule(static) reduction(&& : ok)
     for (int64_t n = 0; n < N; n++) ok = body(n, 1) && ok;
     return ok;
   }

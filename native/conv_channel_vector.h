@@ -99,7 +99,7 @@ void cv_tile(const float* xp, const int32_t* kofs, int64_t k0, int64_t k1, const
     for (int v = 0; v < NV; v++) wv[v] = dw_load(wrow + v * DW_VL);
     const float* xk = xp + kofs[k];
     for (int r = 0; r < R; r++) {
-      const dwv a = dwv{} + xk[off[r]];
+      const dwv a = dw_splat(xk[off[r]]);
       for (int v = 0; v < NV; v++) acc[r][v] += a * wv[v];
     }
   }

@@ -41,6 +41,8 @@ bool cv_run(const float* inp, const float* wk, const float* bias, float* out, in
   const bool bf = cv_bf16();
   if (bf && (pro || epi)) return false;  // the bf16 tiles have no fused form (conv_fused.h never asks)
   const int64_t Hp = H + 2 * ph, Wp = W + 2 * pw, plane = Hp * Wp, Cs = bf ? (Cin + 1) / 2 : Cin, K = Cs * KH * KW;
+  const double flops = 2.0 * N * Ho * Wo * Cout * K;
+  if (flops < 4e6 * nt) nt = 1;  // decided before the padding, which splits its planes as the tiles do
   float* xp = bf ? tls_pad.get(N * Cs * plane) : pad_maps(inp, N, Cin, H, W, ph, pw, nt, pro);  // tls_pad: not freed here
   int32_t* kofs = static_cast<int32_t*>(std::malloc(sizeof(int32_t) * K));
   uint32_t* wk2 = bf ? static_cast<uint32_t*>(std::aligned_alloc(64, ((K * Cout * 4 + 63) / 64) * 64)) : nullptr;
@@ -49,7 +51,7 @@ bool cv_run(const float* inp, const float* wk, const float* bias, float* out, in
     return false;
   }
   if (bf) {  // padded maps of channel pairs 2c, 2c + 1 as bf16 pairs
-#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1 && N * Cs * plane > 65536)
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
     for (int64_t nc = 0; nc < N * Cs; nc++) {
       uint32_t* d = reinterpret_cast<uint32_t*>(xp) + nc * plane;
       std::memset(d, 0, sizeof(uint32_t) * plane);
@@ -77,12 +79,12 @@ bool cv_run(const float* inp, const float* wk, const float* bias, float* out, in
   const int64_t nvb = Cout / DW_VL, cob = (nvb + NV - 1) / NV, Lo = Ho * Wo, P = N * Lo;
   const int R = cv_rows(NV);
   const int64_t pt = (P + R - 1) / R, tiles = pt * cob;
-  const double flops = 2.0 * P * Cout * K;
-  if (flops < 4e6 * nt) nt = 1;
   const int64_t kblocks = bf || kblock <= 0 ? 1 : (K + kblock - 1) / kblock, kb = (K + kblocks - 1) / kblocks;
   for (int64_t j = 0; j < kblocks; j++) {
   const int64_t k0 = j * kb, k1 = imin(K, k0 + kb);
-#pragma omp parallel for num_threads(nt) schedule(dynamic, 4) if (nt > 1)
+  // Tiles position-major, split statically: each thread takes a run of whole images (as
+  // pad_maps split the planes), so it reads the maps it padded.
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
   for (int64_t t = 0; t < tiles; t++) {
     const int64_t p0 = (t / cob) * R, np = imin(R, P - p0), b = t % cob;
     // vector blocks of NV, the last one narrower when nvb is not a multiple (e.g. 5 = 4 + 1)

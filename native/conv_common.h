@@ -35,22 +35,70 @@ constexpr int DW_VL = 0, DW_R = 0;
 typedef float dwv __attribute__((vector_size(DW_VL * 4)));
 
 inline dwv dw_load(const float* p) { dwv v; std::memcpy(&v, p, sizeof v); return v; }
+// DW_VL copies of s. Not `dwv{} + s`: 0 + s is not s when s is −0, so the compiler must add
+// before it broadcasts (a vaddss in every inner loop, ahead of each broadcast); s − 0 is s for
+// every s, so this folds to a bare broadcast, which the FMA can take from memory.
+inline dwv dw_splat(float s) { return s - dwv{}; }
+
+// The pw zeros either side of a padded row r. pw = 1 (every 3×3 conv) as two stores: as a loop,
+// GCC makes it two memset calls per row.
+inline void zero_side_pads(float* r, int64_t W, int64_t pw) {
+  if (pw == 1) { r[0] = 0.0f; r[W + 1] = 0.0f; return; }
+  for (int64_t i = 0; i < pw; i++) r[i] = r[pw + W + i] = 0.0f;
+}
+
+// One plane s (H×W) zero-padded into d (H+2ph rows of Wp = W+2pw): the borders zeroed, the rows
+// copied in vectors. Not a memset of the plane and a memcpy per row: the library call per short
+// row (64 bytes at 16×16) took ~10 % of the direct kernel's time.
+inline void pad_plane(const float* s, float* d, int64_t H, int64_t W, int64_t ph, int64_t pw, int64_t Wp) {
+  std::memset(d, 0, sizeof(float) * ph * Wp);
+  std::memset(d + (ph + H) * Wp, 0, sizeof(float) * ph * Wp);
+  for (int64_t h = 0; h < H; h++) {
+    float* r = d + (ph + h) * Wp;
+    zero_side_pads(r, W, pw);
+    const float* sr = s + h * W;
+    int64_t w = 0;
+    for (; w + DW_VL <= W; w += DW_VL) {
+      const dwv v = dw_load(sr + w);
+      std::memcpy(r + pw + w, &v, sizeof v);
+    }
+    for (; w < W; w++) r[pw + w] = sr[w];
+  }
+}
+
+// pad_plane through the prologue: x·scale + shift, then swish when asked, as the separate group
+// norm computes it (Kernels::norm_act_rows). Maps narrower than a vector are normalised as one run
+// (into `run`, then placed row by row): row by row, every element would take the scalar remainder.
+inline void pad_plane_norm(const float* s, float* d, int64_t H, int64_t W, int64_t ph, int64_t pw, int64_t Wp,
+                           float sc, float sh, bool swish) {
+  const Kernels& k = kernels();
+  std::memset(d, 0, sizeof(float) * ph * Wp);
+  std::memset(d + (ph + H) * Wp, 0, sizeof(float) * ph * Wp);
+  for (int64_t h = 0; h < H; h++) zero_side_pads(d + (ph + h) * Wp, W, pw);
+  if (W < DW_VL && H * W <= 1024) {
+    float run[1024];
+    k.norm_act_rows(s, 1, H * W, run, H * W, sc, sh, swish);
+    for (int64_t h = 0; h < H; h++)
+      for (int64_t w = 0; w < W; w++) d[(ph + h) * Wp + pw + w] = run[h * W + w];
+  } else {
+    k.norm_act_rows(s, H, W, d + ph * Wp + pw, Wp, sc, sh, swish);
+  }
+}
 
 // inp (N×C×H×W) zero-padded into N×C×(H+2ph)×(W+2pw), through the prologue when there is one;
 // null if out of memory. The result is tls_pad's memory: not freed by the caller, valid until the
-// next pad_maps on this thread.
+// next pad_maps on this thread. The planes are split between the nt threads statically, image-major,
+// as the forward kernels split their tiles: each thread then reads the planes it padded itself
+// (from its own cache). The caller decides nt for both, so a small conv pads on one thread.
 float* pad_maps(const float* inp, int64_t N, int64_t C, int64_t H, int64_t W, int64_t ph, int64_t pw, int nt,
                 const ConvPrologue* pro = nullptr) {
   const int64_t Wp = W + 2 * pw, plane = (H + 2 * ph) * Wp;
   float* xp = tls_pad.get(N * C * plane);
   if (!xp) return nullptr;
-  const Kernels& k = kernels();
-#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1 && N * C * plane > 65536)
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
   for (int64_t nc = 0; nc < N * C; nc++) {
-    float* d = xp + nc * plane;
-    std::memset(d, 0, sizeof(float) * plane);
-    if (pro) k.norm_act_rows(inp + nc * H * W, H, W, d + ph * Wp + pw, Wp, pro->scale[nc], pro->shift[nc], pro->swish);
-    else for (int64_t h = 0; h < H; h++) std::memcpy(d + (h + ph) * Wp + pw, inp + (nc * H + h) * W, sizeof(float) * W);
+    if (pro) pad_plane_norm(inp + nc * H * W, xp + nc * plane, H, W, ph, pw, Wp, pro->scale[nc], pro->shift[nc], pro->swish);
+    else pad_plane(inp + nc * H * W, xp + nc * plane, H, W, ph, pw, Wp);
   }
   return xp;
 }

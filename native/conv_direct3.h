@@ -29,7 +29,7 @@ void dw_tile(const float* xp, const float* gyt, float* gw, const ConvGeom& g, in
         dwv b[NV];
         for (int v = 0; v < NV; v++) b[v] = dw_load(gr + w * Cp + v * DW_VL);
         for (int i = 0; i < R; i++) {
-          const dwv a = dwv{} + rows[i][w];
+          const dwv a = dw_splat(rows[i][w]);
           for (int v = 0; v < NV; v++) acc[i][v] += a * b[v];
         }
       }
@@ -83,7 +83,7 @@ void dc_tile(const float* inp, const float* wb, const float* bias, float* out, i
   const int64_t Hp = H + 2, Wp = W + 2, L = H * W;
   dwv acc[R][V];
   for (int i = 0; i < R; i++)
-    for (int v = 0; v < V; v++) acc[i][v] = dwv{} + (bias ? bias[co0 + i] : 0.0f);
+    for (int v = 0; v < V; v++) acc[i][v] = dw_splat(bias ? bias[co0 + i] : 0.0f);
   const float* in_n = inp + n * Cin * Hp * Wp + r0 * Wp + c0;
   for (int64_t ci = 0; ci < Cin; ci++) {
     const float* strip = in_n + ci * Hp * Wp;
@@ -94,7 +94,7 @@ void dc_tile(const float* inp, const float* wb, const float* bias, float* out, i
       for (int p = 0; p < 3; p++) {
         const float* wt = wk + (p * 3 + q) * R;
         for (int i = 0; i < R; i++) {
-          const dwv a = dwv{} + wt[i];
+          const dwv a = dw_splat(wt[i]);
           for (int v = 0; v < V; v++) acc[i][v] += a * x[v + p];
         }
       }
@@ -170,12 +170,13 @@ bool direct_conv3_run(const float* inp, Weight w, const float* bias, float* out,
       for (int64_t c = 0; c < Cin; c++)
         for (int tap = 0; tap < 9; tap++) d[(c * 9 + tap) * r + i] = w(co0 + i, c, tap);
   }
-  float* xp = pad1(inp, N, Cin, H, W, nt, pro);
-  if (!xp) { std::free(wb); return false; }
-  // Tiles: image, channel block, DC_V-row block (the last one shorter), DW_VL-wide column strip.
   const double flops = 2.0 * N * Cout * H * W * Cin * 9;
   if (flops < 4e6 * nt) nt = 1;
-#pragma omp parallel for num_threads(nt) schedule(dynamic, 4) if (nt > 1)
+  float* xp = pad1(inp, N, Cin, H, W, nt, pro);
+  if (!xp) { std::free(wb); return false; }
+  // Tiles: image, channel block, DC_V-row block (the last one shorter), DW_VL-wide column strip,
+  // split statically (image-major, as pad1 split the planes: each thread reads what it padded).
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
   for (int64_t t = 0; t < tiles; t++) {
     const int64_t n = t / (cob * rb * sb), b = (t / (rb * sb)) % cob, r0 = (t / sb) % rb * DC_V, c0 = t % sb * DW_VL;
     const int64_t co0 = b * Cout / cob, co1 = (b + 1) * Cout / cob;
@@ -226,7 +227,7 @@ bool direct_wgrad(const ConvGeom& g) {
 bool conv2d_backward_weight_direct(const float* x, const float* gy, float* gw, const ConvGeom& g, int nt) {
 #if defined(__AVX512F__) || defined(__AVX2__)
   const int64_t L = g.H * g.W, Cp = g.Co;
-  float* xp = pad1(x, g.N, g.Ci, g.H, g.W, nt);
+  float* xp = pad1(x, g.N, g.Ci, g.H, g.W, g.N * g.Ci * (g.H + 2) * (g.W + 2) > 65536 ? nt : 1);
   float* gyt = aligned_floats(g.N * L * Cp);
   if (!xp || !gyt) { std::free(gyt); return false; }  // xp is tls_pad's (conv_common.h)
 #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)

@@ -134,7 +134,7 @@ bool conv2d_backward_weight_gemm(const float* x, const float* gy, float* gw, con
   };
   bool ok = true;
   if (Q >= nt && nt > 1) {
-#pragma omp parallel for num_threads(nt) schedule(dynamic, 1) reduction(&& : ok)
+#pragma omp parallel for num_threads(nt) schedule(static) reduction(&& : ok)
     for (int64_t q = 0; q < Q; q++) ok = group(q, 1) && ok;
   } else {
     for (int64_t q = 0; q < Q && ok; q++) ok = group(q, nt);

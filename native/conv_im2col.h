@@ -191,9 +191,13 @@ int64_t batch_images(const ConvGeom& g) {
 }
 
 // Run body(n0, n1, gemm_threads) for each batch [n0, n1) of G images: batches in parallel when
-// there are enough of them. Batches are handed out dynamically (a thread that lost its core to
-// another process does not hold up the rest); which thread runs a batch does not change its
-// arithmetic.
+// there are enough of them, split statically (thread i takes the i-th run of images), as every
+// image-parallel kernel here splits its work. A layer then finds the images it works on in its own
+// core's cache, where the previous layer's thread wrote them; handed out dynamically, each layer's
+// images landed on either core, and the tiny UNet's forward (2 threads, B = 64) took 59–60 ms
+// against 46–54 ms static (2026-12-06, Zen 5, bench/RESULTS.md) — and was no faster static or
+// dynamic with a busy process on one of the two cores (78 vs 74–75 ms). Which thread runs a batch
+// does not change its arithmetic.
 template <class F>
 bool per_batch(const ConvGeom& g, int64_t G, int nt, F body) {
   const int64_t N = g.N, B = (N + G - 1) / G;
@@ -201,7 +205,7 @@ bool per_batch(const ConvGeom& g, int64_t G, int nt, F body) {
   if (flops < 4e6 * nt) nt = 1;  // too little work to wake threads for (see sgemm)
   if (B >= nt && nt > 1) {
     bool ok = true;
-#pragma omp parallel for num_threads(nt) schedule(dynamic, 1) reduction(&& : ok)
+#pragma omp parallel for num_threads(nt) schedule(static) reduction(&& : ok)
     for (int64_t b = 0; b < B; b++) ok = body(b * G, imin(N, (b + 1) * G), 1) && ok;
     return ok;
   }

@@ -148,18 +148,32 @@ bool direct_conv3(const ConvGeom& g) {
          g.W % DW_VL == 0 && g.N > 0 && !conv_gemm_only();
 }
 
+// Whether its short-row tiles (conv_direct3_short.h) can: maps narrower than a vector whose rows
+// tile a vector exactly (W = 4 or 8 with AVX-512, 4 with AVX2) and whose area is whole vectors.
+bool direct_conv3_short(const ConvGeom& g) {
+  return DW_VL > 0 && g.KH == 3 && g.KW == 3 && g.stride == 1 && g.pad == 1 && g.Ho == g.H && g.Wo == g.W &&
+         g.W >= 4 && g.W < DW_VL && DW_VL % g.W == 0 && (g.H * g.W) % (DW_VL > 0 ? DW_VL : 1) == 0 && g.N > 0 &&
+         !conv_gemm_only();
+}
+
+#include "conv_direct3_short.h"
+
 #if defined(__AVX512F__) || defined(__AVX2__)
 // Output-channel blocks as even as possible (64 → 11 blocks of 5–6 rather than 10 × 6 + 4):
 // block b holds channels [b·Cout/cob, (b+1)·Cout/cob).
 inline int64_t dc_blocks(int64_t Cout) { return (Cout + DC_R - 1) / DC_R; }
 
 // out = conv3(inp, w) + bias, with w(o, c, tap) the weight of output channel o, input channel c and
-// tap p·3 + q. The prologue (if any) applies to inp as it is padded, the epilogue (if any) adds at
-// the store (conv_fused.h).
+// tap p·3 + q, by the row tiles (W a multiple of the vector width) or the short-row tiles (W below
+// it, direct_conv3_short). The prologue (if any) applies to inp as it is padded, the epilogue (if
+// any) adds at the store (conv_fused.h).
 template <class Weight>
 bool direct_conv3_run(const float* inp, Weight w, const float* bias, float* out, int64_t N, int64_t Cin, int64_t Cout,
                       int64_t H, int64_t W, int nt, const ConvPrologue* pro = nullptr, const ConvEpilogue* epi = nullptr) {
-  const int64_t cob = dc_blocks(Cout), rb = (H + DC_V - 1) / DC_V, sb = W / DW_VL, tiles = N * cob * rb * sb;
+  const bool short_rows = W % DW_VL != 0;
+  const int64_t cob = dc_blocks(Cout), rb = (H + DC_V - 1) / DC_V, sb = W / DW_VL;
+  const int64_t vt = short_rows ? (N * H * W / DW_VL + DC_V - 1) / DC_V : 0;  // short rows: tiles of DC_V vectors
+  const int64_t tiles = short_rows ? vt * cob : N * cob * rb * sb;
   // The weights by block: block [co0, co1) at co0·Cin·9, in [ci][tap][co1 − co0] order.
   float* wb = aligned_floats(Cout * Cin * 9);
   if (!wb) return false;
@@ -172,8 +186,20 @@ bool direct_conv3_run(const float* inp, Weight w, const float* bias, float* out,
   }
   const double flops = 2.0 * N * Cout * H * W * Cin * 9;
   if (flops < 4e6 * nt) nt = 1;
-  float* xp = pad1(inp, N, Cin, H, W, nt, pro);
+  float* xp = short_rows ? pad_maps(inp, N, Cin, H, W, 1, 0, nt, pro) : pad1(inp, N, Cin, H, W, nt, pro);
   if (!xp) { std::free(wb); return false; }
+  if (short_rows) {  // tiles vector-major (image-major), channel blocks inner; split as the padding
+    const int64_t nvec = N * H * W / DW_VL;
+    const DcsMasks mk = dcs_masks(W);
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+    for (int64_t t = 0; t < tiles; t++) {
+      const int64_t u0 = t / cob * DC_V, b = t % cob, co0 = b * Cout / cob, co1 = (b + 1) * Cout / cob;
+      dcs_tile_rv(static_cast<int>(co1 - co0), static_cast<int>(imin(DC_V, nvec - u0)), xp, wb, bias, out, Cin, Cout, H, W, u0,
+                  co0, mk, epi);
+    }
+    std::free(wb);  // xp is tls_pad's (conv_common.h)
+    return true;
+  }
   // Tiles: image, channel block, DC_V-row block (the last one shorter), DW_VL-wide column strip,
   // split statically (image-major, as pad1 split the planes: each thread reads what it padded).
 #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)

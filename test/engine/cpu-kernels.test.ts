@@ -116,7 +116,12 @@ test('cpu conv2d vs js at UNet shapes (8×64×16×16 → 64 3×3 s1 p1, s2 p1, 1
     // the direct 3×3 forward / backward-data kernel (W a multiple of the vector width)
     checkConv(convGeom(2, 5, 16, 19, 3, 1, 1), true, `${isa} direct conv 16×16 Ci 5 Co 19`);
     checkConv(convGeom(1, 9, 32, 3, 3, 1, 1), true, `${isa} direct conv 32×32 Ci 9 Co 3 (and direct backward-data)`);
-    checkConv(convGeom(2, 7, 8, 13, 3, 1, 1), false, `${isa} direct conv 8×8 (avx2) Ci 7 Co 13`);
+    checkConv(convGeom(2, 7, 8, 13, 3, 1, 1), false, `${isa} direct conv 8×8 (avx2; short rows on avx512) Ci 7 Co 13`);
+    // the direct kernel's short-row tiles (AVX-512, W 4 or 8, Co not a multiple of the vector so the
+    // channel-vector kernel declines): 4×4 vectors spanning images with a short last tile (5 maps =
+    // 4 + 1), an 8×4 map (two vectors of four rows), 1–6-channel blocks (Co 19 = 4 blocks of 4–5)
+    checkConv(convGeom(5, 7, 4, 19, 3, 1, 1), true, `${isa} short rows 4×4 Ci 7 Co 19`);
+    checkConv({ ...convGeom(3, 9, 8, 5, 3, 1, 1), W: 4, Wo: 4 }, false, `${isa} short rows 8×4 Ci 9 Co 5`);
     // non-square maps: row blocks shorter than the kernel's 4 rows (6 = 4 + 2, 3, 1 rows)
     for (const H of [6, 3, 1]) checkConv({ ...convGeom(2, 6, 16, 9, 3, 1, 1), H, Ho: H }, true, `${isa} direct conv ${H}×16 Ci 6 Co 9`);
     // the channel-vector kernel (Co a multiple of the vector width, 64 ≤ Ci·KH·KW ≤ 2048; backward-
@@ -254,10 +259,10 @@ test('cpu attention (GEMM + row softmax) vs js at 16×16, every ISA', { skip }, 
   });
 });
 
-test('cpu conv2d, direct kernels (16×16, Co 32), small-map kernel (8×8, Co 64) and gemm (10×10, Co 24): bit-identical across thread counts', { skip }, () => {
+test('cpu conv2d, direct kernels (16×16, Co 32; short rows 4×4, Co 20), small-map kernel (8×8, Co 64) and gemm (10×10, Co 24): bit-identical across thread counts', { skip }, () => {
   const threads = cpuInfo()!.threads;
   try {
-    for (const [H, Co] of [[16, 32], [8, 64], [10, 24]] as const) {
+    for (const [H, Co] of [[16, 32], [8, 64], [10, 24], [4, 20]] as const) {
       const g = convGeom(6, 20, H, Co, 3, 1, 1);
       const xs = g.N * g.Ci * g.H * g.W, ys = g.N * g.Co * g.Ho * g.Wo, ws = Co * 20 * 9;
       const x = cpu.alloc('float32', xs), w = cpu.alloc('float32', ws), gy = cpu.alloc('float32', ys);
@@ -317,16 +322,17 @@ test('convKernelName: the rule table of each pass picks the kernel its rules say
         // direct 3×3 (maps whose width is a multiple of the vector) forward at any channel count with
         // AVX-512 (≤ 64 outputs with AVX2), and backward-data into ≥ 8 channels with AVX-512; the
         // channel-vector kernel on small maps (k > 2048 in k blocks, with ≤ 128 output channels on
-        // maps ≥ 8×8); the gemm on wide maps with many channels under AVX2, for k > 2048 with 256
-        // output channels or on 4×4 maps, and for 1×1
+        // maps ≥ 8×8); the direct kernel's short-row tiles (AVX-512) for k > 2048 with 256 output
+        // channels or on 4×4 maps, where AVX2 takes the gemm, as on wide maps with many channels;
+        // the gemm for 1×1
         const d = i === 'avx512';
         assert.deepEqual(name(c16), ['direct-3x3', d ? 'direct-3x3' : 'channel-vector', 'direct-3x3'], `${i} 32→32 16×16`);
         assert.deepEqual(name(c8), ['channel-vector', 'channel-vector', 'im2col-gemm'], `${i} 128→128 8×8`);
         assert.deepEqual(name(wide), d ? ['direct-3x3', 'direct-3x3', 'im2col-gemm'] : ['im2col-gemm', 'im2col-gemm', 'im2col-gemm'], `${i} 128→128 32×32`);
         assert.deepEqual(name(wide256), d ? ['direct-3x3', 'direct-3x3', 'im2col-gemm'] : ['im2col-gemm', 'im2col-gemm', 'im2col-gemm'], `${i} 256→256 32×32`);
         assert.deepEqual(name(big), ['channel-vector', 'channel-vector', 'im2col-gemm'], `${i} 256→128 8×8 (forward k 2304)`);
-        assert.deepEqual(name(big256)[0], 'im2col-gemm', `${i} 256→256 8×8 (k 2304, 256 output channels)`);
-        assert.deepEqual(name(big4)[0], 'im2col-gemm', `${i} 256→128 4×4 (k 2304 on a 4×4 map)`);
+        assert.deepEqual(name(big256)[0], d ? 'direct-3x3-short-rows' : 'im2col-gemm', `${i} 256→256 8×8 (k 2304, 256 output channels)`);
+        assert.deepEqual(name(big4)[0], d ? 'direct-3x3-short-rows' : 'im2col-gemm', `${i} 256→128 4×4 (k 2304 on a 4×4 map)`);
         assert.deepEqual(name(p1), ['im2col-gemm', 'im2col-gemm', 'im2col-gemm'], `${i} 1×1`);
         assert.deepEqual(name(out), ['direct-3x3', 'direct-3x3', 'im2col-gemm'], `${i} the UNet's output conv 64→3`);
         setCpuConvKernels('gemm');

@@ -1,0 +1,124 @@
+// A fragment of the convolution kernels' translation unit: included only by conv_direct3.h,
+// inside its namespaces (cbdm::<isa>::{anonymous}), so every ISA build has its own copy.
+#pragma once
+// ---- direct 3×3 stride-1 pad-1 tiles for maps narrower than a vector ("short rows") -----------
+// out[n, co, h, w] = b[co] + Σ_ci Σ_{p,q} w[co][ci][p][q] · inp[n, ci, h+p−1, w+q−1] (zero outside).
+// Why: the row tiles of conv_direct3.h need W a multiple of the vector width, and the UNets' 8×8
+// and 4×4 levels went to the channel-vector kernel or the im2col gemm at 75–250 GFLOP/s on two
+// cores. Here a vector holds DW_VL / W whole rows of one map (an NCHW plane is contiguous), so an
+// 8×8 map is 4 vectors and a 4×4 map 1. The input planes are padded with one zero row above and
+// below and none at the sides: tap (p, q) of the vector whose first row is r0 is the vector at
+// padded offset (r0 + p)·W + q − 1, with the lanes whose column w + q − 1 leaves its row (w = 0 for
+// q = 0, w = W − 1 for q = 2) zeroed by a masked load (which also never faults on those lanes).
+// A tile is R output channels × V consecutive vectors, which may belong to different images (at
+// 4×4, four images): per (ci, tap) V loads and R weight broadcasts feed R·V multiply-adds, summed
+// per output in the order ci, q, p as the row tiles do.
+#if defined(__AVX512F__) || defined(__AVX2__)
+
+// Lane masks of the two shifted taps: `left` (q = 0) drops lanes at column 0, `right` (q = 2)
+// lanes at column W − 1.
+#if defined(__AVX512F__)
+struct DcsMasks {
+  __mmask16 left, right;
+};
+inline DcsMasks dcs_masks(int64_t W) {
+  DcsMasks m{0, 0};
+  for (int j = 0; j < 16; j++) {
+    if (j % W != 0) m.left = __mmask16(m.left | (1u << j));
+    if (j % W != W - 1) m.right = __mmask16(m.right | (1u << j));
+  }
+  return m;
+}
+inline dwv dcs_load(const float* p, __mmask16 m) { return (dwv)_mm512_maskz_loadu_ps(m, p); }
+#else
+struct DcsMasks {
+  __m256i left, right;
+};
+inline DcsMasks dcs_masks(int64_t W) {
+  alignas(32) int32_t l[8], r[8];
+  for (int j = 0; j < 8; j++) {
+    l[j] = j % W != 0 ? -1 : 0;
+    r[j] = j % W != W - 1 ? -1 : 0;
+  }
+  return {_mm256_load_si256(reinterpret_cast<const __m256i*>(l)), _mm256_load_si256(reinterpret_cast<const __m256i*>(r))};
+}
+inline dwv dcs_load(const float* p, __m256i m) { return (dwv)_mm256_maskload_ps(p, m); }
+#endif
+
+// Output channels co0 … co0 + R − 1 of the vectors u0 … u0 + V − 1 (vector u: image u / vpi, its
+// (u % vpi)-th run of DW_VL outputs); xp holds the row-padded planes ((H + 2)·W floats each) and
+// wb the blocked weights of conv_direct3.h ([ci][tap][R] from co0·Cin·9).
+template <int R, int V>
+void dcs_tile(const float* xp, const float* wb, const float* bias, float* out, int64_t Cin, int64_t Cout, int64_t H, int64_t W,
+              int64_t u0, int64_t co0, const DcsMasks& mk, const ConvEpilogue* epi) {
+  const int64_t plane = (H + 2) * W, L = H * W, vpi = L / DW_VL;
+  const float* src[V];  // tap (0, 0) of vector v: padded offset r0·W − 1 in its image's planes
+  int64_t img[V], at[V];
+  for (int v = 0; v < V; v++) {
+    const int64_t u = u0 + v, n = u / vpi, k = u % vpi;
+    img[v] = n;
+    src[v] = xp + n * Cin * plane + k * DW_VL - 1;
+    at[v] = n * Cout * L + k * DW_VL;
+  }
+  const auto left = mk.left, right = mk.right;
+  dwv acc[R][V];
+  for (int i = 0; i < R; i++)
+    for (int v = 0; v < V; v++) acc[i][v] = dw_splat(bias ? bias[co0 + i] : 0.0f);
+  for (int64_t ci = 0; ci < Cin; ci++) {
+    const float* wk = wb + (co0 * Cin + ci * R) * 9;
+    const int64_t c = ci * plane;
+    // Unrolled (GCC otherwise keeps the tap loops and spills the accumulators every tap).
+#pragma GCC unroll 3
+    for (int q = 0; q < 3; q++)
+#pragma GCC unroll 3
+      for (int p = 0; p < 3; p++) {
+        dwv x[V];
+        for (int v = 0; v < V; v++) {
+          const float* s = src[v] + c + p * W + q;
+          x[v] = q == 1 ? dw_load(s) : dcs_load(s, q == 0 ? left : right);
+        }
+        const float* wt = wk + (p * 3 + q) * R;
+        for (int i = 0; i < R; i++) {
+          const dwv a = dw_splat(wt[i]);
+          for (int v = 0; v < V; v++) acc[i][v] += a * x[v];
+        }
+      }
+  }
+  for (int i = 0; i < R; i++)
+    for (int v = 0; v < V; v++) {
+      const int64_t o = at[v] + (co0 + i) * L;
+      dwv a = acc[i][v];
+      if (epi) {  // the epilogue's adds, as vectors (the same float adds as the separate kernels)
+        if (epi->channel_add) a = a + epi->channel_add[img[v] * Cout + co0 + i];
+        if (epi->residual) a = a + dw_load(epi->residual + o);
+      }
+      std::memcpy(out + o, &a, sizeof(dwv));
+    }
+}
+
+template <int R>
+void dcs_tile_v(int v, const float* xp, const float* wb, const float* bias, float* out, int64_t Cin, int64_t Cout, int64_t H,
+                int64_t W, int64_t u0, int64_t co0, const DcsMasks& mk, const ConvEpilogue* epi) {
+  switch (v) {
+#define DCS_CASE(k) case k: dcs_tile<R, k>(xp, wb, bias, out, Cin, Cout, H, W, u0, co0, mk, epi); break;
+    DCS_CASE(1) DCS_CASE(2) DCS_CASE(3) DCS_CASE(4)
+#undef DCS_CASE
+    default: break;
+  }
+}
+
+// A tile of r ≤ DC_R channels and v ≤ DC_V vectors.
+void dcs_tile_rv(int r, int v, const float* xp, const float* wb, const float* bias, float* out, int64_t Cin, int64_t Cout,
+                 int64_t H, int64_t W, int64_t u0, int64_t co0, const DcsMasks& mk, const ConvEpilogue* epi) {
+  static_assert(DC_V == 4, "dcs_tile_v instantiates V = 1..4");
+  switch (r) {
+#define DCS_CASE(k) case k: dcs_tile_v<k>(v, xp, wb, bias, out, Cin, Cout, H, W, u0, co0, mk, epi); break;
+    DCS_CASE(1) DCS_CASE(2)
+#if defined(__AVX512F__)
+    DCS_CASE(3) DCS_CASE(4) DCS_CASE(5) DCS_CASE(6)
+#endif
+#undef DCS_CASE
+    default: break;
+  }
+}
+#endif

@@ -25,12 +25,16 @@ bool cv_backward_data_bf16_ok(const ConvGeom& g) { return cv_bf16() && cv_backwa
 // × 4 rows) only up to 64 output channels, as measured there before. (2026-12-06, Zen 5,
 // bench/RESULTS.md)
 bool direct_forward_ok(const ConvGeom& g) { return direct_conv3(g) && (DW_VL == 16 || g.Co <= 64); }
-// its short-row tiles (maps of width 4 and 8, conv_direct3_short.h), AVX-512 only, after the
-// channel-vector kernel: at 2 threads vs the im2col gemm it replaces 1.6–1.8× at 256→256 4×4 (16
-// images) and 1.2–1.3× at 256→256 and 512→256 8×8, while on the channel-vector kernel's maps (64
-// and 128 channels, 64 images) it measured 0.93–1.0× that kernel. AVX2 keeps the old kernels
-// until measured there. (2026-12-06, Zen 5, bench/RESULTS.md)
-bool direct_short_forward_ok(const ConvGeom& g) { return DW_VL == 16 && direct_conv3_short(g); }
+// its short-row tiles (maps of width 4 and 8, conv_direct3_short.h), AVX-512 only: with ≥ 128
+// output channels, and wherever the channel-vector kernel declines. At 2 threads, fused forward,
+// vs the channel-vector kernel: 128→128 8×8 (16 images) 1.25–1.35×, 256→128 8×8 1.1×; at 64
+// output channels (64 images, 8×8 and 4×4) 0.87–1.0×, so those stay with it. vs the im2col gemm
+// (256 output channels, k 2304, which the channel-vector kernel declines): 1.6–1.8× at 256→256
+// 4×4, 1.2–1.3× at 256/512→256 8×8. AVX2 keeps the old kernels until measured there. (2026-12-06,
+// Zen 5, bench/RESULTS.md)
+bool direct_short_forward_ok(const ConvGeom& g) {
+  return DW_VL == 16 && direct_conv3_short(g) && (g.Co >= 128 || !cv_forward_ok(g));
+}
 // direct kernel backward-data (a forward on gy: g.Co input channels, g.Ci output channels): with
 // AVX-512 vs the gemm at 2 threads, 1.08–1.29× from 64 to 512 channels (one tie, 128→256 at
 // 32×32: 0.99×) and 4.7× into the output conv's 3 channels' adjoint; the UNet's first conv (3
@@ -59,8 +63,8 @@ const ConvRule<ForwardRun> kForwardRules[] = {
     {"bf16-im2col-gemm", gb_forward_ok, conv2d_forward_bf16_gemm},
     {"bf16-channel-vector", cv_forward_bf16_ok, conv2d_forward_cv},
     {"direct-3x3", direct_forward_ok, conv2d_forward_direct},
-    {"channel-vector", cv_forward_ok, conv2d_forward_cv},
     {"direct-3x3-short-rows", direct_short_forward_ok, conv2d_forward_direct},
+    {"channel-vector", cv_forward_ok, conv2d_forward_cv},
     {"im2col-gemm", any_shape, conv2d_forward_gemm},
 };
 const ConvRule<DataRun> kBackwardDataRules[] = {

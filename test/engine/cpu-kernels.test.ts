@@ -141,9 +141,11 @@ test('cpu conv2d vs js at UNet shapes (8×64×16×16 → 64 3×3 s1 p1, s2 p1, 1
       checkConv(g7, false, `${isa} cv k 7×1, 13×7 → 7×7`);
     }
     // fp32 forward with k > 2048 through the cv kernel in k blocks (each tile adding its block to
-    // the sums the block before stored): k 2304 = 2 blocks of 1152 (the up path's 256→128 at 8×8,
-    // a short last position tile: 2·64 positions), k 4320 = 3 blocks of 1440, 3 vectors of Co
-    checkConv(convGeom(big ? 2 : 1, 256, 8, 128, 3, 1, 1), true, `${isa} cv k 2304 (2 k blocks) 8×8 Ci 256 Co 128`);
+    // the sums the block before stored): k 2304 = 2 blocks of 1152 (256 → 112 at 8×8, a short last
+    // position tile: 2·64 positions), k 4320 = 3 blocks of 1440, 3 vectors of Co
+    checkConv(convGeom(big ? 2 : 1, 256, 8, 112, 3, 1, 1), true, `${isa} cv k 2304 (2 k blocks) 8×8 Ci 256 Co 112`);
+    // ≥ 128 output channels at 8×8 take the short-row tiles on avx512 (the cv kernel elsewhere)
+    checkConv(convGeom(2, 24, 8, 128, 3, 1, 1), true, `${isa} 8×8 Ci 24 Co 128`);
     checkConv(convGeom(1, 480, 8, 48, 3, 1, 1), false, `${isa} cv k 4320 (3 k blocks) 8×8 Ci 480 Co 48`);
   });
 });
@@ -322,15 +324,17 @@ test('convKernelName: the rule table of each pass picks the kernel its rules say
         // direct 3×3 (maps whose width is a multiple of the vector) forward at any channel count with
         // AVX-512 (≤ 64 outputs with AVX2), and backward-data into ≥ 8 channels with AVX-512; the
         // channel-vector kernel on small maps (k > 2048 in k blocks, with ≤ 128 output channels on
-        // maps ≥ 8×8); the direct kernel's short-row tiles (AVX-512) for k > 2048 with 256 output
-        // channels or on 4×4 maps, where AVX2 takes the gemm, as on wide maps with many channels;
-        // the gemm for 1×1
+        // maps ≥ 8×8) — with AVX-512 only below 128 output channels: from 128 on, and where the
+        // channel-vector kernel declines (k > 2048 with 256 output channels or on 4×4 maps), the
+        // direct kernel's short-row tiles; AVX2 takes the gemm there, as on wide maps with many
+        // channels; the gemm for 1×1
         const d = i === 'avx512';
         assert.deepEqual(name(c16), ['direct-3x3', d ? 'direct-3x3' : 'channel-vector', 'direct-3x3'], `${i} 32→32 16×16`);
-        assert.deepEqual(name(c8), ['channel-vector', 'channel-vector', 'im2col-gemm'], `${i} 128→128 8×8`);
+        assert.deepEqual(name(c8), [d ? 'direct-3x3-short-rows' : 'channel-vector', 'channel-vector', 'im2col-gemm'], `${i} 128→128 8×8`);
+        assert.deepEqual(name(convGeom(4, 64, 8, 64, 3, 1, 1))[0], d ? 'channel-vector' : 'direct-3x3', `${i} 64→64 8×8 (a whole vector row with AVX2)`);
         assert.deepEqual(name(wide), d ? ['direct-3x3', 'direct-3x3', 'im2col-gemm'] : ['im2col-gemm', 'im2col-gemm', 'im2col-gemm'], `${i} 128→128 32×32`);
         assert.deepEqual(name(wide256), d ? ['direct-3x3', 'direct-3x3', 'im2col-gemm'] : ['im2col-gemm', 'im2col-gemm', 'im2col-gemm'], `${i} 256→256 32×32`);
-        assert.deepEqual(name(big), ['channel-vector', 'channel-vector', 'im2col-gemm'], `${i} 256→128 8×8 (forward k 2304)`);
+        assert.deepEqual(name(big), [d ? 'direct-3x3-short-rows' : 'channel-vector', 'channel-vector', 'im2col-gemm'], `${i} 256→128 8×8 (forward k 2304)`);
         assert.deepEqual(name(big256)[0], d ? 'direct-3x3-short-rows' : 'im2col-gemm', `${i} 256→256 8×8 (k 2304, 256 output channels)`);
         assert.deepEqual(name(big4)[0], d ? 'direct-3x3-short-rows' : 'im2col-gemm', `${i} 256→128 4×4 (k 2304 on a 4×4 map)`);
         assert.deepEqual(name(p1), ['im2col-gemm', 'im2col-gemm', 'im2col-gemm'], `${i} 1×1`);

@@ -35,6 +35,18 @@ bool direct_forward_ok(const ConvGeom& g) { return direct_conv3(g) && (DW_VL == 
 bool direct_short_forward_ok(const ConvGeom& g) {
   return DW_VL == 16 && direct_conv3_short(g) && (g.Co >= 128 || !cv_forward_ok(g));
 }
+// In bf16 precision the fp32 direct kernel (row tiles) still takes the maps with ≥ 64 output
+// channels, where it is faster than the bf16 kernels would be: at 2 threads, 16 images, vs the
+// kernel bf16 precision ran, 64→64 32×32 2.4× (bf16 channel-vector), 128→128 32×32 1.25–1.4× and
+// 256→256 16×16 1.1–1.2× (bf16 im2col gemm), 128→128 16×16 equal — and it fuses the group norm
+// and the adds, which the bf16 kernels do not. So do its short-row tiles where bf16 would take the
+// im2col gemm (k > 2048): 256→256 8×8 1.2×, 256→128 8×8 fused 1.5×. 32→32 16×16 (64 images) stays
+// in bf16 (1.09× the fp32 kernel there), as do the other 8×8 and 4×4 maps (bf16 channel-vector
+// 1.1–1.7× the fp32 kernels). (2026-12-06, Zen 5, bench/RESULTS.md)
+bool direct_over_bf16_ok(const ConvGeom& g) { return bf16_kernels() && g.Co >= 64 && direct_forward_ok(g); }
+bool short_over_bf16_ok(const ConvGeom& g) {
+  return bf16_kernels() && direct_short_forward_ok(g) && g.Ci * g.KH * g.KW > 2048;
+}
 // direct kernel backward-data (a forward on gy: g.Co input channels, g.Ci output channels): with
 // AVX-512 vs the gemm at 2 threads, 1.08–1.29× from 64 to 512 channels (one tie, 128→256 at
 // 32×32: 0.99×) and 4.7× into the output conv's 3 channels' adjoint; the UNet's first conv (3
@@ -59,6 +71,8 @@ using DataRun = bool (*)(const float* gy, const float* w, float* gx, const ConvG
 using WeightRun = bool (*)(const float* x, const float* gy, float* gw, const ConvGeom& g, int nt);
 
 const ConvRule<ForwardRun> kForwardRules[] = {
+    {"direct-3x3", direct_over_bf16_ok, conv2d_forward_direct},
+    {"direct-3x3-short-rows", short_over_bf16_ok, conv2d_forward_direct},
     {"bf16-gemm-1x1", gb_pointwise_ok, forward_pointwise_bf16},
     {"bf16-im2col-gemm", gb_forward_ok, conv2d_forward_bf16_gemm},
     {"bf16-channel-vector", cv_forward_bf16_ok, conv2d_forward_cv},

@@ -350,7 +350,12 @@ test('convKernelName: the rule table of each pass picks the kernel its rules say
       try {
         assert.deepEqual(name(c16), ['bf16-channel-vector', 'bf16-channel-vector', 'bf16-channel-vector'], 'bf16 32→32 16×16');
         assert.deepEqual(name(p1), ['bf16-gemm-1x1', 'bf16-gemm-1x1', 'bf16-gemm-1x1'], 'bf16 1×1');
-        assert.deepEqual(name(big).slice(0, 1), ['bf16-im2col-gemm'], 'bf16 k 2304');
+        assert.deepEqual(name(big).slice(0, 1), ['direct-3x3-short-rows'], 'bf16 k 2304 (256→128 8×8)');
+        assert.deepEqual(name(convGeom(4, 256, 6, 128, 3, 1, 1)).slice(0, 1), ['bf16-im2col-gemm'], 'bf16 k 2304 on 6×6');
+        // the fp32 direct kernel keeps the maps with ≥ 64 output channels it is faster on
+        assert.deepEqual(name(wide), ['direct-3x3', 'bf16-channel-vector', 'bf16-channel-vector'], 'bf16 128→128 32×32');
+        assert.deepEqual(name(wide256).slice(0, 1), ['direct-3x3'], 'bf16 256→256 32×32');
+        assert.deepEqual(name(big256).slice(0, 1), ['direct-3x3-short-rows'], 'bf16 256→256 8×8 (k 2304)');
         // the UNet's output conv (3 output channels) keeps the fp32 direct kernel: the bf16 gemm ran it 8× slower
         assert.deepEqual(name(out).slice(0, 1), ['direct-3x3'], 'bf16 the UNet\'s output conv 64→3');
       } finally {
@@ -450,11 +455,12 @@ test('cpu conv2d in bf16 precision: exact bf16 products, fp32 sums (equals js on
     // backward-weight on column-de-interleaved rows) on even and odd maps, 5×5 stride 2, and 1×1
     // at strides 1 and 2 (stride 1: the bf16 gemm, also with odd k, an odd position count, and 4×4
     // maps whose images share gemm panels), and the forward through the im2col bf16 gemm (96 output
-    // channels on a 32-wide map, k > 2048, and 24 output channels, which the cv kernel cannot take)
+    // channels on a 33-wide map — 32 wide, the fp32 direct kernel takes it —, k > 2048, and 24
+    // output channels, which the cv kernel cannot take)
     const cases = [convGeom(3, 64, 8, 64, 3, 1, 1), convGeom(2, 33, 16, 32, 3, 1, 1), convGeom(2, 16, 32, 32, 3, 1, 1),
       convGeom(2, 32, 12, 48, 3, 2, 1), convGeom(2, 32, 13, 32, 3, 2, 1), convGeom(1, 16, 11, 16, 5, 2, 2),
       convGeom(2, 64, 8, 48, 1, 1, 0), convGeom(2, 64, 8, 32, 1, 2, 0), convGeom(3, 32, 5, 32, 1, 1, 0), convGeom(2, 33, 6, 17, 1, 1, 0),
-      convGeom(5, 32, 4, 32, 1, 1, 0), convGeom(1, 16, 32, 96, 3, 1, 1), convGeom(1, 240, 6, 16, 3, 1, 1), convGeom(2, 16, 9, 24, 3, 1, 1)];
+      convGeom(5, 32, 4, 32, 1, 1, 0), convGeom(1, 16, 33, 96, 3, 1, 1), convGeom(1, 240, 6, 16, 3, 1, 1), convGeom(2, 16, 9, 24, 3, 1, 1)];
     for (const g of cases) {
       const what = `bf16 ${g.Ci}→${g.Co} ${g.H}×${g.W} k${g.KH} s${g.stride}`;
       const xs = g.N * g.Ci * g.H * g.W, ws = g.Co * g.Ci * g.KH * g.KW, ys = g.N * g.Co * g.Ho * g.Wo;

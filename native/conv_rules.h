@@ -26,12 +26,12 @@ bool cv_backward_data_bf16_ok(const ConvGeom& g) { return cv_bf16() && cv_backwa
 // bench/RESULTS.md)
 bool direct_forward_ok(const ConvGeom& g) { return direct_conv3(g) && (DW_VL == 16 || g.Co <= 64); }
 // its short-row tiles (maps of width 4 and 8, conv_direct3_short.h), AVX-512 only: with ≥ 128
-// output channels, and wherever the channel-vector kernel declines. At 2 threads, fused forward,
-// vs the channel-vector kernel: 128→128 8×8 (16 images) 1.25–1.35×, 256→128 8×8 1.1×; at 64
-// output channels (64 images, 8×8 and 4×4) 0.87–1.0×, so those stay with it. vs the im2col gemm
-// (256 output channels, k 2304, which the channel-vector kernel declines): 1.6–1.8× at 256→256
-// 4×4, 1.2–1.3× at 256/512→256 8×8. AVX2 keeps the old kernels until measured there. (2026-12-06,
-// Zen 5, bench/RESULTS.md)
+// output channels, and wherever the channel-vector kernel declines. At 2 threads vs the
+// channel-vector kernel: 128→128 8×8 (16 images) 1.25–1.35× (fused 1.05–1.3×), 256→128 8×8 fused
+// 1.1×; at 64 output channels (64 images, 8×8 and 4×4) 0.81–1.0×, so those stay with it. vs the
+// im2col gemm (256 output channels, k 2304, which the channel-vector kernel declines): 1.6–1.8× at
+// 256→256 4×4, 1.2–1.3× at 256/512→256 8×8. AVX2 keeps the old kernels until measured there.
+// (2026-12-06, Zen 5, bench/RESULTS.md)
 bool direct_short_forward_ok(const ConvGeom& g) {
   return DW_VL == 16 && direct_conv3_short(g) && (g.Co >= 128 || !cv_forward_ok(g));
 }

@@ -114,31 +114,38 @@ void dc_tile(const float* inp, const float* wb, const float* bias, float* out, i
   }
 }
 
-template <int R>
-void dc_tile_v(int v, const float* inp, const float* wb, const float* bias, float* out, int64_t Cin, int64_t Cout, int64_t H,
-               int64_t W, int64_t n, int64_t co0, int64_t r0, int64_t c0, const ConvEpilogue* epi) {
+// Runs Tile::run<R, V>(a...) for a tile of r ≤ DC_R channels and v ≤ DC_V rows or vectors: the
+// one switch from run-time tile sizes to the instantiated tiles, for the row tiles here and the
+// short-row tiles (conv_direct3_short.h).
+template <class Tile, int R, class... A>
+void dc_dispatch_v(int v, A... a) {
+  static_assert(DC_V == 4, "dc_dispatch_v instantiates V = 1..4");
   switch (v) {
-#define DC_CASE(k) case k: dc_tile<R, k>(inp, wb, bias, out, Cin, Cout, H, W, n, co0, r0, c0, epi); break;
-    DC_CASE(1) DC_CASE(2) DC_CASE(3) DC_CASE(4)
-#undef DC_CASE
+    case 1: Tile::template run<R, 1>(a...); break;
+    case 2: Tile::template run<R, 2>(a...); break;
+    case 3: Tile::template run<R, 3>(a...); break;
+    case 4: Tile::template run<R, 4>(a...); break;
     default: break;
   }
 }
-
-// A tile of r ≤ DC_R channels and v ≤ DC_V rows.
-void dc_tile_rv(int r, int v, const float* inp, const float* wb, const float* bias, float* out, int64_t Cin, int64_t Cout,
-                int64_t H, int64_t W, int64_t n, int64_t co0, int64_t r0, int64_t c0, const ConvEpilogue* epi) {
-  static_assert(DC_V == 4, "dc_tile_v instantiates V = 1..4");
+template <class Tile, class... A>
+void dc_dispatch(int r, int v, A... a) {
   switch (r) {
-#define DC_CASE(k) case k: dc_tile_v<k>(v, inp, wb, bias, out, Cin, Cout, H, W, n, co0, r0, c0, epi); break;
-    DC_CASE(1) DC_CASE(2)
+    case 1: dc_dispatch_v<Tile, 1>(v, a...); break;
+    case 2: dc_dispatch_v<Tile, 2>(v, a...); break;
 #if defined(__AVX512F__)
-    DC_CASE(3) DC_CASE(4) DC_CASE(5) DC_CASE(6)
+    case 3: dc_dispatch_v<Tile, 3>(v, a...); break;
+    case 4: dc_dispatch_v<Tile, 4>(v, a...); break;
+    case 5: dc_dispatch_v<Tile, 5>(v, a...); break;
+    case 6: dc_dispatch_v<Tile, 6>(v, a...); break;
 #endif
-#undef DC_CASE
     default: break;
   }
 }
+struct DcRowTile {
+  template <int R, int V, class... A>
+  static void run(A... a) { dc_tile<R, V>(a...); }
+};
 #endif
 
 // Whether the direct 3×3 kernel can compute a conv of these maps. The convKernels = 'gemm' setting
@@ -194,8 +201,8 @@ bool direct_conv3_run(const float* inp, Weight w, const float* bias, float* out,
 #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
     for (int64_t t = 0; t < tiles; t++) {
       const int64_t u0 = t / cob * DC_V, b = t % cob, co0 = b * Cout / cob, co1 = (b + 1) * Cout / cob;
-      dcs_tile_rv(static_cast<int>(co1 - co0), static_cast<int>(imin(DC_V, nvec - u0)), xp, wb, bias, out, Cin, Cout, H, W, u0,
-                  co0, mk, epi);
+      dc_dispatch<DcsShortTile>(static_cast<int>(co1 - co0), static_cast<int>(imin(DC_V, nvec - u0)), xp, wb, bias, out, Cin,
+                                Cout, H, W, u0, co0, mk, epi);
     }
     std::free(wb);  // xp is tls_pad's (conv_common.h)
     return true;
@@ -206,8 +213,8 @@ bool direct_conv3_run(const float* inp, Weight w, const float* bias, float* out,
   for (int64_t t = 0; t < tiles; t++) {
     const int64_t n = t / (cob * rb * sb), b = (t / (rb * sb)) % cob, r0 = (t / sb) % rb * DC_V, c0 = t % sb * DW_VL;
     const int64_t co0 = b * Cout / cob, co1 = (b + 1) * Cout / cob;
-    dc_tile_rv(static_cast<int>(co1 - co0), static_cast<int>(imin(DC_V, H - r0)), xp, wb, bias, out, Cin, Cout, H, W, n, co0, r0,
-               c0, epi);
+    dc_dispatch<DcRowTile>(static_cast<int>(co1 - co0), static_cast<int>(imin(DC_V, H - r0)), xp, wb, bias, out, Cin, Cout, H,
+                           W, n, co0, r0, c0, epi);
   }
   std::free(wb);  // xp is tls_pad's (conv_common.h)
   return true;

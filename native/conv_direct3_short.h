@@ -96,29 +96,9 @@ void dcs_tile(const float* xp, const float* wb, const float* bias, float* out, i
     }
 }
 
-template <int R>
-void dcs_tile_v(int v, const float* xp, const float* wb, const float* bias, float* out, int64_t Cin, int64_t Cout, int64_t H,
-                int64_t W, int64_t u0, int64_t co0, const DcsMasks& mk, const ConvEpilogue* epi) {
-  switch (v) {
-#define DCS_CASE(k) case k: dcs_tile<R, k>(xp, wb, bias, out, Cin, Cout, H, W, u0, co0, mk, epi); break;
-    DCS_CASE(1) DCS_CASE(2) DCS_CASE(3) DCS_CASE(4)
-#undef DCS_CASE
-    default: break;
-  }
-}
-
-// A tile of r ≤ DC_R channels and v ≤ DC_V vectors.
-void dcs_tile_rv(int r, int v, const float* xp, const float* wb, const float* bias, float* out, int64_t Cin, int64_t Cout,
-                 int64_t H, int64_t W, int64_t u0, int64_t co0, const DcsMasks& mk, const ConvEpilogue* epi) {
-  static_assert(DC_V == 4, "dcs_tile_v instantiates V = 1..4");
-  switch (r) {
-#define DCS_CASE(k) case k: dcs_tile_v<k>(v, xp, wb, bias, out, Cin, Cout, H, W, u0, co0, mk, epi); break;
-    DCS_CASE(1) DCS_CASE(2)
-#if defined(__AVX512F__)
-    DCS_CASE(3) DCS_CASE(4) DCS_CASE(5) DCS_CASE(6)
-#endif
-#undef DCS_CASE
-    default: break;
-  }
-}
+// The short-row tiles for dc_dispatch (conv_direct3.h).
+struct DcsShortTile {
+  template <int R, int V, class... A>
+  static void run(A... a) { dcs_tile<R, V>(a...); }
+};
 #endif

@@ -196,7 +196,7 @@ int64_t batch_images(const ConvGeom& g) {
 // core's cache, where the previous layer's thread wrote them; handed out dynamically, each layer's
 // images landed on either core, and the tiny UNet's forward (2 threads, B = 64) took 59–60 ms
 // against 46–54 ms static (2026-12-06, Zen 5, bench/RESULTS.md) — and was no faster static or
-// dynamic with a busy process on one of the two cores (78 vs 74–75 ms). Which thread runs a batch
+// dynamic with a busy process on one of the two cores (78–79 vs 74–75 ms). Which thread runs a batch
 // does not change its arithmetic.
 template <class F>
 bool per_batch(const ConvGeom& g, int64_t G, int nt, F body) {

@@ -47,15 +47,32 @@ inline void zero_side_pads(float* r, int64_t W, int64_t pw) {
   for (int64_t i = 0; i < pw; i++) r[i] = r[pw + W + i] = 0.0f;
 }
 
+// The zero border of a padded plane d (H + 2ph rows of Wp = W + 2pw): ph rows above and below, pw
+// floats either side of each of the H rows between.
+inline void zero_plane_borders(float* d, int64_t H, int64_t W, int64_t ph, int64_t pw, int64_t Wp) {
+  std::memset(d, 0, sizeof(float) * ph * Wp);
+  std::memset(d + (ph + H) * Wp, 0, sizeof(float) * ph * Wp);
+  for (int64_t h = 0; h < H; h++) zero_side_pads(d + (ph + h) * Wp, W, pw);
+}
+
+// Store the output vector a at out + at, with the fused epilogue's adds (conv.h ConvEpilogue) when
+// there is one: channel_add[nco] (nco = n·Cout + co), then the residual at the same place — the
+// same float adds, in the same order, as the separate broadcast and elementwise kernels.
+inline void dw_store_epilogue(float* out, int64_t at, dwv a, const ConvEpilogue* epi, int64_t nco) {
+  if (epi) {
+    if (epi->channel_add) a = a + epi->channel_add[nco];
+    if (epi->residual) a = a + dw_load(epi->residual + at);
+  }
+  std::memcpy(out + at, &a, sizeof(dwv));
+}
+
 // One plane s (H×W) zero-padded into d (H+2ph rows of Wp = W+2pw): the borders zeroed, the rows
 // copied in vectors. Not a memset of the plane and a memcpy per row: the library call per short
 // row (64 bytes at 16×16) took ~10 % of a profile's samples of the direct kernel at 32→32 16×16.
 inline void pad_plane(const float* s, float* d, int64_t H, int64_t W, int64_t ph, int64_t pw, int64_t Wp) {
-  std::memset(d, 0, sizeof(float) * ph * Wp);
-  std::memset(d + (ph + H) * Wp, 0, sizeof(float) * ph * Wp);
+  zero_plane_borders(d, H, W, ph, pw, Wp);
   for (int64_t h = 0; h < H; h++) {
     float* r = d + (ph + h) * Wp;
-    zero_side_pads(r, W, pw);
     const float* sr = s + h * W;
     int64_t w = 0;
     for (; w + DW_VL <= W; w += DW_VL) {
@@ -72,9 +89,7 @@ inline void pad_plane(const float* s, float* d, int64_t H, int64_t W, int64_t ph
 inline void pad_plane_norm(const float* s, float* d, int64_t H, int64_t W, int64_t ph, int64_t pw, int64_t Wp,
                            float sc, float sh, bool swish) {
   const Kernels& k = kernels();
-  std::memset(d, 0, sizeof(float) * ph * Wp);
-  std::memset(d + (ph + H) * Wp, 0, sizeof(float) * ph * Wp);
-  for (int64_t h = 0; h < H; h++) zero_side_pads(d + (ph + h) * Wp, W, pw);
+  zero_plane_borders(d, H, W, ph, pw, Wp);
   if (W < DW_VL && H * W <= 1024) {
     float run[1024];
     k.norm_act_rows(s, 1, H * W, run, H * W, sc, sh, swish);

@@ -102,15 +102,7 @@ void dc_tile(const float* inp, const float* wb, const float* bias, float* out, i
   }
   for (int i = 0; i < R; i++) {
     const int64_t nco = n * Cout + co0 + i;
-    for (int v = 0; v < V; v++) {
-      const int64_t at = nco * L + (r0 + v) * W + c0;
-      dwv a = acc[i][v];
-      if (epi) {  // the epilogue's adds, as vectors (the same float adds as the separate kernels)
-        if (epi->channel_add) a = a + epi->channel_add[nco];
-        if (epi->residual) a = a + dw_load(epi->residual + at);
-      }
-      std::memcpy(out + at, &a, sizeof(dwv));
-    }
+    for (int v = 0; v < V; v++) dw_store_epilogue(out, nco * L + (r0 + v) * W + c0, acc[i][v], epi, nco);
   }
 }
 
@@ -150,17 +142,21 @@ struct DcRowTile {
 
 // Whether the direct 3×3 kernel can compute a conv of these maps. The convKernels = 'gemm' setting
 // turns every direct kernel off (a tuning and comparison aid: the im2col gemm handles every shape).
-bool direct_conv3(const ConvGeom& g) {
-  return DW_VL > 0 && g.KH == 3 && g.KW == 3 && g.stride == 1 && g.pad == 1 && g.Ho == g.H && g.Wo == g.W &&
-         g.W % DW_VL == 0 && g.N > 0 && !conv_gemm_only();
+// The geometry every direct 3×3 kernel needs (3×3, stride 1, pad 1, a non-empty batch), on a
+// build with vector kernels and with direct kernels allowed.
+bool direct3_geometry(const ConvGeom& g) {
+  return DW_VL > 0 && g.KH == 3 && g.KW == 3 && g.stride == 1 && g.pad == 1 && g.Ho == g.H && g.Wo == g.W && g.N > 0 &&
+         !conv_gemm_only();
 }
+
+// (The divisor guards below only keep the scalar build, where DW_VL is 0 and direct3_geometry is
+// false, free of a constant division by zero.)
+bool direct_conv3(const ConvGeom& g) { return direct3_geometry(g) && g.W % (DW_VL > 0 ? DW_VL : 1) == 0; }
 
 // Whether its short-row tiles (conv_direct3_short.h) can: maps narrower than a vector whose rows
 // tile a vector exactly (W = 4 or 8 with AVX-512, 4 with AVX2) and whose area is whole vectors.
 bool direct_conv3_short(const ConvGeom& g) {
-  return DW_VL > 0 && g.KH == 3 && g.KW == 3 && g.stride == 1 && g.pad == 1 && g.Ho == g.H && g.Wo == g.W &&
-         g.W >= 4 && g.W < DW_VL && DW_VL % g.W == 0 && (g.H * g.W) % (DW_VL > 0 ? DW_VL : 1) == 0 && g.N > 0 &&
-         !conv_gemm_only();
+  return direct3_geometry(g) && g.W >= 4 && g.W < DW_VL && DW_VL % g.W == 0 && (g.H * g.W) % (DW_VL > 0 ? DW_VL : 1) == 0;
 }
 
 #include "conv_direct3_short.h"
@@ -179,8 +175,8 @@ bool direct_conv3_run(const float* inp, Weight w, const float* bias, float* out,
                       int64_t H, int64_t W, int nt, const ConvPrologue* pro = nullptr, const ConvEpilogue* epi = nullptr) {
   const bool short_rows = W % DW_VL != 0;
   const int64_t cob = dc_blocks(Cout), rb = (H + DC_V - 1) / DC_V, sb = W / DW_VL;
-  const int64_t vt = short_rows ? (N * H * W / DW_VL + DC_V - 1) / DC_V : 0;  // short rows: tiles of DC_V vectors
-  const int64_t tiles = short_rows ? vt * cob : N * cob * rb * sb;
+  const int64_t nvec = short_rows ? N * H * W / DW_VL : 0;  // short rows: the maps' vectors, in tiles of DC_V
+  const int64_t tiles = short_rows ? (nvec + DC_V - 1) / DC_V * cob : N * cob * rb * sb;
   // The weights by block: block [co0, co1) at co0·Cin·9, in [ci][tap][co1 − co0] order.
   float* wb = aligned_floats(Cout * Cin * 9);
   if (!wb) return false;
@@ -196,7 +192,6 @@ bool direct_conv3_run(const float* inp, Weight w, const float* bias, float* out,
   float* xp = short_rows ? pad_maps(inp, N, Cin, H, W, 1, 0, nt, pro) : pad1(inp, N, Cin, H, W, nt, pro);
   if (!xp) { std::free(wb); return false; }
   if (short_rows) {  // tiles vector-major (image-major), channel blocks inner; split as the padding
-    const int64_t nvec = N * H * W / DW_VL;
     const DcsMasks mk = dcs_masks(W);
 #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
     for (int64_t t = 0; t < tiles; t++) {
@@ -252,10 +247,7 @@ bool conv2d_backward_data_direct(const float* gy, const float* w, float* gx, con
 }
 
 // Whether the direct kernel takes this conv (else the im2col gemm does).
-bool direct_wgrad(const ConvGeom& g) {
-  return DW_VL > 0 && g.KH == 3 && g.KW == 3 && g.stride == 1 && g.pad == 1 && g.Ho == g.H && g.Wo == g.W &&
-         g.Co % DW_VL == 0 && g.Co <= 64 && g.N > 0 && !conv_gemm_only();
-}
+bool direct_wgrad(const ConvGeom& g) { return direct3_geometry(g) && g.Co % (DW_VL > 0 ? DW_VL : 1) == 0 && g.Co <= 64; }
 
 bool conv2d_backward_weight_direct(const float* x, const float* gy, float* gw, const ConvGeom& g, int nt) {
 #if defined(__AVX512F__) || defined(__AVX2__)

@@ -85,15 +85,7 @@ void dcs_tile(const float* xp, const float* wb, const float* bias, float* out, i
       }
   }
   for (int i = 0; i < R; i++)
-    for (int v = 0; v < V; v++) {
-      const int64_t o = at[v] + (co0 + i) * L;
-      dwv a = acc[i][v];
-      if (epi) {  // the epilogue's adds, as vectors (the same float adds as the separate kernels)
-        if (epi->channel_add) a = a + epi->channel_add[img[v] * Cout + co0 + i];
-        if (epi->residual) a = a + dw_load(epi->residual + o);
-      }
-      std::memcpy(out + o, &a, sizeof(dwv));
-    }
+    for (int v = 0; v < V; v++) dw_store_epilogue(out, at[v] + (co0 + i) * L, acc[i][v], epi, img[v] * Cout + co0 + i);
 }
 
 // The short-row tiles for dc_dispatch (conv_direct3.h).

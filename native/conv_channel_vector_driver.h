@@ -124,8 +124,7 @@ bool cv_forward(const float* x, const float* w, const float* b, float* y, const 
   const int64_t T = g.KH * g.KW, K = g.Ci * T;
   float* wk = aligned_floats(K * g.Co);
   if (!wk) return false;
-  for (int64_t co = 0; co < g.Co; co++)  // w[co][k] → wk[k][co]
-    for (int64_t k = 0; k < K; k++) wk[k * g.Co + co] = w[co * K + k];
+  transpose_blocks(w, g.Co, K, wk, 2.0 * g.N * g.Ho * g.Wo * g.Co * K < 4e6 * nt ? 1 : nt);  // w[co][k] → wk[k][co]
   const bool ok = cv_run(x, wk, b, y, g.N, g.Ci, g.H, g.W, g.KH, g.KW, g.pad, g.pad, g.stride, g.Co, g.Ho, g.Wo, CV_K_BLOCK, nt, pro, epi);
   std::free(wk);
   return ok;

@@ -38,6 +38,9 @@ struct Kernels {
   void (*group_norm_affine)(const float* x, const float* gamma, const float* beta, float* scale, float* shift,
                             int64_t N, int64_t C, int64_t L, int64_t G, float eps, int nt);
   void (*norm_act_rows)(const float* x, int64_t rows, int64_t W, float* dst, int64_t ld, float sc, float sh, bool swish);
+  // `maps` consecutive maps of L floats, map i through its own scale[i], shift[i], into dst (same
+  // layout): the same arithmetic for many small maps in one call
+  void (*norm_act_maps)(const float* x, int64_t maps, int64_t L, float* dst, const float* scale, const float* shift, bool swish);
   void (*group_norm_backward)(const float* x, const float* gamma, const float* beta, const float* mean, const float* rstd,
                               const float* gy, float* gx, float* g_gamma, float* g_beta,
                               int64_t N, int64_t C, int64_t L, int64_t G, bool swish, int nt);

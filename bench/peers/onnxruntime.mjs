@@ -4,7 +4,8 @@
 // Prints one JSON object. Usage:
 //   node bench/peers/onnxruntime.mjs '{"model":"M.onnx","batch":64,"size":16,"ncls":10,"threads":2,"reps":3}'
 // Optional keys: "clock": "cpu" (process CPU time of all threads; default wall), "warmup": n
-// untimed runs (default 1).
+// untimed runs (default 1), "spin": false (idle intra-op threads sleep at once:
+// session.intra_op.allow_spinning 0; default true, onnxruntime's own default).
 import * as ort from 'onnxruntime-node';
 
 const c = JSON.parse(process.argv[2]);
@@ -14,8 +15,10 @@ const now = () => {
   const u = process.cpuUsage();
   return (u.user + u.system) / 1e6;
 };
+const spin = c.spin !== false;
 const session = await ort.InferenceSession.create(c.model, {
   intraOpNumThreads: c.threads, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all',
+  extra: { session: { intra_op: { allow_spinning: spin ? '1' : '0' } } },
 });
 const B = c.batch, S = c.size;
 // Deterministic inputs (their values do not change the work): x in [-1, 1), t = 500, y = i mod classes.
@@ -34,4 +37,4 @@ for (let r = 0; r < c.reps; r++) {
 }
 times.sort((a, b) => a - b);
 await session.release();
-console.log(JSON.stringify({ sample_img_steps_s: B / times[Math.floor(times.length / 2)], onnxruntime: ort.env.versions.node }));
+console.log(JSON.stringify({ sample_img_steps_s: B / times[Math.floor(times.length / 2)], onnxruntime: ort.env.versions.node, spin }));

@@ -21,7 +21,7 @@ import { DEFAULT_LOSS } from './config.ts';
 import { Adam, emaUpdate, DEFAULT_ADAM } from './optimizer.ts';
 import { defaultSchedule } from '../diffusion/schedule.ts';
 import { Rng } from '../util/rng.ts';
-import { setCpuThreads, computePrecision } from '../engine/cpu/load.ts';
+import { setCpuThreads, computePrecision, threadWait } from '../engine/cpu/load.ts';
 import { peerEnv } from '../util/peer-env.ts';
 import { onnxruntimePeer } from './onnxruntime-peer.ts';
 import { CbdmError } from '../util/errors.ts';
@@ -128,7 +128,11 @@ export function benchTrain(preset: PresetName, opts: { batch?: number; reps?: nu
   xT.dispose();
   const ours = { train: doTrain ? B / median(trainTimes) : 0, sample: doSample ? B / median(fwdTimes) : 0 };
   const which = opts.peer ?? 'torch';
-  const arch = { ch: cfg.ch, mult: cfg.chMult, attn: cfg.attn, nres: cfg.numResBlocks, ncls: classes, size: S, batch: B, threads: opts.threads, reps, clock: cpu ? 'cpu' as const : 'wall' as const };
+  // The peers' idle threads do what ours do (src/engine/cpu/load.ts threadWait): sleep at once
+  // (our default; onnxruntime allow_spinning 0, PyTorch's libgomp OMP_WAIT_POLICY=passive) or spin
+  // (CBDM_THREAD_WAIT=spin; both peers' default). The policy alone moves each engine by ~10 %.
+  const spin = be.name !== 'cpu' || threadWait() === 'spin';
+  const arch = { ch: cfg.ch, mult: cfg.chMult, attn: cfg.attn, nres: cfg.numResBlocks, ncls: classes, size: S, batch: B, threads: opts.threads, reps, clock: cpu ? 'cpu' as const : 'wall' as const, spin };
   // The torch peer runs the passes asked for; the onnxruntime peer measures only the sampling forward.
   const peer = opts.noPeer || which === 'onnxruntime' ? null : torchPeer({ ...arch, pass }, opts.note);
   const ort = opts.noPeer || which === 'torch' || !doSample ? null : onnxruntimePeer(arch, opts.note);
@@ -136,7 +140,7 @@ export function benchTrain(preset: PresetName, opts: { batch?: number; reps?: nu
   const bf = be.name === 'cpu' && computePrecision() === 'bf16' ? ', bf16 compute' : '';
   const row = (name: string, unit: string, o: number, p: number | null, peerName: string): TrainBenchCase => ({ case: name, unit: unit + per, ours: o, peer: p, peer_name: peerName, ratio: p ? o / p : null });
   const torchName = `pytorch-cpu ${peer?.torch ?? ''}`.trim();
-  const setting = `${preset} B=${B} ${S}px (${be.name}, ${opts.threads} threads${bf})`;
+  const setting = `${preset} B=${B} ${S}px (${be.name}, ${opts.threads} threads${bf}, idle threads ${spin ? 'spin' : 'sleep'})`;
   const rows: TrainBenchCase[] = [];
   if (doTrain) rows.push(row(`train cbdm step ${setting}`, 'img', ours.train, peer?.train_img_s ?? null, torchName));
   if (doSample && (which !== 'onnxruntime' || opts.noPeer)) rows.push(row(`sample ddpm ${setting}`, 'img·steps', ours.sample, peer?.sample_img_steps_s ?? null, torchName));
@@ -150,7 +154,8 @@ export function benchTrain(preset: PresetName, opts: { batch?: number; reps?: nu
 function torchPeer(c: Record<string, unknown>, note?: (m: string) => void): { train_img_s: number | null; sample_img_steps_s: number | null; torch: string } | null {
   const script = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bench', 'peers', 'train.py');
   const python = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
-  const r = spawnSync(python, [script, JSON.stringify(c)], { encoding: 'utf8', env: peerEnv({ OMP_NUM_THREADS: String(c.threads) }) });
+  const wait: Record<string, string> = c.spin ? {} : { OMP_WAIT_POLICY: 'passive' };
+  const r = spawnSync(python, [script, JSON.stringify(c)], { encoding: 'utf8', env: peerEnv({ OMP_NUM_THREADS: String(c.threads), ...wait }) });
   if (r.status !== 0) {
     note?.(`PyTorch peer unavailable (${(r.stderr || r.error?.message || '').trim().split('\n').pop()}); install it with: apt-get install python3-torch`);
     return null;

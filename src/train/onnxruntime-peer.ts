@@ -3,7 +3,11 @@
  * (same architecture, same weights: bench/peers/ddpm_unet.py seeded as bench/peers/train.py)
  * exported once per configuration with `torch.onnx.export` (bench/peers/export_onnx.py), then
  * timed in its own Node process by onnxruntime-node's CPU execution provider
- * (bench/peers/onnxruntime.mjs) with as many intra-op threads as ours.
+ * (bench/peers/onnxruntime.mjs) with as many intra-op threads as ours, whose idle threads do what
+ * ours do (`spin`: onnxruntime's `session.intra_op.allow_spinning`, on by default there; ours sleep
+ * by default, src/engine/cpu/settings.ts ThreadWait). Measured 2026-12-07 on the tiny UNet at B=64,
+ * 2 threads: onnxruntime 37 ms per forward spinning, 40.5–42.4 ms not — the policy alone moves
+ * either engine by ~10 %, so a comparison holds it equal and says which it was.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -23,6 +27,8 @@ export interface OnnxruntimePeerConfig {
   threads: number;
   reps: number;
   clock: 'wall' | 'cpu';
+  /** Whether idle intra-op threads spin (onnxruntime's default) or sleep at once. */
+  spin: boolean;
 }
 
 export interface OnnxruntimePeerResult {
@@ -31,6 +37,8 @@ export interface OnnxruntimePeerResult {
   onnxruntime: string;
   /** The PyTorch that exported the model. */
   torch: string;
+  /** The idle-thread policy the session ran with (allow_spinning), as the peer read it. */
+  spin: boolean;
 }
 
 const PEERS = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bench', 'peers');
@@ -69,12 +77,12 @@ function exportModel(c: OnnxruntimePeerConfig, note?: (m: string) => void): { pa
 export function onnxruntimePeer(c: OnnxruntimePeerConfig, note?: (m: string) => void): OnnxruntimePeerResult | null {
   const model = exportModel(c, note);
   if (model === null) return null;
-  const args = { model: model.path, batch: c.batch, size: c.size, ncls: c.ncls, threads: c.threads, reps: c.reps, clock: c.clock };
+  const args = { model: model.path, batch: c.batch, size: c.size, ncls: c.ncls, threads: c.threads, reps: c.reps, clock: c.clock, spin: c.spin };
   const r = spawnSync(process.execPath, [join(PEERS, 'onnxruntime.mjs'), JSON.stringify(args)], { encoding: 'utf8', env: peerEnv() });
   if (r.status !== 0) {
     note?.(`onnxruntime peer unavailable (${lastLine(r.stderr || r.error?.message)}); in a checkout \`npm install\` brings onnxruntime-node (a devDependency)`);
     return null;
   }
-  const res = JSON.parse(lastLine(r.stdout)) as { sample_img_steps_s: number; onnxruntime: string };
+  const res = JSON.parse(lastLine(r.stdout)) as { sample_img_steps_s: number; onnxruntime: string; spin: boolean };
   return { ...res, torch: model.torch };
 }

@@ -23,15 +23,17 @@ const skip = !hasTorch ? `${PYTHON} with torch is not installed (apt install pyt
 
 test('onnxruntime peer: exports the PyTorch peer\'s UNet and times a forward with onnxruntime-node', { skip }, () => {
   const notes: string[] = [];
-  const c = { ch: 32, mult: [1, 2], attn: [1], nres: 1, ncls: 3, size: 8, batch: 2, threads: 1, reps: 1, clock: 'wall' as const };
+  const c = { ch: 32, mult: [1, 2], attn: [1], nres: 1, ncls: 3, size: 8, batch: 2, threads: 1, reps: 1, clock: 'wall' as const, spin: false };
   const r = onnxruntimePeer(c, (m) => notes.push(m));
   assert.ok(r !== null, notes.join('\n'));
   assert.ok(Number.isFinite(r.sample_img_steps_s) && r.sample_img_steps_s > 0, JSON.stringify(r));
   assert.match(r.onnxruntime, /^\d+\.\d+\.\d+/);
   assert.match(r.torch, /^\d+\.\d+/);
+  assert.equal(r.spin, false, 'the idle-thread policy asked for reaches the session options');
   // The CPU clock (process CPU time of the peer's threads) works too.
-  const cpu = onnxruntimePeer({ ...c, clock: 'cpu' }, (m) => notes.push(m));
+  const cpu = onnxruntimePeer({ ...c, clock: 'cpu', spin: true }, (m) => notes.push(m));
   assert.ok(cpu !== null && cpu.sample_img_steps_s > 0, notes.join('\n'));
+  assert.equal(cpu.spin, true);
 });
 
 test('bench: --peer onnxruntime is for bench train only', async () => {

@@ -50,6 +50,17 @@ function why(): string {
   return `${ADDON_PATH} is missing; build it with \`npm install\` (or \`node scripts/build-native.mjs\`)`;
 }
 
+let loadedWait: ThreadWait = 'sleep';
+
+/**
+ * What the native kernels' idle threads do (settings.ts ThreadWait): the policy the addon was
+ * loaded with, 'sleep' (the default) also when it is not loaded. Benchmarks give their peers the same.
+ */
+export function threadWait(): ThreadWait {
+  loadAddon();
+  return loadedWait;
+}
+
 /** The raw addon (loaded once), or the reason it is not usable. */
 export function loadAddon(): { addon: NativeAddon } | { reason: string } {
   if (cached) return cached;
@@ -58,6 +69,7 @@ export function loadAddon(): { addon: NativeAddon } | { reason: string } {
   if ('reason' in env) return (cached = { reason: env.reason });
   try {
     const addon = withLibgompWait(env.settings.threadWait, () => createRequire(import.meta.url)(ADDON_PATH) as NativeAddon);
+    loadedWait = env.settings.threadWait;
     const missing = REQUIRED_EXPORTS.filter((k) => typeof (addon as unknown as Record<string, unknown>)[k] !== 'function');
     if (missing.length > 0) {
       return (cached = { reason: `${ADDON_PATH} is out of date (no ${missing.join(', ')}); rebuild it with \`npm install\` (or \`node scripts/build-native.mjs\`)` });

@@ -18,11 +18,14 @@ bool fuses_in_kernel(const ConvGeom& g) {
   const ForwardRun run = choose(kForwardRules, g).run;
   return run == conv2d_forward_direct || (run == conv2d_forward_cv && !cv_bf16());
 }
+// (The pointwise tiles add the epilogue at their store too, but take no prologue: a 1×1 conv after
+// a group norm gets the normalised copy below, then adds in the kernel.)
 
 bool forward_fused(const float* x, const float* w, const float* b, float* y, const ConvGeom& g,
                           const ConvPrologue* pro, const ConvEpilogue* epi, int nt) {
   const ForwardRun run = choose(kForwardRules, g).run;
   if (run == conv2d_forward_direct) return direct_forward(x, w, b, y, g, nt, pro, epi);
+  if (run == conv2d_forward_pointwise && !pro) return pointwise_forward(x, w, b, y, g, nt, epi);
   if (run == conv2d_forward_cv && !cv_bf16()) return cv_forward(x, w, b, y, g, nt, pro, epi);
   const int64_t HW = g.H * g.W, L = g.Ho * g.Wo;
   float* xn = nullptr;

@@ -57,6 +57,18 @@ bool direct_backward_data_ok(const ConvGeom& g) {
   return g.Co < 16 || (DW_VL == 16 && !bf16_kernels());
 }
 
+// pointwise tiles (conv_pointwise.h) forward, AVX-512 only (AVX2 keeps the gemm until measured
+// there), from 256 output positions in the batch: at 2 threads vs the im2col gemm 1.35–1.4× at
+// 64→64 4×4 and 96→32 16×16 (64 images), 1.1–1.25× at 64→64 and 128→64 8×8, 1.05–1.25× from 128
+// to 384 channels at 8×8 to 32×32 (16 images), 1.0–1.05× at 64→64 32×32; one 8×8 image 0.92×.
+// In bf16 precision it also takes the maps where it beats the bf16 gemm: ≤ 8×8 or ≤ 64 output
+// channels (64→64 4×4 and 8×8 and 96→32 16×16 1.8–2.4×, 256→256 8×8 1.1–1.2×); the bf16 gemm keeps
+// 256→256 16×16 and 128→256, 384→128 32×32 (1.1–1.15× there). (2026-12-07, Zen 5, bench/RESULTS.md)
+bool pointwise_forward_ok(const ConvGeom& g) { return DW_VL == 16 && pointwise_geometry(g) && g.N * g.H * g.W >= 256; }
+bool pointwise_over_bf16_ok(const ConvGeom& g) {
+  return bf16_kernels() && pointwise_forward_ok(g) && (g.H * g.W <= 64 || g.Co <= 64);
+}
+
 // ---- the kernel choice: one ordered rule table per pass -------------------------------------
 // The first rule whose `eligible` holds runs; the last, the im2col gemm, takes every shape. The
 // reasons for each rule's place and bounds are at its `eligible` function.
@@ -73,11 +85,13 @@ using WeightRun = bool (*)(const float* x, const float* gy, float* gw, const Con
 const ConvRule<ForwardRun> kForwardRules[] = {
     {"direct-3x3", direct_over_bf16_ok, conv2d_forward_direct},
     {"direct-3x3-short-rows", short_over_bf16_ok, conv2d_forward_direct},
+    {"pointwise", pointwise_over_bf16_ok, conv2d_forward_pointwise},
     {"bf16-gemm-1x1", gb_pointwise_ok, forward_pointwise_bf16},
     {"bf16-im2col-gemm", gb_forward_ok, conv2d_forward_bf16_gemm},
     {"bf16-channel-vector", cv_forward_bf16_ok, conv2d_forward_cv},
     {"direct-3x3", direct_forward_ok, conv2d_forward_direct},
     {"direct-3x3-short-rows", direct_short_forward_ok, conv2d_forward_direct},
+    {"pointwise", pointwise_forward_ok, conv2d_forward_pointwise},
     {"channel-vector", cv_forward_ok, conv2d_forward_cv},
     {"im2col-gemm", any_shape, conv2d_forward_gemm},
 };

@@ -106,7 +106,9 @@ class AttnBlock {
     const h = this.norm.forward(x);
     const seq = (t: Tensor) => t.reshape([N, C, H * W]);
     const a = attention(seq(this.q.forward(h)), seq(this.k.forward(h)), seq(this.v.forward(h)));
-    return add(x, this.proj.forward(a.reshape([N, C, H, W])));
+    // x + proj(a): the residual added at the 1×1 kernel's store when no gradient is needed
+    // (conv2dFused; the same ops, conv then add, otherwise)
+    return this.proj.forwardFused(a.reshape([N, C, H, W]), { residual: x });
   }
 
   macs(H: number, W: number): number {

@@ -109,6 +109,11 @@ test('cpu conv2d vs js at UNet shapes (8×64×16×16 → 64 3×3 s1 p1, s2 p1, 1
     // small maps: several images per gemm (batched columns), plain and 1×1
     checkConv(convGeom(5, 8, 4, 16, 3, 1, 1), true, `${isa} 4×4 batched`);
     checkConv(convGeom(5, 8, 4, 16, 1, 1, 0), true, `${isa} 1×1 4×4 batched`);
+    // the pointwise 1×1 tiles (AVX-512, ≥ 256 positions): 4×4 maps (a vector = one map, tiles
+    // spanning images, a short last tile: 17 vectors = 4·4 + 1), 1–6-channel blocks (Co 19), odd
+    // Ci, with and without bias; 8×8 maps (4 vectors an image)
+    checkConv(convGeom(17, 9, 4, 19, 1, 1, 0), true, `${isa} pointwise 4×4 Ci 9 Co 19`);
+    checkConv(convGeom(5, 7, 8, 13, 1, 1, 0), false, `${isa} pointwise 8×8 Ci 7 Co 13 no bias`);
     // the direct backward-weight kernel (3×3 s1 p1, Co a multiple of the vector width, ≤ 64):
     // channel counts that leave partial channel tiles, one- and two-vector output tiles
     checkConv(convGeom(3, 17, 5, 48, 3, 1, 1), true, `${isa} direct wgrad Ci 17 Co 48 5×5`);
@@ -261,12 +266,12 @@ test('cpu attention (GEMM + row softmax) vs js at 16×16, every ISA', { skip }, 
   });
 });
 
-test('cpu conv2d, direct kernels (16×16, Co 32; short rows 4×4, Co 20), small-map kernel (8×8, Co 64) and gemm (10×10, Co 24): bit-identical across thread counts', { skip }, () => {
+test('cpu conv2d, direct kernels (16×16, Co 32; short rows 4×4, Co 20), small-map kernel (8×8, Co 64), gemm (10×10, Co 24) and pointwise 1×1 (8×8, Co 24): bit-identical across thread counts', { skip }, () => {
   const threads = cpuInfo()!.threads;
   try {
-    for (const [H, Co] of [[16, 32], [8, 64], [10, 24], [4, 20]] as const) {
-      const g = convGeom(6, 20, H, Co, 3, 1, 1);
-      const xs = g.N * g.Ci * g.H * g.W, ys = g.N * g.Co * g.Ho * g.Wo, ws = Co * 20 * 9;
+    for (const [H, Co, k] of [[16, 32, 3], [8, 64, 3], [10, 24, 3], [4, 20, 3], [8, 24, 1]] as const) {
+      const g = convGeom(6, 20, H, Co, k, 1, (k - 1) / 2);
+      const xs = g.N * g.Ci * g.H * g.W, ys = g.N * g.Co * g.Ho * g.Wo, ws = Co * 20 * k * k;
       const x = cpu.alloc('float32', xs), w = cpu.alloc('float32', ws), gy = cpu.alloc('float32', ys);
       const y = cpu.alloc('float32', ys), gx = cpu.alloc('float32', xs), gw = cpu.alloc('float32', ws);
       cpu.write(x, normal(xs, 11)); cpu.write(gy, normal(ys, 12)); cpu.write(w, normal(ws, 13));
@@ -278,7 +283,7 @@ test('cpu conv2d, direct kernels (16×16, Co 32; short rows 4×4, Co 20), small-
         return [y, gx, gw].map((s) => Buffer.from((cpu.read(s) as Float32Array).buffer).toString('base64')).join('|');
       };
       const ref = run(1);
-      for (const t of [2, 3, 5]) assert.equal(run(t), ref, `${H}×${H} Co ${Co}: ${t} threads differ from 1`);
+      for (const t of [2, 3, 5]) assert.equal(run(t), ref, `${H}×${H} Co ${Co} k${k}: ${t} threads differ from 1`);
     }
   } finally {
     setCpuThreads(threads);
@@ -337,7 +342,8 @@ test('convKernelName: the rule table of each pass picks the kernel its rules say
         assert.deepEqual(name(big), [d ? 'direct-3x3-short-rows' : 'channel-vector', 'channel-vector', 'im2col-gemm'], `${i} 256→128 8×8 (forward k 2304)`);
         assert.deepEqual(name(big256)[0], d ? 'direct-3x3-short-rows' : 'im2col-gemm', `${i} 256→256 8×8 (k 2304, 256 output channels)`);
         assert.deepEqual(name(big4)[0], d ? 'direct-3x3-short-rows' : 'im2col-gemm', `${i} 256→128 4×4 (k 2304 on a 4×4 map)`);
-        assert.deepEqual(name(p1), ['im2col-gemm', 'im2col-gemm', 'im2col-gemm'], `${i} 1×1`);
+        assert.deepEqual(name(p1), [d ? 'pointwise' : 'im2col-gemm', 'im2col-gemm', 'im2col-gemm'], `${i} 1×1`);
+        assert.deepEqual(name(convGeom(1, 64, 8, 64, 1, 1, 0))[0], 'im2col-gemm', `${i} 1×1, one 8×8 image (64 positions)`);
         assert.deepEqual(name(out), ['direct-3x3', 'direct-3x3', 'im2col-gemm'], `${i} the UNet's output conv 64→3`);
         setCpuConvKernels('gemm');
         assert.deepEqual(name(c16), ['im2col-gemm', 'im2col-gemm', 'im2col-gemm'], `${i} gemm-only`);
@@ -350,6 +356,9 @@ test('convKernelName: the rule table of each pass picks the kernel its rules say
       try {
         assert.deepEqual(name(c16), ['bf16-channel-vector', 'bf16-channel-vector', 'bf16-channel-vector'], 'bf16 32→32 16×16');
         assert.deepEqual(name(p1), ['bf16-gemm-1x1', 'bf16-gemm-1x1', 'bf16-gemm-1x1'], 'bf16 1×1');
+        // the fp32 pointwise tiles keep the 1×1 convs on maps ≤ 8×8 or with ≤ 64 output channels
+        assert.deepEqual(name(convGeom(4, 64, 8, 64, 1, 1, 0)), ['pointwise', 'bf16-gemm-1x1', 'bf16-gemm-1x1'], 'bf16 1×1 64→64 8×8');
+        assert.deepEqual(name(convGeom(4, 96, 16, 32, 1, 1, 0))[0], 'pointwise', 'bf16 1×1 96→32 16×16');
         assert.deepEqual(name(big).slice(0, 1), ['direct-3x3-short-rows'], 'bf16 k 2304 (256→128 8×8)');
         assert.deepEqual(name(convGeom(4, 256, 6, 128, 3, 1, 1)).slice(0, 1), ['bf16-im2col-gemm'], 'bf16 k 2304 on 6×6');
         // the fp32 direct kernel keeps the maps with ≥ 64 output channels it is faster on

@@ -136,8 +136,9 @@ inline bool pad_image_norm(const float* s, float* d, int64_t C, int64_t H, int64
 float* pad_maps(const float* inp, int64_t N, int64_t C, int64_t H, int64_t W, int64_t ph, int64_t pw, int nt,
                 const ConvPrologue* pro = nullptr) {
   const int64_t Wp = W + 2 * pw, plane = (H + 2 * ph) * Wp;
-  float* xp = tls_pad.get(N * C * plane);
+  float* xp = tls_pad.get(N * C * plane + 2 * DW_VL);  // DW_VL guard floats before and after
   if (!xp) return nullptr;
+  xp += DW_VL;
   if (pro && W < DW_VL) {  // by image, split as the planes below are (image-major, static)
     bool ok = true;
 #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1) reduction(&& : ok)

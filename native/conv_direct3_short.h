@@ -15,35 +15,25 @@
 // per output in the order ci, q, p as the row tiles do.
 #if defined(__AVX512F__) || defined(__AVX2__)
 
-// Lane masks of the two shifted taps: `left` (q = 0) drops lanes at column 0, `right` (q = 2)
-// lanes at column W − 1.
-#if defined(__AVX512F__)
+// Lane masks of the two shifted taps: `left` (q = 0) zeroes the lanes at column 0, `right` (q = 2)
+// the lanes at column W − 1. Applied as a bitwise AND after a plain load, not as a masked load:
+// with the masked-load builtin GCC kept the accumulators in memory, storing all R·V of them on
+// every input channel (48 stores per 216 multiply-adds at R = 6); with the AND they stay in
+// registers. The plain load reads one float before the first padded plane (tap q = 0 of the first
+// vector) and one after the last (q = 2): pad_maps leaves DW_VL guard floats on both sides.
+typedef int32_t dwi __attribute__((vector_size(DW_VL * 4)));
 struct DcsMasks {
-  __mmask16 left, right;
+  dwi left, right;
 };
 inline DcsMasks dcs_masks(int64_t W) {
-  DcsMasks m{0, 0};
-  for (int j = 0; j < 16; j++) {
-    if (j % W != 0) m.left = __mmask16(m.left | (1u << j));
-    if (j % W != W - 1) m.right = __mmask16(m.right | (1u << j));
+  DcsMasks m;
+  for (int j = 0; j < DW_VL; j++) {
+    m.left[j] = j % W != 0 ? -1 : 0;
+    m.right[j] = j % W != W - 1 ? -1 : 0;
   }
   return m;
 }
-inline dwv dcs_load(const float* p, __mmask16 m) { return (dwv)_mm512_maskz_loadu_ps(m, p); }
-#else
-struct DcsMasks {
-  __m256i left, right;
-};
-inline DcsMasks dcs_masks(int64_t W) {
-  alignas(32) int32_t l[8], r[8];
-  for (int j = 0; j < 8; j++) {
-    l[j] = j % W != 0 ? -1 : 0;
-    r[j] = j % W != W - 1 ? -1 : 0;
-  }
-  return {_mm256_load_si256(reinterpret_cast<const __m256i*>(l)), _mm256_load_si256(reinterpret_cast<const __m256i*>(r))};
-}
-inline dwv dcs_load(const float* p, __m256i m) { return (dwv)_mm256_maskload_ps(p, m); }
-#endif
+inline dwv dcs_load(const float* p, dwi m) { return (dwv)((dwi)dw_load(p) & m); }
 
 // Output channels co0 … co0 + R − 1 of the vectors u0 … u0 + V − 1 (vector u: image u / vpi, its
 // (u % vpi)-th run of DW_VL outputs); xp holds the row-padded planes ((H + 2)·W floats each) and

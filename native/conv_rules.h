@@ -25,16 +25,15 @@ bool cv_backward_data_bf16_ok(const ConvGeom& g) { return cv_bf16() && cv_backwa
 // × 4 rows) only up to 64 output channels, as measured there before. (2026-12-06, Zen 5,
 // bench/RESULTS.md)
 bool direct_forward_ok(const ConvGeom& g) { return direct_conv3(g) && (DW_VL == 16 || g.Co <= 64); }
-// its short-row tiles (maps of width 4 and 8, conv_direct3_short.h), AVX-512 only: with ≥ 128
-// output channels, and wherever the channel-vector kernel declines. At 2 threads vs the
-// channel-vector kernel: 128→128 8×8 (16 images) 1.25–1.35× (fused 1.05–1.3×), 256→128 8×8 fused
-// 1.1×; at 64 output channels (64 images, 8×8 and 4×4) 0.81–1.0×, so those stay with it. vs the
-// im2col gemm (256 output channels, k 2304, which the channel-vector kernel declines): 1.6–1.8× at
-// 256→256 4×4, 1.2–1.3× at 256/512→256 8×8. AVX2 keeps the old kernels until measured there.
-// (2026-12-06, Zen 5, bench/RESULTS.md)
-bool direct_short_forward_ok(const ConvGeom& g) {
-  return DW_VL == 16 && direct_conv3_short(g) && (g.Co >= 128 || !cv_forward_ok(g));
-}
+// its short-row tiles (maps of width 4 and 8, conv_direct3_short.h), AVX-512 only, on every map
+// they can take. At 2 threads vs the channel-vector kernel: 128→128 8×8 (16 images) 1.25–1.35×
+// (fused 1.05–1.3×), 256→128 8×8 fused 1.1× (2026-12-06); since their masked taps became loads
+// and ANDs (2026-12-07: +12–16 % on those shapes) also the 64-channel maps of 64 images: 64→64
+// 8×8 1.08–1.1× (fused and plain), 32→64 8×8 fused 1.15×, 128→64 8×8 and the 4×4 maps fused
+// 1.0–1.03×. vs the im2col gemm (256 output channels, k 2304, which the channel-vector kernel
+// declines): 1.6–1.8× at 256→256 4×4, 1.2–1.3× at 256/512→256 8×8. AVX2 keeps the old kernels
+// until measured there. (Zen 5, bench/RESULTS.md)
+bool direct_short_forward_ok(const ConvGeom& g) { return DW_VL == 16 && direct_conv3_short(g); }
 // In bf16 precision the fp32 direct kernel (row tiles) still takes the maps with ≥ 64 output
 // channels, where it is faster than the bf16 kernels would be: at 2 threads, 16 images, vs the
 // kernel bf16 precision ran, 64→64 32×32 2.4× (bf16 channel-vector), 128→128 32×32 1.25–1.4× and

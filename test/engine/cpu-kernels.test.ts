@@ -329,14 +329,14 @@ test('convKernelName: the rule table of each pass picks the kernel its rules say
         // direct 3×3 (maps whose width is a multiple of the vector) forward at any channel count with
         // AVX-512 (≤ 64 outputs with AVX2), and backward-data into ≥ 8 channels with AVX-512; the
         // channel-vector kernel on small maps (k > 2048 in k blocks, with ≤ 128 output channels on
-        // maps ≥ 8×8) — with AVX-512 only below 128 output channels: from 128 on, and where the
-        // channel-vector kernel declines (k > 2048 with 256 output channels or on 4×4 maps), the
-        // direct kernel's short-row tiles; AVX2 takes the gemm there, as on wide maps with many
-        // channels; the gemm for 1×1
+        // maps ≥ 8×8) — with AVX-512 only on maps the direct kernel's short-row tiles (widths 4 and
+        // 8) cannot take; AVX2 takes the gemm where the channel-vector kernel declines, as on wide
+        // maps with many channels; the pointwise tiles or the gemm for 1×1
         const d = i === 'avx512';
         assert.deepEqual(name(c16), ['direct-3x3', d ? 'direct-3x3' : 'channel-vector', 'direct-3x3'], `${i} 32→32 16×16`);
         assert.deepEqual(name(c8), [d ? 'direct-3x3-short-rows' : 'channel-vector', 'channel-vector', 'im2col-gemm'], `${i} 128→128 8×8`);
-        assert.deepEqual(name(convGeom(4, 64, 8, 64, 3, 1, 1))[0], d ? 'channel-vector' : 'direct-3x3', `${i} 64→64 8×8 (a whole vector row with AVX2)`);
+        assert.deepEqual(name(convGeom(4, 64, 8, 64, 3, 1, 1))[0], d ? 'direct-3x3-short-rows' : 'direct-3x3', `${i} 64→64 8×8 (a whole vector row with AVX2)`);
+        assert.deepEqual(name(convGeom(4, 64, 6, 64, 3, 1, 1))[0], 'channel-vector', `${i} 64→64 6×6 (neither direct kernel's geometry)`);
         assert.deepEqual(name(wide), d ? ['direct-3x3', 'direct-3x3', 'im2col-gemm'] : ['im2col-gemm', 'im2col-gemm', 'im2col-gemm'], `${i} 128→128 32×32`);
         assert.deepEqual(name(wide256), d ? ['direct-3x3', 'direct-3x3', 'im2col-gemm'] : ['im2col-gemm', 'im2col-gemm', 'im2col-gemm'], `${i} 256→256 32×32`);
         assert.deepEqual(name(big), [d ? 'direct-3x3-short-rows' : 'channel-vector', 'channel-vector', 'im2col-gemm'], `${i} 256→128 8×8 (forward k 2304)`);

@@ -9,7 +9,7 @@
 // 8×8 map is 4 vectors and a 4×4 map 1. The input planes are padded with one zero row above and
 // below and none at the sides: tap (p, q) of the vector whose first row is r0 is the vector at
 // padded offset (r0 + p)·W + q − 1, with the lanes whose column w + q − 1 leaves its row (w = 0 for
-// q = 0, w = W − 1 for q = 2) zeroed by a masked load (which also never faults on those lanes).
+// q = 0, w = W − 1 for q = 2) zeroed by an AND with a lane mask (dcs_load).
 // A tile is R output channels × V consecutive vectors, which may belong to different images (at
 // 4×4, four images): per (ci, tap) V loads and R weight broadcasts feed R·V multiply-adds, summed
 // per output in the order ci, q, p as the row tiles do.

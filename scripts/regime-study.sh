@@ -15,7 +15,8 @@
 # seed 1, against the balanced Fashion-MNIST test split in the evaluator's feature space.
 # Job order = what is learned first: (1) every run trained and evaluated at its final checkpoint at
 # the published ω (DDPM 0.8, CBDM 1.6); (2) the equal-ω sweep at the final checkpoint (the other
-# method's ω first, then 0 and 2.4); (3) earlier checkpoints at the published ω.
+# method's ω first, then 0 and 2.4); (3) earlier checkpoints at the published ω, then at the other
+# method's ω (so each early checkpoint has both methods at ω 0.8 and 1.6).
 # Between (1) and (2): the downstream check of the paper (its Table 5 protocol on this set): a
 # ResNet-32 (`cbdm classify`, 200 epochs) trained on the real set alone, and on it plus each
 # seed's final DDPM / CBDM samples at the published ω filling every class up to the head's 100
@@ -45,6 +46,7 @@ jobs() {
   for s in "${SEEDS[@]}"; do for m in "${METHODS[@]}"; do echo "eval $m-s$s $FINAL $(other $m)"; done; done
   for w in 0 2.4; do for s in "${SEEDS[@]}"; do for m in "${METHODS[@]}"; do echo "eval $m-s$s $FINAL $w"; done; done; done
   for e in "${EARLY[@]}"; do for s in "${SEEDS[@]}"; do for m in "${METHODS[@]}"; do echo "eval $m-s$s $e $(published $m)"; done; done; done
+  for e in "${EARLY[@]}"; do for s in "${SEEDS[@]}"; do for m in "${METHODS[@]}"; do echo "eval $m-s$s $e $(other $m)"; done; done; done
 }
 # Where a job's result lands (its existence = the job is done) and the lock it holds.
 result() {

@@ -23,10 +23,9 @@ inline float epilogue_add(const ConvEpilogue* e, float v, int64_t nco, int64_t a
 
 bool is_pointwise(const ConvGeom& g) { return g.KH == 1 && g.KW == 1 && g.stride == 1 && g.pad == 0; }
 
-// The direct and channel-vector kernels' vector width (floats) and register-tile rows per ISA.
 // dst (cols × rows) = srcᵀ, src rows × cols: in 16×16 blocks (each block's reads and writes stay
-// in L1) split by column block over nt threads. The conv kernels reorder their weights this way
-// on every call; the plain element loop with strided stores, on one thread, was 6 % of the
+// in L1) split by column block over nt threads. The channel-vector kernel reorders its weights this
+// way on every call; the plain element loop with strided stores, on one thread, was 6 % of the
 // samples of a fused 64→64 4×4 conv (64 images) and left the second core waiting.
 inline void transpose_blocks(const float* src, int64_t rows, int64_t cols, float* dst, int nt) {
   constexpr int64_t TB = 16;
@@ -42,6 +41,7 @@ inline void transpose_blocks(const float* src, int64_t rows, int64_t cols, float
   }
 }
 
+// The direct and channel-vector kernels' vector width (floats) and register-tile rows per ISA.
 #if defined(__AVX512F__)
 constexpr int DW_VL = 16, DW_R = 14;
 #elif defined(__AVX2__)
@@ -129,7 +129,8 @@ inline bool pad_image_norm(const float* s, float* d, int64_t C, int64_t H, int64
 
 // inp (N×C×H×W) zero-padded into N×C×(H+2ph)×(W+2pw), through the prologue when there is one;
 // null if out of memory. The result is tls_pad's memory: not freed by the caller, valid until the
-// next pad_maps on this thread. The planes are split between the nt threads statically, image-major,
+// next pad_maps on this thread, with DW_VL guard floats before and after it (the short-row tiles'
+// side taps read one float beyond either end and mask it off). The planes are split between the nt threads statically, image-major,
 // as the forward kernels split their tiles: each thread then reads (all but at the boundary of its
 // run) the planes it padded itself, from its own cache. The caller decides nt for both, so a small
 // conv pads on one thread.

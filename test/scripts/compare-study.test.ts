@@ -114,7 +114,7 @@ test('compare-study.sh: an unknown method or dataset is one clear line and exit 
   }
 });
 
-test('regime-study.sh on the shared machinery: its job list as before (6 runs, finals at the published ω, the downstream classifiers, equal ω, early checkpoints)', { skip: flock ? false : 'flock not found' }, () => {
+test('regime-study.sh on the shared machinery: its job list (6 runs, finals at the published ω, the downstream classifiers, equal ω, early checkpoints at ω 0.8 and 1.6 for both methods)', { skip: flock ? false : 'flock not found' }, () => {
   const tmp = mkdtempSync(join(tmpdir(), 'cbdm-regime-study-'));
   try {
     const dir = join(tmp, 'regime');
@@ -126,11 +126,14 @@ test('regime-study.sh on the shared machinery: its job list as before (6 runs, f
     const jobs = r.calls.filter((c) => !c.includes(' train ')).map((c) => c.includes('classify')
       ? `classify ${/--augment-with \S+\/eval\/([^/]+)\//.exec(c)?.[1] ?? 'real'} ${/--seed (\d+)/.exec(c)![1]}`
       : `eval ${/\/([^/ ]+)$/.exec(c)![1]} ${/--steps (\d+)/.exec(c)![1]} ${/--omega (\S+)/.exec(c)![1]}`);
-    assert.equal(jobs.length, 45);
+    assert.equal(jobs.length, 57);
     assert.deepEqual(jobs.slice(0, 9), ['eval ddpm-s0 10500 0.8', 'eval cbdm-s0 10500 1.6', 'eval ddpm-s1 10500 0.8', 'eval cbdm-s1 10500 1.6',
       'eval ddpm-s2 10500 0.8', 'eval cbdm-s2 10500 1.6', 'classify real 0', 'classify ddpm-s0-10500-w0.8 0', 'classify cbdm-s0-10500-w1.6 0']);
     assert.deepEqual(jobs.slice(15, 17), ['eval ddpm-s0 10500 1.6', 'eval cbdm-s0 10500 0.8']);
-    assert.deepEqual(jobs.slice(-2), ['eval ddpm-s2 6000 0.8', 'eval cbdm-s2 6000 1.6']);
+    assert.deepEqual(jobs.slice(43, 45), ['eval ddpm-s2 6000 0.8', 'eval cbdm-s2 6000 1.6']);
+    // then the early checkpoints at the other method's ω, so both methods meet at ω 0.8 and 1.6
+    assert.deepEqual(jobs.slice(45, 47), ['eval ddpm-s0 3000 1.6', 'eval cbdm-s0 3000 0.8']);
+    assert.deepEqual(jobs.slice(-2), ['eval ddpm-s2 6000 1.6', 'eval cbdm-s2 6000 0.8']);
     assert.ok(r.calls.filter((c) => c.includes('demo-study.ts')).every((c) => c.includes('--per-class 200 --sampler-steps 50 --eta 1 --clip none --seed 1')));
   } finally {
     rmSync(tmp, { recursive: true, force: true });

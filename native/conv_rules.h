@@ -56,8 +56,9 @@ bool direct_backward_data_ok(const ConvGeom& g) {
   return g.Co < 16 || (DW_VL == 16 && !bf16_kernels());
 }
 
-// pointwise tiles (conv_pointwise.h) forward, AVX-512 only (AVX2 keeps the gemm until measured
-// there), from 256 output positions in the batch: at 2 threads vs the im2col gemm 1.35–1.4× at
+// pointwise tiles (conv_pointwise.h) forward, AVX-512 only (with AVX2's 2-channel × 4-vector tiles
+// they ran at 0.4–1.0× the gemm on the same shapes, forced on this Zen 5), from 256 output
+// positions in the batch: at 2 threads vs the im2col gemm 1.35–1.4× at
 // 64→64 4×4 and 96→32 16×16 (64 images), 1.1–1.25× at 64→64 and 128→64 8×8, 1.05–1.25× from 128
 // to 384 channels at 8×8 to 32×32 (16 images), 1.0–1.05× at 64→64 32×32; one 8×8 image 0.92×.
 // In bf16 precision it also takes the maps where it beats the bf16 gemm: ≤ 8×8 or ≤ 64 output

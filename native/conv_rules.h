@@ -31,9 +31,11 @@ bool direct_forward_ok(const ConvGeom& g) { return direct_conv3(g) && (DW_VL == 
 // and ANDs (2026-12-07: +12–16 % on those shapes) also the 64-channel maps of 64 images: 64→64
 // 8×8 1.08–1.1× (fused and plain), 32→64 8×8 fused 1.15×, 128→64 8×8 and the 4×4 maps fused
 // 1.0–1.03×. vs the im2col gemm (256 output channels, k 2304, which the channel-vector kernel
-// declines): 1.6–1.8× at 256→256 4×4, 1.2–1.3× at 256/512→256 8×8. AVX2 keeps the old kernels
-// until measured there. (Zen 5, bench/RESULTS.md)
-bool direct_short_forward_ok(const ConvGeom& g) { return DW_VL == 16 && direct_conv3_short(g); }
+// declines): 1.6–1.8× at 256→256 4×4, 1.2–1.3× at 256/512→256 8×8. With AVX2 (4×4 maps only: a
+// vector is two rows of 4) only where the channel-vector kernel declines: there 1.3–1.4× the gemm
+// (256→256 4×4), elsewhere 0.8–0.95× the channel-vector kernel (forced on this Zen 5, 2026-12-07).
+// (Zen 5, bench/RESULTS.md)
+bool direct_short_forward_ok(const ConvGeom& g) { return direct_conv3_short(g) && (DW_VL == 16 || !cv_forward_ok(g)); }
 // In bf16 precision the fp32 direct kernel (row tiles) still takes the maps with ≥ 64 output
 // channels, where it is faster than the bf16 kernels would be: at 2 threads, 16 images, vs the
 // kernel bf16 precision ran, 64→64 32×32 2.4× (bf16 channel-vector), 128→128 32×32 1.25–1.4× and

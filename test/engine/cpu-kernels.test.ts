@@ -330,8 +330,9 @@ test('convKernelName: the rule table of each pass picks the kernel its rules say
         // AVX-512 (≤ 64 outputs with AVX2), and backward-data into ≥ 8 channels with AVX-512; the
         // channel-vector kernel on small maps (k > 2048 in k blocks, with ≤ 128 output channels on
         // maps ≥ 8×8) — with AVX-512 only on maps the direct kernel's short-row tiles (widths 4 and
-        // 8) cannot take; AVX2 takes the gemm where the channel-vector kernel declines, as on wide
-        // maps with many channels; the pointwise tiles or the gemm for 1×1
+        // 8) cannot take; with AVX2 the short-row tiles (4×4 maps) only where the channel-vector
+        // kernel declines, the gemm elsewhere it declines, as on wide maps with many channels; the
+        // pointwise tiles (AVX-512) or the gemm for 1×1
         const d = i === 'avx512';
         assert.deepEqual(name(c16), ['direct-3x3', d ? 'direct-3x3' : 'channel-vector', 'direct-3x3'], `${i} 32→32 16×16`);
         assert.deepEqual(name(c8), [d ? 'direct-3x3-short-rows' : 'channel-vector', 'channel-vector', 'im2col-gemm'], `${i} 128→128 8×8`);
@@ -341,7 +342,7 @@ test('convKernelName: the rule table of each pass picks the kernel its rules say
         assert.deepEqual(name(wide256), d ? ['direct-3x3', 'direct-3x3', 'im2col-gemm'] : ['im2col-gemm', 'im2col-gemm', 'im2col-gemm'], `${i} 256→256 32×32`);
         assert.deepEqual(name(big), [d ? 'direct-3x3-short-rows' : 'channel-vector', 'channel-vector', 'im2col-gemm'], `${i} 256→128 8×8 (forward k 2304)`);
         assert.deepEqual(name(big256)[0], d ? 'direct-3x3-short-rows' : 'im2col-gemm', `${i} 256→256 8×8 (k 2304, 256 output channels)`);
-        assert.deepEqual(name(big4)[0], d ? 'direct-3x3-short-rows' : 'im2col-gemm', `${i} 256→128 4×4 (k 2304 on a 4×4 map)`);
+        assert.deepEqual(name(big4)[0], 'direct-3x3-short-rows', `${i} 256→128 4×4 (k 2304 on a 4×4 map: the channel-vector kernel declines)`);
         assert.deepEqual(name(p1), [d ? 'pointwise' : 'im2col-gemm', 'im2col-gemm', 'im2col-gemm'], `${i} 1×1`);
         assert.deepEqual(name(convGeom(1, 64, 8, 64, 1, 1, 0))[0], 'im2col-gemm', `${i} 1×1, one 8×8 image (64 positions)`);
         assert.deepEqual(name(out), ['direct-3x3', 'direct-3x3', 'im2col-gemm'], `${i} the UNet's output conv 64→3`);

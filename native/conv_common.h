@@ -118,12 +118,7 @@ inline bool pad_image_norm(const float* s, float* d, int64_t C, int64_t H, int64
   float* run = tls_run.get(static_cast<size_t>(C * H * W));
   if (!run) return false;
   kernels().norm_act_maps(s, C, H * W, run, scale, shift, swish);
-  for (int64_t c = 0; c < C; c++) {
-    float* dc = d + c * plane;
-    zero_plane_borders(dc, H, W, ph, pw, Wp);
-    const float* rc = run + c * H * W;
-    for (int64_t h = 0; h < H; h++) std::memcpy(dc + (ph + h) * Wp + pw, rc + h * W, sizeof(float) * W);
-  }
+  for (int64_t c = 0; c < C; c++) pad_plane(run + c * H * W, d + c * plane, H, W, ph, pw, Wp);
   return true;
 }
 

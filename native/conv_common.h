@@ -13,6 +13,9 @@ thread_local Buf tls_parts;  // backward-weight partial sums (used by the callin
 // from 64 images: 38 MB) is new zero pages on every call, faulted in while it is filled — the
 // direct kernel measured 0.46–0.64× the gemm there before, 1.51–1.52× after (forward, 2 threads).
 thread_local Buf tls_pad;
+// The direct kernel's blocked weights (conv_direct3.h), kept between calls for the same reason:
+// the 512→256 3×3 weights are 4.7 MB of fresh pages per call otherwise.
+thread_local Buf tls_wblock;
 
 // The fused inference forward's epilogue terms (conv.h ConvEpilogue) added to one output value.
 inline float epilogue_add(const ConvEpilogue* e, float v, int64_t nco, int64_t at) {

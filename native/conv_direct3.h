@@ -177,20 +177,25 @@ bool direct_conv3_run(const float* inp, Weight w, const float* bias, float* out,
   const int64_t cob = dc_blocks(Cout), rb = (H + DC_V - 1) / DC_V, sb = W / DW_VL;
   const int64_t nvec = short_rows ? N * H * W / DW_VL : 0;  // short rows: the maps' vectors, in tiles of DC_V
   const int64_t tiles = short_rows ? (nvec + DC_V - 1) / DC_V * cob : N * cob * rb * sb;
-  // The weights by block: block [co0, co1) at co0·Cin·9, in [ci][tap][co1 − co0] order.
-  float* wb = aligned_floats(Cout * Cin * 9);
+  const double flops = 2.0 * N * Cout * H * W * Cin * 9;
+  if (flops < 4e6 * nt) nt = 1;
+  // The weights by block: block [co0, co1) at co0·Cin·9, in [ci][tap][co1 − co0] order, written
+  // in that order (sequential stores, r read streams) by nt threads into a kept buffer. Why: the
+  // one-thread element loop into a fresh buffer was half the wall time of the 512→256 4×4 conv
+  // (16 images; perf: 16 % of the samples beside the tiles' 34 % on two threads, and the new
+  // buffer's page faults 2 % more), and 2–5 % of the 16×16 and 32×32 ones.
+  float* wb = tls_wblock.get(Cout * Cin * 9);
   if (!wb) return false;
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1 && Cout * Cin >= 4096)
   for (int64_t b = 0; b < cob; b++) {
     const int64_t co0 = b * Cout / cob, r = (b + 1) * Cout / cob - co0;
     float* d = wb + co0 * Cin * 9;
-    for (int64_t i = 0; i < r; i++)
-      for (int64_t c = 0; c < Cin; c++)
-        for (int tap = 0; tap < 9; tap++) d[(c * 9 + tap) * r + i] = w(co0 + i, c, tap);
+    for (int64_t c = 0; c < Cin; c++)
+      for (int tap = 0; tap < 9; tap++)
+        for (int64_t i = 0; i < r; i++) d[(c * 9 + tap) * r + i] = w(co0 + i, c, tap);
   }
-  const double flops = 2.0 * N * Cout * H * W * Cin * 9;
-  if (flops < 4e6 * nt) nt = 1;
   float* xp = short_rows ? pad_maps(inp, N, Cin, H, W, 1, 0, nt, pro) : pad1(inp, N, Cin, H, W, nt, pro);
-  if (!xp) { std::free(wb); return false; }
+  if (!xp) return false;
   if (short_rows) {  // tiles vector-major (image-major), channel blocks inner; split as the padding
     const DcsMasks mk = dcs_masks(W);
 #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
@@ -199,8 +204,7 @@ bool direct_conv3_run(const float* inp, Weight w, const float* bias, float* out,
       dc_dispatch<DcsShortTile>(static_cast<int>(co1 - co0), static_cast<int>(imin(DC_V, nvec - u0)), xp, wb, bias, out, Cin,
                                 Cout, H, W, u0, co0, mk, epi);
     }
-    std::free(wb);  // xp is tls_pad's (conv_common.h)
-    return true;
+    return true;  // wb is tls_wblock's, xp tls_pad's (conv_common.h)
   }
   // Tiles: image, channel block, DC_V-row block (the last one shorter), DW_VL-wide column strip,
   // split statically (image-major, as pad1 split the planes: each thread reads what it padded).
@@ -211,8 +215,7 @@ bool direct_conv3_run(const float* inp, Weight w, const float* bias, float* out,
     dc_dispatch<DcRowTile>(static_cast<int>(co1 - co0), static_cast<int>(imin(DC_V, H - r0)), xp, wb, bias, out, Cin, Cout, H,
                            W, n, co0, r0, c0, epi);
   }
-  std::free(wb);  // xp is tls_pad's (conv_common.h)
-  return true;
+  return true;  // wb is tls_wblock's, xp tls_pad's (conv_common.h)
 }
 #endif
 

@@ -14,6 +14,7 @@ import { groupNorm } from '../../src/engine/ops/groupnorm.ts';
 import { concat } from '../../src/engine/ops/concat.ts';
 import { upsampleNearest2x } from '../../src/engine/ops/upsample.ts';
 import { conv2d } from '../../src/engine/ops/conv2d.ts';
+import { attention } from '../../src/engine/ops/attention.ts';
 import type { BackendName } from '../../src/engine/backend.ts';
 import { Rng } from '../../src/util/rng.ts';
 
@@ -31,7 +32,7 @@ function checkOverwrites(name: string, op: () => Tensor): void {
 }
 
 for (const name of ['js', 'cpu'] as BackendName[]) {
-  test(`${name}: ops with 'overwritten' outputs write every element (add, broadcast add, group norm ± swish, concat, upsample, conv2d)`, { skip: backendAvailable(name) ? false : `${name} backend not available` }, () => {
+  test(`${name}: ops with 'overwritten' outputs write every element (add, broadcast add, group norm ± swish, concat, upsample, conv2d, attention)`, { skip: backendAvailable(name) ? false : `${name} backend not available` }, () => {
     const be = getBackend(name);
     setCurrentBackend(be);
     // a pooled buffer is handed out as it is for 'overwritten', zeroed otherwise
@@ -47,6 +48,9 @@ for (const name of ['js', 'cpu'] as BackendName[]) {
     checkOverwrites('groupNorm+swish', () => groupNorm(x, gamma, beta, { groups: 8, swish: true }));
     checkOverwrites('concat', () => concat([x, normal([2, 16, 6, 6], 6)], 1));
     checkOverwrites('upsample', () => upsampleNearest2x(x));
+    // attention: y and its probabilities P (N·L·L, here the size of y too, so either may get the poison)
+    checkOverwrites('attention', () => attention(normal([2, 16, 16], 10), normal([2, 16, 16], 11), normal([2, 16, 16], 12)));
+    checkOverwrites('attention 32×36', () => attention(normal([2, 32, 36], 13), normal([2, 32, 36], 14), normal([2, 32, 36], 15)));
     // the conv kernels the rule tables pick at these shapes (direct 3×3, channel-vector, gemm, 1×1)
     for (const [ci, co, s, k] of [[32, 32, 16, 3], [32, 64, 6, 3], [32, 48, 6, 3], [32, 64, 6, 1], [3, 32, 16, 3]] as const) {
       const xin = normal([2, ci, s, s], 7), w = normal([co, ci, k, k], 8), b = normal([co], 9);

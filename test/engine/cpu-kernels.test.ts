@@ -152,6 +152,9 @@ test('cpu conv2d vs js at UNet shapes (8×64×16×16 → 64 3×3 s1 p1, s2 p1, 1
     // ≥ 128 output channels at 8×8 take the short-row tiles on avx512 (the cv kernel elsewhere)
     checkConv(convGeom(2, 24, 8, 128, 3, 1, 1), true, `${isa} 8×8 Ci 24 Co 128`);
     checkConv(convGeom(1, 480, 8, 48, 3, 1, 1), false, `${isa} cv k 4320 (3 k blocks) 8×8 Ci 480 Co 48`);
+    // stride 2 onto a small map at k > 2048 and > 128 output channels (the downsampling rule):
+    // k 2160 = 2 blocks, Co 144 = 4 + 4 + 1 vectors, 8×8 → 4×4
+    checkConv(convGeom(2, 240, 8, 144, 3, 2, 1), true, `${isa} cv stride 2 k 2160 8×8 → 4×4 Ci 240 Co 144`);
   });
 });
 
@@ -343,6 +346,10 @@ test('convKernelName: the rule table of each pass picks the kernel its rules say
         assert.deepEqual(name(big), [d ? 'direct-3x3-short-rows' : 'channel-vector', 'channel-vector', 'im2col-gemm'], `${i} 256→128 8×8 (forward k 2304)`);
         assert.deepEqual(name(big256)[0], d ? 'direct-3x3-short-rows' : 'im2col-gemm', `${i} 256→256 8×8 (k 2304, 256 output channels)`);
         assert.deepEqual(name(big4)[0], 'direct-3x3-short-rows', `${i} 256→128 4×4 (k 2304 on a 4×4 map: the channel-vector kernel declines)`);
+        // stride 2 onto ≤ 16×16 maps: the channel-vector kernel at any k and channel count
+        assert.deepEqual(name(convGeom(4, 256, 16, 256, 3, 2, 1))[0], 'channel-vector', `${i} 256→256 16×16 stride 2 (k 2304)`);
+        assert.deepEqual(name(convGeom(4, 512, 8, 512, 3, 2, 1))[0], 'channel-vector', `${i} 512→512 8×8 stride 2 (k 4608)`);
+        assert.deepEqual(name(convGeom(4, 256, 64, 256, 3, 2, 1))[0], 'im2col-gemm', `${i} 256→256 64×64 stride 2 (32×32 out)`);
         assert.deepEqual(name(p1), [d ? 'pointwise' : 'im2col-gemm', 'im2col-gemm', 'im2col-gemm'], `${i} 1×1`);
         assert.deepEqual(name(convGeom(1, 64, 8, 64, 1, 1, 0))[0], 'im2col-gemm', `${i} 1×1, one 8×8 image (64 positions)`);
         assert.deepEqual(name(out), ['direct-3x3', 'direct-3x3', 'im2col-gemm'], `${i} the UNet's output conv 64→3`);

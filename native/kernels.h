@@ -22,6 +22,10 @@ struct Kernels {
   void (*relu_forward)(const float* x, float* out, int64_t n, int nt);
   void (*relu_backward)(const float* x, const float* gy, float* gx, int64_t n, int nt);
   void (*scale_in_place)(float* a, float s, int64_t n, int nt);
+  // data movement, copies only (the same bits as src/engine/js/upsample.ts and concat.ts):
+  // y (P×2H×2W) = x (P×H×W) repeated 2×2; out[o·os + i] = a[o·as + i] for o < count, i < len
+  void (*upsample_nearest2x)(const float* x, float* y, int64_t P, int64_t H, int64_t W, int nt);
+  void (*copy_blocks)(const float* a, int64_t a_stride, float* out, int64_t out_stride, int64_t len, int64_t count, int nt);
   // counter-based dropout (src/engine/js/dropout.ts): out = x·keep or 0, thr = ⌊p·2³²⌋
   void (*dropout)(const float* x, float* out, int64_t n, uint32_t thr, double keep, uint32_t s0, uint32_t s1, int nt);
   // reductions in float64, over fixed chunks summed in order (thread-count independent)

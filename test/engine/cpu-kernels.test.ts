@@ -262,6 +262,28 @@ function checkAttention(N: number, C: number, L: number, what: string): void {
   close(js.read(gvj), cpu.read(gvc), 2e-5, `${what} gv`);
 }
 
+test('cpu upsample 2× and block copies equal js bit for bit (odd sizes, one long block, many short ones, offsets, empty)', { skip }, () => {
+  for (const [P, H, W] of [[3, 5, 7], [2, 16, 16], [1, 1, 1], [64, 4, 4]] as const) {
+    const [xj, xc] = pair(normal(P * H * W, 21));
+    const yj = js.alloc('float32', P * 4 * H * W), yc = cpu.alloc('float32', P * 4 * H * W);
+    cpu.write(yc, new Float32Array(P * 4 * H * W).fill(NaN));
+    js.upsampleNearest2xForward(xj, yj, P, H, W);
+    cpu.upsampleNearest2xForward(xc, yc, P, H, W);
+    assert.deepEqual(Array.from(cpu.read(yc)), Array.from(js.read(yj)), `upsample ${P}×${H}×${W}`);
+  }
+  // [aOff, aStride, outOff, outStride, len, count]: concat-like, one long block (split over
+  // threads inside the block), many 3-float blocks, and nothing to copy
+  for (const [aOff, aStride, outOff, outStride, len, count] of [[0, 40, 7, 96, 40, 16], [3, 0, 0, 0, 200000, 1], [5, 4, 1, 9, 3, 30000],
+    [0, 1, 0, 1, 0, 5], [0, 1, 0, 1, 4, 0]] as const) {
+    const na = aOff + Math.max(0, count - 1) * aStride + len + 2, no = outOff + Math.max(0, count - 1) * outStride + len + 3;
+    const [aj, ac] = pair(normal(na, 22));
+    const [oj, oc] = pair(normal(no, 23));
+    js.copyBlocks(aj, aOff, aStride, oj, outOff, outStride, len, count);
+    cpu.copyBlocks(ac, aOff, aStride, oc, outOff, outStride, len, count);
+    assert.deepEqual(Array.from(cpu.read(oc)), Array.from(js.read(oj)), `copyBlocks ${[aOff, aStride, outOff, outStride, len, count]}`);
+  }
+});
+
 test('cpu attention (GEMM + row softmax) vs js at 16×16, every ISA', { skip }, () => {
   forEachIsa((isa) => {
     checkAttention(2, 64, 256, `${isa} N2 C64 L256`);

@@ -168,6 +168,19 @@ export class CpuBackend extends JsBackend {
     this.nat.groupNormBackward(f[0]!, f[1]!, f[2]!, f[3]!, f[4]!, f[5]!, f[6]!, f[7]!, f[8]!, g.N, g.C, g.L, g.G, swish);
   }
 
+  // ---- data movement (copies: the same values as the js loops, on all threads) ----------------
+  override upsampleNearest2xForward(x: Storage, y: Storage, P: number, H: number, W: number): void {
+    const f = f32(x, y);
+    if (f) this.nat.upsampleNearest2x(f[0]!, f[1]!, P, H, W); else super.upsampleNearest2xForward(x, y, P, H, W);
+  }
+  override copyBlocks(a: Storage, aOff: number, aStride: number, out: Storage, outOff: number, outStride: number,
+    len: number, count: number): void {
+    const f = f32(a, out);
+    // views of one buffer may overlap: those keep the js loop (TypedArray.set copies as memmove)
+    if (f && f[0]!.buffer !== f[1]!.buffer) this.nat.copyBlocks(f[0]!, aOff, aStride, f[1]!, outOff, outStride, len, count);
+    else super.copyBlocks(a, aOff, aStride, out, outOff, outStride, len, count);
+  }
+
   // ---- attention (GEMMs around a row softmax) -------------------------------------------------
   override attentionForward(q: Storage, k: Storage, v: Storage, y: Storage, P: Storage, N: number, C: number, L: number): void {
     const f = f32(q, k, v, y, P);

@@ -30,7 +30,7 @@ const REQUIRED_EXPORTS: readonly (keyof NativeAddon)[] = [
   'info', 'setThreads', 'setIsa', 'setPrecision', 'setConvKernels', 'setGemmBlock', 'convKernelName', 'gemm', 'conv2dForward', 'conv2dBackwardData', 'conv2dBackwardWeight',
   'conv2dForwardFused', 'convForwardFuses',
   'groupNormForward', 'groupNormBackward', 'ew', 'reduce', 'broadcast', 'adamStep', 'emaUpdate',
-  'attentionForward', 'attentionBackward', 'dropout', 'pool2dForward',
+  'attentionForward', 'attentionBackward', 'dropout', 'pool2dForward', 'upsampleNearest2x', 'copyBlocks',
 ];
 
 /** The precision last asked of the addon (it computes in bf16 only where the CPU can). */

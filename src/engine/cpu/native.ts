@@ -64,6 +64,10 @@ export interface NativeAddon {
     Ho: number, Wo: number, countIncludePad: boolean): void;
   /** Counter-based dropout (src/engine/js/dropout.ts); p ∈ [0, 1), seeds uint32. */
   dropout(x: F, out: F, p: number, seed0: number, seed1: number): void;
+  /** y (P×2H×2W) = x (P×H×W) repeated 2×2 (src/engine/js/upsample.ts). */
+  upsampleNearest2x(x: F, y: F, P: number, H: number, W: number): void;
+  /** out[outOff + o·outStride + i] = a[aOff + o·aStride + i], o < count, i < len (src/engine/js/concat.ts). */
+  copyBlocks(a: F, aOff: number, aStride: number, out: F, outOff: number, outStride: number, len: number, count: number): void;
   attentionForward(q: F, k: F, v: F, y: F, P: F, N: number, C: number, L: number): void;
   attentionBackward(q: F, k: F, v: F, P: F, gy: F, gq: F, gk: F, gv: F, N: number, C: number, L: number): void;
 }

@@ -19,18 +19,28 @@ import { CbdmError } from '../src/util/errors.ts';
 import { cellKey, fmt, meanDifference, ms, readCells, writeSummaryJson, METRICS, type Cell, type Group, type Metric } from './study-tables.ts';
 
 /** Methods as compare-study.sh names them, in table order, with their labels. */
-const METHODS: ReadonlyArray<[string, string]> = [
+const ALL_METHODS: ReadonlyArray<[string, string]> = [
   ['ddpm', 'DDPM'], ['cbdm', 'CBDM'], ['t2h', 'T2H'], ['coral', 'DDPM + CORAL'], ['cbdm-coral', 'CBDM + CORAL'], ['cm', 'CM (approximate)'],
 ];
 const GROUPS: ReadonlyArray<[Group, string]> = [['many', 'Many'], ['medium', 'Medium'], ['few', 'Few'], ['overall', 'All classes']];
 
-interface Protocol { dataset: string; steps: number; equalOmega: number; publishedOmega: Record<string, number>; train: string; eval: string; reuse: string | null }
+interface Protocol {
+  dataset: string; steps: number; equalOmega: number; publishedOmega: Record<string, number>; train: string; eval: string; reuse: string | null;
+  /** The methods the study runs (`--methods`); absent in directories written before it was recorded: all six. */
+  methods?: string[];
+}
 
 /** The tables (markdown) and the summary of a comparison directory. */
-export function compareReport(dir: string, opts: { seeds?: number[] } = {}): { markdown: string; summary: Record<string, unknown> } {
+export function compareReport(dir: string, opts: { seeds?: number[]; methods?: string[] } = {}): { markdown: string; summary: Record<string, unknown> } {
   const protoPath = join(dir, 'protocol.json');
   if (!existsSync(protoPath)) throw new CbdmError(`${protoPath} does not exist: give the directory of scripts/compare-study.sh --out`);
   const proto = JSON.parse(readFileSync(protoPath, 'utf8')) as Protocol;
+  // Only the methods the study runs: one it leaves out is neither a row nor "not yet measured".
+  const wanted = opts.methods ?? proto.methods;
+  for (const m of wanted ?? []) {
+    if (!ALL_METHODS.some(([k]) => k === m)) throw new CbdmError(`unknown method '${m}': choose from ${ALL_METHODS.map(([k]) => k).join(', ')}`);
+  }
+  const METHODS = wanted ? ALL_METHODS.filter(([m]) => wanted.includes(m)) : ALL_METHODS;
   const cells = readCells([join(dir, 'eval'), ...(proto.reuse ? [join(proto.reuse, 'eval')] : [])], GROUPS.map(([g]) => g));
   const seeds = opts.seeds ?? [0, 1, 2];
   const policies: Array<{ name: string; omega: (m: string) => number }> = [
@@ -66,7 +76,7 @@ export function compareReport(dir: string, opts: { seeds?: number[] } = {}): { m
     const ks: Metric[] = ['fid', 'recall', 'accuracy', 'nn_ratio'];
     lines.push(`#### Few group, method − DDPM at ω = ${proto.equalOmega} (difference of the means; in brackets the pooled seed sd)`, '');
     lines.push('| method | seeds (DDPM / method) | Δ domain-FID | Δ recall | Δ accuracy | Δ nn-ratio |', '|---|---|---:|---:|---:|---:|');
-    for (const [m, l] of METHODS.slice(1)) {
+    for (const [m, l] of METHODS.filter(([k]) => k !== 'ddpm')) {
       const c = cells.get(cellKey(proto.steps, proto.equalOmega, m));
       if (!c) continue;
       const d = Object.fromEntries(ks.map((k) => [k, meanDifference(base.values.few[k], c.values.few[k])]));
@@ -91,9 +101,9 @@ export function compareReport(dir: string, opts: { seeds?: number[] } = {}): { m
 
 // Run as a script (the test imports compareReport without running this).
 if (process.argv[1] !== undefined && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const { values, positionals } = parseArgs({ allowPositionals: true, options: { json: { type: 'string' }, seeds: { type: 'string', default: '0,1,2' } } });
-  if (positionals.length !== 1) throw new CbdmError('usage: scripts/compare-report.ts DIR [--json FILE] [--seeds 0,1,2]');
-  const { markdown, summary } = compareReport(positionals[0]!, { seeds: values.seeds!.split(',').map(Number) });
+  const { values, positionals } = parseArgs({ allowPositionals: true, options: { json: { type: 'string' }, seeds: { type: 'string', default: '0,1,2' }, methods: { type: 'string' } } });
+  if (positionals.length !== 1) throw new CbdmError('usage: scripts/compare-report.ts DIR [--json FILE] [--seeds 0,1,2] [--methods ddpm,cbdm,…]');
+  const { markdown, summary } = compareReport(positionals[0]!, { seeds: values.seeds!.split(',').map(Number), methods: values.methods?.split(',') });
   console.log(markdown);
   if (values.json) writeSummaryJson(values.json, summary);
 }

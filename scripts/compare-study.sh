@@ -115,8 +115,10 @@ write_protocol() {
   local m ws=() q='"'
   for m in ddpm cbdm t2h coral cbdm-coral cm; do ws+=("$q$m$q: $(published "$m")"); done
   mkdir -p "$DIR"
-  printf '{"dataset": "%s", "steps": %s, "equalOmega": %s, "publishedOmega": {%s},\n "train": "%s",\n "eval": "%s",\n "reuse": %s}\n' \
-    "$DATASET" "$FINAL" "$EQUAL_OMEGA" "$(IFS=,; echo "${ws[*]}")" "${RECIPE[*]}" "${EVAL[*]}" \
+  local ms=()
+  for m in "${METHODS[@]}"; do ms+=("$q$m$q"); done
+  printf '{"dataset": "%s", "steps": %s, "methods": [%s], "equalOmega": %s, "publishedOmega": {%s},\n "train": "%s",\n "eval": "%s",\n "reuse": %s}\n' \
+    "$DATASET" "$FINAL" "$(IFS=,; echo "${ms[*]}")" "$EQUAL_OMEGA" "$(IFS=,; echo "${ws[*]}")" "${RECIPE[*]}" "${EVAL[*]}" \
     "$([ -n "$REUSE" ] && echo "$q$REUSE$q" || echo null)" >"$DIR/protocol.json.tmp"
   mv "$DIR/protocol.json.tmp" "$DIR/protocol.json"
 }

@@ -60,8 +60,9 @@ test('compare-study.sh: each method its flags and one recipe, published and equa
     assert.deepEqual(evals, ['ddpm-s0 0.8', 't2h-s0 1.5', 't2h-s0 0.8', 'cbdm-coral-s0 1.6', 'cbdm-coral-s0 0.8', 'cm-s0 0.8',
       'ddpm-s1 0.8', 't2h-s1 1.5', 't2h-s1 0.8', 'cbdm-coral-s1 1.6', 'cbdm-coral-s1 0.8', 'cm-s1 0.8']);
     assert.ok(r.calls.filter((c) => c.includes('demo-study.ts')).every((c) => c.includes('--per-class 100 --sampler-steps 25 --eta 1 --clip clip --seed 1 --steps 2000')));
-    const proto = JSON.parse(readFileSync(join(dir, 'protocol.json'), 'utf8')) as { steps: number; equalOmega: number; publishedOmega: Record<string, number> };
+    const proto = JSON.parse(readFileSync(join(dir, 'protocol.json'), 'utf8')) as { steps: number; methods: string[]; equalOmega: number; publishedOmega: Record<string, number> };
     assert.equal(proto.steps, 2000);
+    assert.deepEqual(proto.methods, ['ddpm', 't2h', 'cbdm-coral', 'cm']);
     assert.deepEqual(proto.publishedOmega, { ddpm: 0.8, cbdm: 1.6, t2h: 1.5, coral: 0.8, 'cbdm-coral': 1.6, cm: 0.8 });
     // Resumable: everything done is skipped.
     const again = study(['--dataset', 'shapes10-lt', '--out', dir, '--seeds', '0,1', '--methods', 'ddpm,t2h,cbdm-coral,cm'], tmp);
@@ -164,6 +165,13 @@ test('compare-report: mean ± sd over seeds per group and ω policy, method − 
     const missing = summary.missing as string[];
     assert.ok(missing.includes('cbdm-s1 ω 1.6') && missing.includes('t2h-s0 ω 1.5') && missing.includes('cbdm-coral-s0 ω 0.8'));
     assert.ok(!missing.includes('ddpm-s1 ω 0.8') && !missing.includes('cbdm-s0 ω 1.6'));
+    // A study that runs some of the methods (protocol.json "methods", or --methods): the others are
+    // neither rows nor missing.
+    const some = compareReport(dir, { seeds: [0, 1], methods: ['ddpm', 'cbdm', 'cbdm-coral'] });
+    assert.ok(!some.markdown.includes('T2H') && !some.markdown.includes('CM (approximate)'));
+    assert.ok(!(some.summary.missing as string[]).some((m) => m.startsWith('t2h') || m.startsWith('cm')));
+    assert.match(some.markdown, /\| Few \| CBDM \+ CORAL \| 1\.6 \| 0 \| 5\.00 \(1 seed\) \|/);
+    assert.throws(() => compareReport(dir, { methods: ['ddpm', 'nope'] }), /unknown method 'nope'/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -12,6 +12,7 @@ import { benchTrain, TRAIN_BENCH_PASSES, TRAIN_BENCH_PEERS, type TrainBenchPass,
 import { parsePreset, PRESET_NAMES } from '../models/presets.ts';
 import { useBackend } from '../engine/backends.ts';
 import { machineInfo } from '../util/machine.ts';
+import { median } from '../util/median.ts';
 
 export type BenchTarget = 'gemm' | 'conv' | 'train';
 
@@ -29,12 +30,6 @@ export interface RoundsCase {
   ratio_min: number | null;
   ratio_max: number | null;
   ratios: number[];
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
 /**

@@ -10,6 +10,8 @@
  * twice in a row (one unlucky batch is not a trend), is reported; early training, where the loss
  * falls, never is.
  */
+import { median } from '../util/median.ts';
+
 export interface DivergenceReport {
   step: number;
   /** The median of the logged values before the rise. */
@@ -42,10 +44,4 @@ export class DivergenceWatch {
     if (!high) this.history.push(loss);
     return report;
   }
-}
-
-function median(v: readonly number[]): number {
-  const s = [...v].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }

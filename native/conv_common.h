@@ -128,10 +128,10 @@ inline bool pad_image_norm(const float* s, float* d, int64_t C, int64_t H, int64
 // inp (N×C×H×W) zero-padded into N×C×(H+2ph)×(W+2pw), through the prologue when there is one;
 // null if out of memory. The result is tls_pad's memory: not freed by the caller, valid until the
 // next pad_maps on this thread, with DW_VL guard floats before and after it (the short-row tiles'
-// side taps read one float beyond either end and mask it off). The planes are split between the nt threads statically, image-major,
-// as the forward kernels split their tiles: each thread then reads (all but at the boundary of its
-// run) the planes it padded itself, from its own cache. The caller decides nt for both, so a small
-// conv pads on one thread.
+// side taps read one float beyond either end and mask it off). The planes are split between the nt
+// threads statically, image-major, as the forward kernels split their tiles: each thread then reads
+// (all but at the boundary of its run) the planes it padded itself, from its own cache. The caller
+// decides nt for both, so a small conv pads on one thread.
 float* pad_maps(const float* inp, int64_t N, int64_t C, int64_t H, int64_t W, int64_t ph, int64_t pw, int nt,
                 const ConvPrologue* pro = nullptr) {
   const int64_t Wp = W + 2 * pw, plane = (H + 2 * ph) * Wp;

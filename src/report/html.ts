@@ -14,6 +14,7 @@ import type { EvalProtocol, MetricValues, RunData, RunImage } from './run-dir-ty
 import { CM_APPROXIMATE } from '../train/cm.ts';
 import { describeOmegaPolicy, describeProtocol, protocolDifferences } from '../metrics/protocol.ts';
 import { methodLabel, summariseSeeds, SUMMARY_ROWS, type SeedStat, type SettingSummary, type SummaryRow } from './seed-summary.ts';
+import { upperMedian } from '../util/median.ts';
 
 /** How to render the report. */
 export interface ReportOptions {
@@ -75,9 +76,7 @@ function runSwatch(i: number, label: string): string {
 }
 
 function median(xs: number[]): number | null {
-  if (xs.length === 0) return null;
-  const s = xs.slice().sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
+  return xs.length === 0 ? null : upperMedian(xs);
 }
 
 function summarySection(runs: readonly RunData[], labels: readonly string[]): string {

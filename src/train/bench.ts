@@ -25,6 +25,7 @@ import { setCpuThreads, computePrecision, threadWait } from '../engine/cpu/load.
 import { peerEnv } from '../util/peer-env.ts';
 import { onnxruntimePeer } from './onnxruntime-peer.ts';
 import { CbdmError } from '../util/errors.ts';
+import { upperMedian } from '../util/median.ts';
 
 /** Which peers `cbdm bench train` measures: PyTorch (training and sampling), onnxruntime-node (sampling), or both. */
 export type TrainBenchPeer = 'torch' | 'onnxruntime' | 'both';
@@ -46,11 +47,6 @@ export const TRAIN_BENCH_PASSES: readonly TrainBenchPass[] = ['both', 'train', '
 
 /** Default batch per preset: large enough to be representative, small enough to finish. */
 export const BENCH_BATCH: Record<PresetName, number> = { tiny: 64, small: 16, cifar: 4 };
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
 
 /**
  * The passes to time: as asked, by default both, but only sampling against onnxruntime alone,
@@ -126,7 +122,7 @@ export function benchTrain(preset: PresetName, opts: { batch?: number; reps?: nu
     fwdTimes.push(now() - t0);
   }
   xT.dispose();
-  const ours = { train: doTrain ? B / median(trainTimes) : 0, sample: doSample ? B / median(fwdTimes) : 0 };
+  const ours = { train: doTrain ? B / upperMedian(trainTimes) : 0, sample: doSample ? B / upperMedian(fwdTimes) : 0 };
   const which = opts.peer ?? 'torch';
   // The peers' idle threads do what ours do (src/engine/cpu/load.ts threadWait): sleep at once
   // (our default; onnxruntime allow_spinning 0, PyTorch's libgomp OMP_WAIT_POLICY=passive) or spin

@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { loadCpuBackend, cpuInfo, setCpuThreads, computePrecision } from './load.ts';
 import type { Backend, ConvGeom } from '../backend.ts';
 import { peerEnv } from '../../util/peer-env.ts';
+import { upperMedian } from '../../util/median.ts';
 
 /** One benchmark row; `peer`/`ratio` are null when the peer could not run. */
 export interface BenchCase {
@@ -44,11 +45,6 @@ export interface BenchOptions {
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
-
 /** Seconds now on the given clock (cpu: process CPU seconds, all threads). */
 function now(clock: BenchClock): number {
   switch (clock) {
@@ -81,7 +77,7 @@ export function timeIt(f: () => void, reps: number, minSec = 0.05, clock: BenchC
     for (let i = 0; i < inner; i++) f();
     ts.push((now(clock) - t) / inner);
   }
-  return median(ts);
+  return upperMedian(ts);
 }
 
 function unitOf(clock: BenchClock): string {

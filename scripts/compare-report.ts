@@ -21,6 +21,7 @@ import { cellKey, fmt, meanDifference, ms, readCells, writeSummaryJson, METRICS,
 /** Methods as compare-study.sh names them, in table order, with their labels. */
 const ALL_METHODS: ReadonlyArray<[string, string]> = [
   ['ddpm', 'DDPM'], ['cbdm', 'CBDM'], ['t2h', 'T2H'], ['coral', 'DDPM + CORAL'], ['cbdm-coral', 'CBDM + CORAL'], ['cm', 'CM (approximate)'],
+  ['cm-l0.1', 'CM λ 0.1 (approximate)'],
 ];
 const GROUPS: ReadonlyArray<[Group, string]> = [['many', 'Many'], ['medium', 'Medium'], ['few', 'Few'], ['overall', 'All classes']];
 

@@ -5,7 +5,7 @@
 # method's published ω and at one ω for all.
 #
 #   scripts/compare-study.sh --dataset shapes10-lt --out DIR [--workers N] [--seeds 0,1,2]
-#                            [--methods ddpm,cbdm,t2h,coral,cbdm-coral,cm] [--reuse STUDY_DIR]
+#                            [--methods ddpm,cbdm,t2h,coral,cbdm-coral,cm,cm-l0.1] [--reuse STUDY_DIR]
 #                            [--steps N] [--per-class N]
 #
 # Resumable (scripts/study-lib.sh): kill it at any point and run the same command again.
@@ -18,7 +18,9 @@
 #
 # Methods (method_flags in study-lib.sh): ddpm, cbdm, t2h (`--method t2h`, mode t2h as released),
 # coral (`--method ddpm --coral`), cbdm-coral (`--method cbdm --coral`), cm (`--method cm`,
-# approximate: equations from the paper, released code not read). Every method trains with the
+# approximate: equations from the paper, released code not read), cm-l0.1 (`--method cm
+# --cm-lambda 0.1`: CM at a tenth of the paper's λ, which trains where λ 1 diverges; not in the
+# default list). Every method trains with the
 # same RECIPE, batch included (the published batch sizes differ: 64 / 48 / 128).
 # ω: published where published — DDPM 0.8 and CBDM 1.6 (qym7/CBDM-pytorch README commands), T2H
 # 1.5 (MediaBrain-SJTU/OC_LT README: `ddpm_gen.py --w 1.5`); CORAL publishes none (its `omega`
@@ -78,7 +80,7 @@ if [ -n "$STEPS" ]; then FINAL=$STEPS RECIPE+=(--steps "$STEPS"); fi
 
 published() {
   case $1 in
-    ddpm | coral | cm) echo 0.8 ;;
+    ddpm | coral | cm | cm-l0.1) echo 0.8 ;;
     cbdm | cbdm-coral) echo 1.6 ;;
     t2h) echo 1.5 ;;
   esac
@@ -111,12 +113,22 @@ run_job() {
 
 # The protocol, for scripts/compare-report.ts (rewritten each start; the same for every start of
 # one study unless --steps / --per-class change, which then changes the tables' budget too).
+# "methods" is the union over every start: the ones recorded so far, then this start's new ones,
+# so a study extended with another --methods (or run by two starts at once) keeps all of them.
 write_protocol() {
   local m ws=() q='"'
-  for m in ddpm cbdm t2h coral cbdm-coral cm; do ws+=("$q$m$q: $(published "$m")"); done
+  for m in ddpm cbdm t2h coral cbdm-coral cm cm-l0.1; do ws+=("$q$m$q: $(published "$m")"); done
   mkdir -p "$DIR"
-  local ms=()
-  for m in "${METHODS[@]}"; do ms+=("$q$m$q"); done
+  local ms=() known='' known_methods=()
+  if [ -f "$DIR/protocol.json" ]; then
+    known=$(sed -n 's/.*"methods": \[\([^]]*\)\].*/\1/p' "$DIR/protocol.json" | tr -d '" ')
+    # Written before "methods" was recorded: all six, as compare-report.ts reads such a file.
+    grep -q '"methods"' "$DIR/protocol.json" || known=ddpm,cbdm,t2h,coral,cbdm-coral,cm
+  fi
+  IFS=, read -r -a known_methods <<<"$known"
+  for m in "${known_methods[@]}" "${METHODS[@]}"; do
+    case " ${ms[*]} " in *" $q$m$q "*) ;; *) ms+=("$q$m$q") ;; esac
+  done
   printf '{"dataset": "%s", "steps": %s, "methods": [%s], "equalOmega": %s, "publishedOmega": {%s},\n "train": "%s",\n "eval": "%s",\n "reuse": %s}\n' \
     "$DATASET" "$FINAL" "$(IFS=,; echo "${ms[*]}")" "$EQUAL_OMEGA" "$(IFS=,; echo "${ws[*]}")" "${RECIPE[*]}" "${EVAL[*]}" \
     "$([ -n "$REUSE" ] && echo "$q$REUSE$q" || echo null)" >"$DIR/protocol.json.tmp"

@@ -30,7 +30,7 @@ export function readCells(evalDirs: readonly string[], groups: readonly Group[])
   for (const evalDir of evalDirs) {
     if (!existsSync(evalDir)) continue;
     for (const name of readdirSync(evalDir).sort()) {
-      const m = /^([a-z0-9-]+?)-s(\d+)-(\d+)-w([\d.]+)$/.exec(name);
+      const m = /^([a-z0-9.-]+?)-s(\d+)-(\d+)-w([\d.]+)$/.exec(name);
       const file = join(evalDir, name, 'eval.json');
       if (!m || seen.has(name) || !existsSync(file)) continue;
       seen.add(name);

@@ -63,11 +63,21 @@ test('compare-study.sh: each method its flags and one recipe, published and equa
     const proto = JSON.parse(readFileSync(join(dir, 'protocol.json'), 'utf8')) as { steps: number; methods: string[]; equalOmega: number; publishedOmega: Record<string, number> };
     assert.equal(proto.steps, 2000);
     assert.deepEqual(proto.methods, ['ddpm', 't2h', 'cbdm-coral', 'cm']);
-    assert.deepEqual(proto.publishedOmega, { ddpm: 0.8, cbdm: 1.6, t2h: 1.5, coral: 0.8, 'cbdm-coral': 1.6, cm: 0.8 });
+    assert.deepEqual(proto.publishedOmega, { ddpm: 0.8, cbdm: 1.6, t2h: 1.5, coral: 0.8, 'cbdm-coral': 1.6, cm: 0.8, 'cm-l0.1': 0.8 });
     // Resumable: everything done is skipped.
     const again = study(['--dataset', 'shapes10-lt', '--out', dir, '--seeds', '0,1', '--methods', 'ddpm,t2h,cbdm-coral,cm'], tmp);
     assert.equal(again.status, 0, again.stderr);
     assert.deepEqual(again.calls, []);
+    // Extended with another method: only its jobs run, with its flags, and the protocol keeps every method so far.
+    const more = study(['--dataset', 'shapes10-lt', '--out', dir, '--seeds', '0', '--methods', 'cm-l0.1,t2h'], tmp);
+    assert.equal(more.status, 0, more.stderr);
+    assert.deepEqual(more.calls.filter((c) => c.includes(' train ')).map((c) => c.replace(/ --out .*/, '')), [
+      `bin/cbdm.mjs train --method cm --cm-lambda 0.1 --seed 0 ${recipe}`,
+    ]);
+    assert.match(more.calls.find((c) => c.includes(' train '))!, /--out \S+\/cm-l0\.1-s0$/);
+    assert.deepEqual(more.calls.filter((c) => c.includes('demo-study.ts')).map((c) => `${/\/([^/ ]+)$/.exec(c)![1]} ${/--omega (\S+)/.exec(c)![1]}`), ['cm-l0.1-s0 0.8']);
+    const proto2 = JSON.parse(readFileSync(join(dir, 'protocol.json'), 'utf8')) as { methods: string[] };
+    assert.deepEqual(proto2.methods, ['ddpm', 't2h', 'cbdm-coral', 'cm', 'cm-l0.1']);
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }
@@ -100,12 +110,27 @@ test('compare-study.sh --reuse: DDPM/CBDM come from the other study read-only (i
   }
 });
 
+test('compare-study.sh: a protocol.json written before "methods" was recorded counts as all six methods when a start adds one', { skip: flock ? false : 'flock not found' }, () => {
+  const tmp = mkdtempSync(join(tmpdir(), 'cbdm-compare-legacy-'));
+  try {
+    const dir = join(tmp, 'study');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'protocol.json'), '{"dataset": "shapes10-lt", "steps": 2000, "equalOmega": 0.8, "publishedOmega": {"ddpm": 0.8}}\n');
+    const r = study(['--dataset', 'shapes10-lt', '--out', dir, '--seeds', '0', '--methods', 'cm-l0.1'], tmp);
+    assert.equal(r.status, 0, r.stderr);
+    const proto = JSON.parse(readFileSync(join(dir, 'protocol.json'), 'utf8')) as { methods: string[] };
+    assert.deepEqual(proto.methods, ['ddpm', 'cbdm', 't2h', 'coral', 'cbdm-coral', 'cm', 'cm-l0.1']);
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+});
+
 test('compare-study.sh: an unknown method or dataset is one clear line and exit 2', () => {
   const tmp = mkdtempSync(join(tmpdir(), 'cbdm-compare-bad-'));
   try {
     const m = study(['--dataset', 'shapes10-lt', '--out', join(tmp, 's'), '--methods', 'ddpm,coral-cm'], tmp);
     assert.equal(m.status, 2);
-    assert.match(m.stderr, /unknown method 'coral-cm' \(ddpm, cbdm, t2h, coral, cbdm-coral, cm\)/);
+    assert.match(m.stderr, /unknown method 'coral-cm' \(ddpm, cbdm, t2h, coral, cbdm-coral, cm, cm-l0\.1\)/);
     const d = study(['--dataset', 'cifar10-lt', '--out', join(tmp, 's')], tmp);
     assert.equal(d.status, 2);
     assert.match(d.stderr, /--dataset must be shapes10-lt or fashion-mnist-lt \(got 'cifar10-lt'\)/);
@@ -172,6 +197,10 @@ test('compare-report: mean ± sd over seeds per group and ω policy, method − 
     assert.ok(!(some.summary.missing as string[]).some((m) => m.startsWith('t2h') || m.startsWith('cm')));
     assert.match(some.markdown, /\| Few \| CBDM \+ CORAL \| 1\.6 \| 0 \| 5\.00 \(1 seed\) \|/);
     assert.throws(() => compareReport(dir, { methods: ['ddpm', 'nope'] }), /unknown method 'nope'/);
+    // A method name with a dot (CM at λ 0.1) is read from its evaluation directories like any other.
+    put('cm-l0.1-s0-2000-w0.8', 6, 0.9); put('cm-l0.1-s1-2000-w0.8', 8, 0.7);
+    const cm = compareReport(dir, { seeds: [0, 1], methods: ['ddpm', 'cm-l0.1'] });
+    assert.match(cm.markdown, /\| Few \| CM λ 0\.1 \(approximate\) \| 0\.8 \| 0, 1 \| 7\.00 ± 1\.41 \|/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

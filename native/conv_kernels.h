@@ -21,6 +21,7 @@
 //   conv_common.h                 min/max, scratch buffers, vector width, zero-padded maps
 //   conv_im2col.h                 implicit im2col operand sources, col2im, batching small images
 //   conv_direct3.h                direct 3×3 stride-1 kernels (forward, backward-data, backward-weight)
+//   conv_wgrad_dot.h              backward-weight as dot products along the maps (1×1; 3×3 into few channels)
 //   conv_pointwise.h              direct 1×1 forward tiles
 //   conv_channel_vector.h         channel-vector ("cv") register tiles, fp32
 //   conv_bf16.h                   bf16 tiles (cv and backward-weight) and the bf16 gemm (AVX512-BF16)
@@ -47,6 +48,7 @@ namespace {
 #include "conv_common.h"
 #include "conv_im2col.h"
 #include "conv_direct3.h"
+#include "conv_wgrad_dot.h"
 #include "conv_pointwise.h"
 #include "conv_channel_vector.h"
 #include "conv_bf16.h"

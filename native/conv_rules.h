@@ -109,6 +109,7 @@ const ConvRule<WeightRun> kBackwardWeightRules[] = {
     {"bf16-gemm-1x1", gb_pointwise_ok, conv2d_backward_weight_pointwise_bf16},
     {"bf16-channel-vector", cvw_bf16_ok, conv2d_backward_weight_bf16},
     {"direct-3x3", direct_wgrad, conv2d_backward_weight_direct},
+    {"map-dot", dot_wgrad_ok, conv2d_backward_weight_dot},
     {"im2col-gemm", any_shape, conv2d_backward_weight_gemm},
 };
 

@@ -131,8 +131,8 @@ write_protocol() {
   done
   printf '{"dataset": "%s", "steps": %s, "methods": [%s], "equalOmega": %s, "publishedOmega": {%s},\n "train": "%s",\n "eval": "%s",\n "reuse": %s}\n' \
     "$DATASET" "$FINAL" "$(IFS=,; echo "${ms[*]}")" "$EQUAL_OMEGA" "$(IFS=,; echo "${ws[*]}")" "${RECIPE[*]}" "${EVAL[*]}" \
-    "$([ -n "$REUSE" ] && echo "$q$REUSE$q" || echo null)" >"$DIR/protocol.json.tmp"
-  mv "$DIR/protocol.json.tmp" "$DIR/protocol.json"
+    "$([ -n "$REUSE" ] && echo "$q$REUSE$q" || echo null)" >"$DIR/protocol.json.$$"
+  mv "$DIR/protocol.json.$$" "$DIR/protocol.json"
 }
 
 echo "[$(stamp)] compare $DATASET: ${METHODS[*]} × seeds ${SEEDS[*]}, $FINAL steps → $DIR" >&2

@@ -118,6 +118,12 @@ test('cpu conv2d vs js at UNet shapes (8×64×16×16 → 64 3×3 s1 p1, s2 p1, 1
     // channel counts that leave partial channel tiles, one- and two-vector output tiles
     checkConv(convGeom(3, 17, 5, 48, 3, 1, 1), true, `${isa} direct wgrad Ci 17 Co 48 5×5`);
     checkConv(convGeom(2, 30, 12, 32, 3, 1, 1), false, `${isa} direct wgrad Ci 30 Co 32 12×12`);
+    // the map-dot backward-weight kernel (3×3 into fewer channels than a vector, rows of whole
+    // vectors; 1×1 on ≥ 64 positions with Ci + Co ≤ 160): edge tiles of every size (Co 35, 5, 3;
+    // Ci 37, 200), and images in several chunks (an image's maps > 64 Ki floats: one a chunk)
+    checkConv(convGeom(3, 37, 32, 35, 1, 1, 0), false, `${isa} map-dot wgrad 1×1 32×32 Ci 37 Co 35 (3 chunks)`);
+    checkConv(convGeom(3, 200, 16, 3, 3, 1, 1), true, `${isa} map-dot wgrad 3×3 16×16 Ci 200 Co 3 (3 chunks)`);
+    checkConv(convGeom(2, 13, 16, 5, 3, 1, 1), true, `${isa} map-dot wgrad 3×3 16×16 Ci 13 Co 5`);
     // the direct 3×3 forward / backward-data kernel (W a multiple of the vector width)
     checkConv(convGeom(2, 5, 16, 19, 3, 1, 1), true, `${isa} direct conv 16×16 Ci 5 Co 19`);
     checkConv(convGeom(1, 9, 32, 3, 3, 1, 1), true, `${isa} direct conv 32×32 Ci 9 Co 3 (and direct backward-data)`);
@@ -291,10 +297,10 @@ test('cpu attention (GEMM + row softmax) vs js at 16×16, every ISA', { skip }, 
   });
 });
 
-test('cpu conv2d, direct kernels (16×16, Co 32; short rows 4×4, Co 20), small-map kernel (8×8, Co 64), gemm (10×10, Co 24) and pointwise 1×1 (8×8, Co 24): bit-identical across thread counts', { skip }, () => {
+test('cpu conv2d, direct kernels (16×16, Co 32; short rows 4×4, Co 20), small-map kernel (8×8, Co 64), gemm (10×10, Co 24), pointwise 1×1 (8×8, Co 24) and the map-dot backward-weight (1×1 8×8; 16×16, Co 3): bit-identical across thread counts', { skip }, () => {
   const threads = cpuInfo()!.threads;
   try {
-    for (const [H, Co, k] of [[16, 32, 3], [8, 64, 3], [10, 24, 3], [4, 20, 3], [8, 24, 1]] as const) {
+    for (const [H, Co, k] of [[16, 32, 3], [8, 64, 3], [10, 24, 3], [4, 20, 3], [8, 24, 1], [16, 3, 3]] as const) {
       const g = convGeom(6, 20, H, Co, k, 1, (k - 1) / 2);
       const xs = g.N * g.Ci * g.H * g.W, ys = g.N * g.Co * g.Ho * g.Wo, ws = Co * 20 * k * k;
       const x = cpu.alloc('float32', xs), w = cpu.alloc('float32', ws), gy = cpu.alloc('float32', ys);
@@ -373,8 +379,12 @@ test('convKernelName: the rule table of each pass picks the kernel its rules say
         assert.deepEqual(name(convGeom(4, 512, 8, 512, 3, 2, 1))[0], 'channel-vector', `${i} 512→512 8×8 stride 2 (k 4608)`);
         assert.deepEqual(name(convGeom(4, 256, 64, 256, 3, 2, 1))[0], 'im2col-gemm', `${i} 256→256 64×64 stride 2 (32×32 out)`);
         assert.deepEqual(name(p1), [d ? 'pointwise' : 'im2col-gemm', 'im2col-gemm', 'im2col-gemm'], `${i} 1×1`);
+        // backward-weight of 1×1 convs with few channels on maps ≥ 8×8: the map-dot kernel
+        assert.deepEqual(name(convGeom(4, 96, 16, 32, 1, 1, 0))[2], 'map-dot', `${i} 1×1 96→32 16×16 backward-weight`);
+        assert.deepEqual(name(convGeom(4, 64, 8, 64, 1, 1, 0))[2], 'map-dot', `${i} 1×1 64→64 8×8 backward-weight`);
+        assert.deepEqual(name(convGeom(4, 64, 4, 64, 1, 1, 0))[2], 'im2col-gemm', `${i} 1×1 64→64 4×4 backward-weight`);
         assert.deepEqual(name(convGeom(1, 64, 8, 64, 1, 1, 0))[0], 'im2col-gemm', `${i} 1×1, one 8×8 image (64 positions)`);
-        assert.deepEqual(name(out), ['direct-3x3', 'direct-3x3', 'im2col-gemm'], `${i} the UNet's output conv 64→3`);
+        assert.deepEqual(name(out), ['direct-3x3', 'direct-3x3', 'map-dot'], `${i} the UNet's output conv 64→3`);
         setCpuConvKernels('gemm');
         assert.deepEqual(name(c16), ['im2col-gemm', 'im2col-gemm', 'im2col-gemm'], `${i} gemm-only`);
         setCpuConvKernels('auto');

@@ -93,20 +93,20 @@ inline int64_t wgrad_chunk_images(int64_t floats_per_image) {
   return imax(1, kChunkFloats / imax(1, floats_per_image));
 }
 
-// Whether the dot kernel takes this backward-weight:
+// Whether the dot kernel takes this backward-weight (quiet machine, 2026-12-07, Zen 5; GFLOP per
+// CPU-second, 1 thread, 32 images / 2 threads, 64 images, vs the im2col gemm):
 // - a 3×3 stride-1 pad-1 conv into fewer output channels than a vector (which the direct 3×3 tile,
 //   vectorised over output channels, declines) with rows of whole vectors: the UNet's output conv,
-//   one thread, vs the im2col gemm 32→3 16×16 (32 images) 7 → 41–45 GFLOP/s, 128→3 32×32 7–8 →
-//   39–47;
-// - a 1×1 conv on maps of ≥ 64 positions (whole vectors) with Ci + Co ≤ 160: 64→64 16×16 65 → 95,
-//   96→32 16×16 56 → 124, 32→64 16×16 67 → 106, 64→32 16×16 63 → 78–90, 64→64 8×8 79 → 87–90.
-//   With more channels the gemm's packing pays off and it is faster (128→128 16×16 126 vs 75,
-//   256→256 16×16 137 vs 62–77), as on 4×4 maps (64→64, 64 images: 73 vs 65).
-// (One thread, process CPU time, 2026-12-07, Zen 5.)
+//   32→3 16×16 7–8 → 36–45, 128→3 32×32 7–8 → 39–47 (1 thread); in `cbdm bench conv` (128→3
+//   32×32, 8 images, 2 threads) forward + backward 32–43 → 85–99 GFLOP/s;
+// - a 1×1 conv on maps of ≥ 16×16 with Ci + Co ≤ 128: 64→32 73 → 106, 96→32 77–80 → 98–99, 32→64
+//   70–74 → 89–90, 64→64 96 → 100 (1 thread); 1.0–1.2× at 2 threads. On 8×8 maps the gemm is
+//   level or ahead (64→64: 87–88 vs 83–84), and with more channels its packing pays off (128→128
+//   16×16: 130 vs 75).
 bool dot_wgrad_ok(const ConvGeom& g) {
   if (DW_VL == 0 || g.N == 0 || conv_gemm_only()) return false;
   const int64_t L = g.H * g.W;
-  if (is_pointwise(g)) return L % (DW_VL > 0 ? DW_VL : 1) == 0 && L >= 64 && g.Ci + g.Co <= 160;
+  if (is_pointwise(g)) return L % (DW_VL > 0 ? DW_VL : 1) == 0 && L >= 256 && g.Ci + g.Co <= 128;
   return direct_conv3(g) && g.Co < DW_VL;
 }
 

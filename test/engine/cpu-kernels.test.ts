@@ -119,7 +119,7 @@ test('cpu conv2d vs js at UNet shapes (8×64×16×16 → 64 3×3 s1 p1, s2 p1, 1
     checkConv(convGeom(3, 17, 5, 48, 3, 1, 1), true, `${isa} direct wgrad Ci 17 Co 48 5×5`);
     checkConv(convGeom(2, 30, 12, 32, 3, 1, 1), false, `${isa} direct wgrad Ci 30 Co 32 12×12`);
     // the map-dot backward-weight kernel (3×3 into fewer channels than a vector, rows of whole
-    // vectors; 1×1 on ≥ 64 positions with Ci + Co ≤ 160): edge tiles of every size (Co 35, 5, 3;
+    // vectors; 1×1 on maps ≥ 16×16 with Ci + Co ≤ 128): edge tiles of every size (Co 35, 5, 3;
     // Ci 37, 200), and images in several chunks (an image's maps > 64 Ki floats: one a chunk)
     checkConv(convGeom(3, 37, 32, 35, 1, 1, 0), false, `${isa} map-dot wgrad 1×1 32×32 Ci 37 Co 35 (3 chunks)`);
     checkConv(convGeom(3, 200, 16, 3, 3, 1, 1), true, `${isa} map-dot wgrad 3×3 16×16 Ci 200 Co 3 (3 chunks)`);
@@ -297,10 +297,10 @@ test('cpu attention (GEMM + row softmax) vs js at 16×16, every ISA', { skip }, 
   });
 });
 
-test('cpu conv2d, direct kernels (16×16, Co 32; short rows 4×4, Co 20), small-map kernel (8×8, Co 64), gemm (10×10, Co 24), pointwise 1×1 (8×8, Co 24) and the map-dot backward-weight (1×1 8×8; 16×16, Co 3): bit-identical across thread counts', { skip }, () => {
+test('cpu conv2d, direct kernels (16×16, Co 32; short rows 4×4, Co 20), small-map kernel (8×8, Co 64), gemm (10×10, Co 24), pointwise 1×1 (8×8, Co 24) and the map-dot backward-weight (1×1 16×16, Co 24; 3×3 16×16, Co 3): bit-identical across thread counts', { skip }, () => {
   const threads = cpuInfo()!.threads;
   try {
-    for (const [H, Co, k] of [[16, 32, 3], [8, 64, 3], [10, 24, 3], [4, 20, 3], [8, 24, 1], [16, 3, 3]] as const) {
+    for (const [H, Co, k] of [[16, 32, 3], [8, 64, 3], [10, 24, 3], [4, 20, 3], [8, 24, 1], [16, 24, 1], [16, 3, 3]] as const) {
       const g = convGeom(6, 20, H, Co, k, 1, (k - 1) / 2);
       const xs = g.N * g.Ci * g.H * g.W, ys = g.N * g.Co * g.Ho * g.Wo, ws = Co * 20 * k * k;
       const x = cpu.alloc('float32', xs), w = cpu.alloc('float32', ws), gy = cpu.alloc('float32', ys);
@@ -379,10 +379,10 @@ test('convKernelName: the rule table of each pass picks the kernel its rules say
         assert.deepEqual(name(convGeom(4, 512, 8, 512, 3, 2, 1))[0], 'channel-vector', `${i} 512→512 8×8 stride 2 (k 4608)`);
         assert.deepEqual(name(convGeom(4, 256, 64, 256, 3, 2, 1))[0], 'im2col-gemm', `${i} 256→256 64×64 stride 2 (32×32 out)`);
         assert.deepEqual(name(p1), [d ? 'pointwise' : 'im2col-gemm', 'im2col-gemm', 'im2col-gemm'], `${i} 1×1`);
-        // backward-weight of 1×1 convs with few channels on maps ≥ 8×8: the map-dot kernel
+        // backward-weight of 1×1 convs with few channels on maps ≥ 16×16: the map-dot kernel
         assert.deepEqual(name(convGeom(4, 96, 16, 32, 1, 1, 0))[2], 'map-dot', `${i} 1×1 96→32 16×16 backward-weight`);
-        assert.deepEqual(name(convGeom(4, 64, 8, 64, 1, 1, 0))[2], 'map-dot', `${i} 1×1 64→64 8×8 backward-weight`);
-        assert.deepEqual(name(convGeom(4, 64, 4, 64, 1, 1, 0))[2], 'im2col-gemm', `${i} 1×1 64→64 4×4 backward-weight`);
+        assert.deepEqual(name(convGeom(4, 64, 8, 64, 1, 1, 0))[2], 'im2col-gemm', `${i} 1×1 64→64 8×8 backward-weight`);
+        assert.deepEqual(name(convGeom(4, 128, 16, 64, 1, 1, 0))[2], 'im2col-gemm', `${i} 1×1 128→64 16×16 backward-weight`);
         assert.deepEqual(name(convGeom(1, 64, 8, 64, 1, 1, 0))[0], 'im2col-gemm', `${i} 1×1, one 8×8 image (64 positions)`);
         assert.deepEqual(name(out), ['direct-3x3', 'direct-3x3', 'map-dot'], `${i} the UNet's output conv 64→3`);
         setCpuConvKernels('gemm');

@@ -151,12 +151,13 @@ export function benchGemm(sizes: number[] = [256, 1024, 2048], opts: BenchOption
 /** A conv2d benchmark shape (square images, bias on). */
 export interface ConvCase { name: string; N: number; Ci: number; H: number; Co: number; k: number; stride: number; pad: number }
 
-/** The UNet's conv shapes at batch 8 (§1.4: ch 128, 32×32 and 16×16 levels). */
+/** The UNet's conv shapes at batch 8 (§1.4: ch 128, 32×32 and 16×16 levels, and the output conv into the 3 RGB channels). */
 export const UNET_CONV_CASES: ConvCase[] = [
   { name: '3×3 s1 128→128 32×32', N: 8, Ci: 128, H: 32, Co: 128, k: 3, stride: 1, pad: 1 },
   { name: '3×3 s1 256→256 16×16', N: 8, Ci: 256, H: 16, Co: 256, k: 3, stride: 1, pad: 1 },
   { name: '3×3 s2 128→128 32→16 (down)', N: 8, Ci: 128, H: 32, Co: 128, k: 3, stride: 2, pad: 1 },
   { name: '1×1 128→256 16×16 (shortcut)', N: 8, Ci: 128, H: 16, Co: 256, k: 1, stride: 1, pad: 0 },
+  { name: '3×3 s1 128→3 32×32 (output)', N: 8, Ci: 128, H: 32, Co: 3, k: 3, stride: 1, pad: 1 },
 ];
 
 function geom(c: ConvCase): ConvGeom {

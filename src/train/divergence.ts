@@ -10,6 +10,7 @@
  * twice in a row (one unlucky batch is not a trend), is reported; early training, where the loss
  * falls, never is.
  */
+import { existsSync, readFileSync } from 'node:fs';
 import { median } from '../util/median.ts';
 
 export interface DivergenceReport {
@@ -44,4 +45,27 @@ export class DivergenceWatch {
     if (!high) this.history.push(loss);
     return report;
   }
+}
+
+/**
+ * The watch of a resumed run: it has seen the L_ddpm values already in its metrics.jsonl (trimmed
+ * to the checkpoint it resumes from), so a rise across the resume is measured against the level
+ * before it. Without them the watch started empty at every resume and missed a blow-up that began
+ * there: a CM run resumed at step 2,000 went 0.38 → 59.7 → 99.1 and was flagged only at 2,400,
+ * against a median of those high values. `report` is set when the logged values had already
+ * diverged (the caller says so once more).
+ */
+export function resumedWatch(metricsPath: string, watch = new DivergenceWatch()): { watch: DivergenceWatch; report: DivergenceReport | null } {
+  let report: DivergenceReport | null = null;
+  if (!existsSync(metricsPath)) return { watch, report };
+  for (const line of readFileSync(metricsPath, 'utf8').split('\n')) {
+    let rec: { step?: unknown; l_ddpm?: unknown };
+    try {
+      rec = JSON.parse(line) as typeof rec;
+    } catch {
+      continue;  // a blank or foreign line
+    }
+    if (typeof rec.step === 'number' && typeof rec.l_ddpm === 'number') report = watch.observe(rec.step, rec.l_ddpm) ?? report;
+  }
+  return { watch, report };
 }

@@ -24,7 +24,7 @@ import { Rng } from '../util/rng.ts';
 import { CbdmError } from '../util/errors.ts';
 import { writeFileAtomic } from '../io/atomic.ts';
 import { Adam } from './optimizer.ts';
-import { DivergenceWatch } from './divergence.ts';
+import { resumedWatch, type DivergenceReport } from './divergence.ts';
 import { optimiserStep } from './step.ts';
 import { ProjectionHead } from '../models/projection-head.ts';
 import { trainingLoss, type LossConfig } from './loss.ts';
@@ -340,7 +340,14 @@ async function trainLoop(run: OpenedRun, s: TrainingState, opts: TrainOptions): 
   const aborted = () => opts.signal?.aborted === true;
   const bar = new Progress(cfg.steps, { label: `${cfg.method} ${cfg.preset}`, unit: 'step', enabled: opts.progress, start: step });
   const t0 = performance.now();
-  const divergence = new DivergenceWatch();
+  // A resumed run's watch has seen what it logged before (a new run's metrics.jsonl is empty).
+  const { watch: divergence, report: divergedBefore } = resumedWatch(metricsPath);
+  const warnDiverging = (d: DivergenceReport) => {
+    const cm = cfg.method === 'cm' ? `, a smaller ${flag('cmLambda')} (now ${cfg.cmLambda}; CM is approximate and its capacity term is unbounded below, docs/METHODS.md)` : '';
+    opts.log?.(`cbdm: warning: ${dir} is diverging: L_ddpm rose from ${d.before.toPrecision(3)} (median of the logged steps before) to ${d.now.toPrecision(3)} at step ${d.step}; `
+      + `later checkpoints may sample noise. Try a lower ${flag('lr')} (now ${cfg.lr})${cm}, and start again or resume from an earlier checkpoint`);
+  };
+  if (divergedBefore) warnDiverging(divergedBefore);
   let windowStart = performance.now();
   let windowImages = 0;
   let stepsThisCall = 0;
@@ -367,11 +374,7 @@ async function trainLoop(run: OpenedRun, s: TrainingState, opts: TrainOptions): 
         };
         appendFileSync(metricsPath, JSON.stringify(rec) + '\n');
         const d = divergence.observe(step, parts.lDdpm);
-        if (d) {
-          const cm = cfg.method === 'cm' ? `, a smaller ${flag('cmLambda')} (now ${cfg.cmLambda}; CM is approximate and its capacity term is unbounded below, docs/METHODS.md)` : '';
-          opts.log?.(`cbdm: warning: ${dir} is diverging: L_ddpm rose from ${d.before.toPrecision(3)} (median of the logged steps before) to ${d.now.toPrecision(3)} at step ${d.step}; `
-            + `later checkpoints may sample noise. Try a lower ${flag('lr')} (now ${cfg.lr})${cm}, and start again or resume from an earlier checkpoint`);
-        }
+        if (d) warnDiverging(d);
         const { step: _s, wall_s: _w, ...scalars } = rec;
         tb.scalars(step, scalars);
         windowStart = now;

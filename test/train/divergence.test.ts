@@ -5,7 +5,10 @@
 // watch flagged exactly the three CM runs (checked when it was written, outside the suite).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DivergenceWatch } from '../../src/train/divergence.ts';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DivergenceWatch, resumedWatch } from '../../src/train/divergence.ts';
 
 const DDPM_S0 = [0.4755, 0.0765, 0.038, 0.0356, 0.0313, 0.0294, 0.0272, 0.0432, 0.0283, 0.0232, 0.0169, 0.036, 0.02, 0.0268,
   0.0311, 0.0222, 0.0542, 0.0283, 0.0277, 0.0487, 0.0197, 0.0178, 0.0198, 0.0229, 0.0311, 0.0275, 0.0192, 0.0157, 0.0255,
@@ -37,4 +40,29 @@ test('divergence watch: one spike is not a trend; non-finite values and too litt
   assert.deepEqual(reports([0.03, 5, 6], 50), []);  // no reference level yet (fewer than 3 values before)
   assert.deepEqual(reports([0.03, 0.03, 0.03, NaN, Infinity, 0.03], 50), []);
   assert.equal(reports([0.03, 0.03, 0.03, 1, 1, 1, 1], 50).length, 1);  // reported once only
+});
+
+test('divergence watch of a resumed run: it has seen metrics.jsonl, so a rise right after the resume is flagged; a log that had diverged says so', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cbdm-divergence-'));
+  try {
+    const log = (vals: number[]) => vals.map((v, i) => JSON.stringify({ step: 50 * (i + 1), loss: v, l_ddpm: v })).join('\n') + '\n';
+    const path = join(dir, 'metrics.jsonl');
+    writeFileSync(path, log(DDPM_S0.slice(0, 20)) + 'not json\n');
+    const { watch, report } = resumedWatch(path);
+    assert.equal(report, null);
+    // the fashion CM seed-1 resume at step 2,000: 59.7, then 99.1 — flagged at the second
+    assert.equal(watch.observe(1050, 59.7), null);
+    assert.equal(watch.observe(1100, 99.1)?.step, 1100);
+    // without the log, the same two values are only the start of a new history
+    const fresh = new DivergenceWatch();
+    assert.equal(fresh.observe(1050, 59.7) ?? fresh.observe(1100, 99.1), null);
+    // a log that already diverged: reported on reading it, and not again
+    writeFileSync(path, log(CM_S0_FROM_1000));
+    const again = resumedWatch(path);
+    assert.equal(again.report?.now, 1.0938);
+    assert.equal(again.watch.observe(2050, 1e5), null);
+    assert.equal(resumedWatch(join(dir, 'missing.jsonl')).report, null);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -140,8 +140,10 @@ bool conv2d_backward_weight_dot(const float* x, const float* gy, float* gw, cons
     const int tap = static_cast<int>(t / cib % taps);
     const int64_t shift = pw ? 0 : tap / 3 * xrow + tap % 3;
     const int ro = static_cast<int>(imin(DOT_RO, g.Co - co0)), ri = static_cast<int>(imin(DOT_RI, g.Ci - ci0));
+    dwv* tvs = vs ? vs + t * DOT_RO * DOT_RI : nullptr;
     switch (ro) {
-#define DOT_RO_CASE(k) case k: dot_tile_ri<k>(ri, xs, gy, gw, vs ? vs + t * DOT_RO * DOT_RI : nullptr, n0, n1, g.N, g.Ci, g.Co, rows, rw, xrow, xplane, taps, co0, ci0, tap, shift); break;
+#define DOT_RO_CASE(k)                                                                                         \
+  case k: dot_tile_ri<k>(ri, xs, gy, gw, tvs, n0, n1, g.N, g.Ci, g.Co, rows, rw, xrow, xplane, taps, co0, ci0, tap, shift); break;
       DOT_RO_CASE(1) DOT_RO_CASE(2)
 #if defined(__AVX512F__)
       DOT_RO_CASE(3) DOT_RO_CASE(4)

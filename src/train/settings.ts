@@ -155,7 +155,7 @@ export const TRAIN_SETTINGS = {
     check: (v) => (Number.isFinite(v) && v > 0 && v <= 1 ? null : 'must be in (0, 1] (each branch gets rank ⌈ratio·min(out, in·k·k)⌉; ≤ 0 would give rank 0)'),
     help: `CM (${CM_APPROXIMATE}): low-rank branch rank = ⌈ratio·min(out, in·k·k)⌉ per conv/linear weight, ratio in (0, 1]`,
   }),
-  cmLambda: number({ default: 1, flag: { value: 'l' }, scope: CM_ONLY, check: finiteNonNegative, help: `CM (${CM_APPROXIMATE}): λ, weight of the class-weighted consistency/diversity term; the paper's 1 diverged before 2,000 steps at --lr 1e-3 in every shapes10-lt seed, 0.1 trained (docs/RESULTS.md §8)` }),
+  cmLambda: number({ default: 1, flag: { value: 'l' }, scope: CM_ONLY, check: finiteNonNegative, help: `CM (${CM_APPROXIMATE}): λ, weight of the class-weighted consistency/diversity term; at --lr 1e-3 the paper's 1 diverged before 2,000 steps in every shapes10-lt seed and 0.1 before 2,100 in every fashion-mnist-lt seed (it trained 2,000 steps on shapes10-lt); the trainer warns when a run diverges (docs/RESULTS.md §8)` }),
   // CORAL: the released flag defaults (SankarLab/coral-lt-diffusion @62c9dfa `main.py` L90–93).
   coral: boolean({ default: false, help: 'CORAL (Rodriguez et al. NeurIPS 2025): supervised-contrastive term on a projection of the UNet bottleneck, with --method ddpm or cbdm (the head is trained, never sampled or exported)' }),
   coralWeight: number({ default: 0.5, flag: { value: 'w' }, scope: WITH_CORAL, check: finiteNonNegative, help: 'CORAL w: the term is τ_sc·w·mean_i exp((1 − t_i/T)/τ_r)·SupCon (released --supcon_weight)' }),

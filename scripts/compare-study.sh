@@ -19,8 +19,8 @@
 # Methods (method_flags in study-lib.sh): ddpm, cbdm, t2h (`--method t2h`, mode t2h as released),
 # coral (`--method ddpm --coral`), cbdm-coral (`--method cbdm --coral`), cm (`--method cm`,
 # approximate: equations from the paper, released code not read), cm-l0.1 (`--method cm
-# --cm-lambda 0.1`: CM at a tenth of the paper's λ, which trains where λ 1 diverges; not in the
-# default list). Every method trains with the
+# --cm-lambda 0.1`: CM at a tenth of the paper's λ, which trained the shapes10-lt budget where λ 1
+# diverged, and diverged itself on fashion-mnist-lt; not in the default list). Every method trains with the
 # same RECIPE, batch included (the published batch sizes differ: 64 / 48 / 128).
 # ω: published where published — DDPM 0.8 and CBDM 1.6 (qym7/CBDM-pytorch README commands), T2H
 # 1.5 (MediaBrain-SJTU/OC_LT README: `ddpm_gen.py --w 1.5`); CORAL publishes none (its `omega`

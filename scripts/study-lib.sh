@@ -33,7 +33,7 @@ method_flags() {
     ddpm | cbdm | t2h | cm) echo "--method $1" ;;
     coral) echo "--method ddpm --coral" ;;
     cbdm-coral) echo "--method cbdm --coral" ;;
-    # CM at a tenth of the paper's λ: at λ 1 it diverges before 2,000 steps (docs/RESULTS.md §8).
+    # CM at a tenth of the paper's λ: at λ 1 it diverged before 2,000 shapes10-lt steps (docs/RESULTS.md §8).
     cm-l0.1) echo "--method cm --cm-lambda 0.1" ;;
     *) echo "unknown method '$1' (ddpm, cbdm, t2h, coral, cbdm-coral, cm, cm-l0.1)" >&2; return 2 ;;
   esac

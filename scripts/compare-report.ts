@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { CbdmError } from '../src/util/errors.ts';
-import { cellKey, fmt, meanDifference, ms, readCells, writeSummaryJson, METRICS, type Cell, type Group, type Metric } from './study-tables.ts';
+import { cellKey, fmt, mean, meanDifference, ms, readCells, writeSummaryJson, METRICS, type Cell, type Group, type Metric } from './study-tables.ts';
 
 /** Methods as compare-study.sh names them, in table order, with their labels. */
 const ALL_METHODS: ReadonlyArray<[string, string]> = [
@@ -29,6 +29,8 @@ interface Protocol {
   dataset: string; steps: number; equalOmega: number; publishedOmega: Record<string, number>; train: string; eval: string; reuse: string | null;
   /** The methods the study runs (`--methods`); absent in directories written before it was recorded: all six. */
   methods?: string[];
+  /** The extra ω of the sweep (`--omegas`); the report tables every ω it finds evaluated. */
+  sweepOmegas?: number[];
 }
 
 /** The tables (markdown) and the summary of a comparison directory. */
@@ -87,6 +89,31 @@ export function compareReport(dir: string, opts: { seeds?: number[]; methods?: s
     lines.push('');
   }
 
+  // The ω sweep (compare-study.sh --omegas): every ω evaluated at the budget, per method, and each
+  // method at the ω of its lowest all-class domain-FID — chosen on these same evaluations, the way
+  // papers pick ω, so an optimistic reading, not a held-out choice.
+  const omegas = [...new Set([...cells.values()].filter((c) => c.step === proto.steps && METHODS.some(([m]) => m === c.method)).map((c) => c.omega))].sort((a, b) => a - b);
+  const sweep: Array<Record<string, unknown>> = [];
+  if (omegas.length > 2) {
+    const at = (m: string, w: number) => cells.get(cellKey(proto.steps, w, m));
+    const cell = (c: Cell | undefined, g: Group, k: Metric) => (c ? `${ms(c.values[g][k])}${c.seeds.length < seeds.length ? ` (seeds ${c.seeds.join(', ')})` : ''}` : '–');
+    for (const [g, k, title] of [['few', 'recall', 'Few recall'], ['few', 'fid', 'Few domain-FID'], ['overall', 'fid', 'all-class domain-FID']] as const) {
+      lines.push(`#### ω sweep: ${title}, mean ± sd over seeds`, '', `| method | ${omegas.map((w) => `ω ${w}`).join(' | ')} |`, `|---|${omegas.map(() => '---:').join('|')}|`);
+      for (const [m, l] of METHODS) lines.push(`| ${l} | ${omegas.map((w) => cell(at(m, w), g, k)).join(' | ')} |`);
+      lines.push('');
+    }
+    lines.push('#### Each method at its ω of lowest all-class domain-FID (chosen on these evaluations: optimistic, not held out)', '');
+    lines.push('| method | ω | seeds | all-class domain-FID | Few domain-FID | Few recall | Few accuracy |', '|---|---:|---|---:|---:|---:|---:|');
+    for (const [m, l] of METHODS) {
+      const full = omegas.map((w) => at(m, w)).filter((c): c is Cell => c !== undefined && c.seeds.length === seeds.length);
+      if (full.length === 0) continue;
+      const best = full.reduce((a, b) => (mean(b.values.overall.fid) < mean(a.values.overall.fid) ? b : a));
+      sweep.push({ method: m, omega: best.omega, seeds: best.seeds, overall: best.values.overall, few: best.values.few, omegasTried: full.map((c) => c.omega) });
+      lines.push(`| ${l} | ${best.omega} | ${best.seeds.join(', ')} | ${ms(best.values.overall.fid)} | ${ms(best.values.few.fid)} | ${ms(best.values.few.recall)} | ${ms(best.values.few.accuracy)} |`);
+    }
+    lines.push('');
+  }
+
   // What is not measured yet: evaluations of the protocol's budget missing for a seed.
   const missing: string[] = [];
   for (const s of seeds) {
@@ -97,7 +124,7 @@ export function compareReport(dir: string, opts: { seeds?: number[]; methods?: s
     }
   }
   lines.push(missing.length === 0 ? `All ${seeds.length} seeds measured.` : `Not yet measured (seeds ${seeds.join(', ')}): ${missing.join('; ')}.`, '');
-  return { markdown: lines.join('\n'), summary: { protocol: proto, tables, minusDdpmFew: diffs, missing } };
+  return { markdown: lines.join('\n'), summary: { protocol: proto, tables, minusDdpmFew: diffs, ...(omegas.length > 2 ? { sweep: { omegas, cells: METHODS.flatMap(([m]) => omegas.map((w) => cells.get(cellKey(proto.steps, w, m))).filter((c): c is Cell => c !== undefined)), bestOmegaByAllClassFid: sweep } } : {}), missing } };
 }
 
 // Run as a script (the test imports compareReport without running this).

@@ -6,7 +6,7 @@
 #
 #   scripts/compare-study.sh --dataset shapes10-lt --out DIR [--workers N] [--seeds 0,1,2]
 #                            [--methods ddpm,cbdm,t2h,coral,cbdm-coral,cm,cm-l0.1] [--reuse STUDY_DIR]
-#                            [--steps N] [--per-class N]
+#                            [--steps N] [--per-class N] [--omegas 0,1.6,2.4]
 #
 # Resumable (scripts/study-lib.sh): kill it at any point and run the same command again.
 # Runs are DIR/METHOD-sSEED; evaluations DIR/eval/METHOD-sSEED-STEP-wOMEGA/eval.json; the
@@ -14,7 +14,9 @@
 # scripts/compare-report.ts DIR. --seeds and --methods pick what this invocation does
 # (seed by seed, each method at both ω before the next method). --steps and --per-class
 # replace the protocol's budget and sample count (for a smoke test; a run started with another
-# --steps is extended to the new one, since training resumes exactly).
+# --steps is extended to the new one, since training resumes exactly). --omegas adds an ω sweep:
+# each final model also evaluated at these ω (after its published and equal ω), which
+# compare-report.ts tables per method, with each method at its ω of lowest all-class domain-FID.
 #
 # Methods (method_flags in study-lib.sh): ddpm, cbdm, t2h (`--method t2h`, mode t2h as released),
 # coral (`--method ddpm --coral`), cbdm-coral (`--method cbdm --coral`), cm (`--method cm`,
@@ -43,8 +45,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/study-lib.sh
 
-usage() { echo "usage: scripts/compare-study.sh --dataset shapes10-lt|fashion-mnist-lt --out DIR [--workers N] [--seeds 0,1,2] [--methods LIST] [--reuse DIR] [--steps N] [--per-class N]" >&2; exit 2; }
-DATASET='' DIR='' WORKERS=1 SEEDS_CSV=0,1,2 METHODS_CSV=ddpm,cbdm,t2h,coral,cbdm-coral,cm REUSE='' STEPS='' PER_CLASS=''
+usage() { echo "usage: scripts/compare-study.sh --dataset shapes10-lt|fashion-mnist-lt --out DIR [--workers N] [--seeds 0,1,2] [--methods LIST] [--reuse DIR] [--steps N] [--per-class N] [--omegas LIST]" >&2; exit 2; }
+DATASET='' DIR='' WORKERS=1 SEEDS_CSV=0,1,2 METHODS_CSV=ddpm,cbdm,t2h,coral,cbdm-coral,cm REUSE='' STEPS='' PER_CLASS='' OMEGAS_CSV=''
 while [ $# -gt 0 ]; do
   case $1 in
     --dataset) DATASET=${2:?}; shift 2 ;;
@@ -55,12 +57,17 @@ while [ $# -gt 0 ]; do
     --reuse) REUSE=${2:?}; shift 2 ;;
     --steps) STEPS=${2:?}; shift 2 ;;
     --per-class) PER_CLASS=${2:?}; shift 2 ;;
+    --omegas) OMEGAS_CSV=${2:?}; shift 2 ;;
     *) echo "compare-study: unknown argument '$1'" >&2; usage ;;
   esac
 done
 [ -n "$DIR" ] || usage
 IFS=, read -r -a SEEDS <<<"$SEEDS_CSV"
 IFS=, read -r -a METHODS <<<"$METHODS_CSV"
+IFS=, read -r -a SWEEP <<<"$OMEGAS_CSV"
+for w in "${SWEEP[@]}"; do
+  [[ $w =~ ^[0-9]+(\.[0-9]+)?$ ]] || { echo "compare-study: --omegas takes non-negative numbers separated by commas (got '$OMEGAS_CSV')" >&2; exit 2; }
+done
 for m in "${METHODS[@]}"; do method_flags "$m" >/dev/null || exit 2; done
 
 EQUAL_OMEGA=0.8
@@ -97,6 +104,9 @@ jobs() {
     for m in "${METHODS[@]}"; do
       echo "eval $m-s$s $FINAL $(published "$m")"
       [ "$(published "$m")" = $EQUAL_OMEGA ] || echo "eval $m-s$s $FINAL $EQUAL_OMEGA"
+      for w in "${SWEEP[@]}"; do
+        [ "$w" = "$(published "$m")" ] || [ "$w" = $EQUAL_OMEGA ] || echo "eval $m-s$s $FINAL $w"
+      done
     done
   done
 }
@@ -113,24 +123,29 @@ run_job() {
 
 # The protocol, for scripts/compare-report.ts (rewritten each start; the same for every start of
 # one study unless --steps / --per-class change, which then changes the tables' budget too).
-# "methods" is the union over every start: the ones recorded so far, then this start's new ones,
-# so a study extended with another --methods (or run by two starts at once) keeps all of them.
+# "methods" and "sweepOmegas" are the unions over every start: the ones recorded so far, then this
+# start's new ones, so a study extended with another --methods or --omegas (or run by two starts at
+# once) keeps all of them.
 write_protocol() {
   local m ws=() q='"'
   for m in ddpm cbdm t2h coral cbdm-coral cm cm-l0.1; do ws+=("$q$m$q: $(published "$m")"); done
   mkdir -p "$DIR"
-  local ms=() known='' known_methods=()
+  local ms=() os=() known='' known_methods=() known_omegas=()
   if [ -f "$DIR/protocol.json" ]; then
     known=$(sed -n 's/.*"methods": \[\([^]]*\)\].*/\1/p' "$DIR/protocol.json" | tr -d '" ')
     # Written before "methods" was recorded: all six, as compare-report.ts reads such a file.
     grep -q '"methods"' "$DIR/protocol.json" || known=ddpm,cbdm,t2h,coral,cbdm-coral,cm
+    IFS=, read -r -a known_omegas <<<"$(sed -n 's/.*"sweepOmegas": \[\([^]]*\)\].*/\1/p' "$DIR/protocol.json" | tr -d ' ')"
   fi
   IFS=, read -r -a known_methods <<<"$known"
   for m in "${known_methods[@]}" "${METHODS[@]}"; do
     case " ${ms[*]} " in *" $q$m$q "*) ;; *) ms+=("$q$m$q") ;; esac
   done
-  printf '{"dataset": "%s", "steps": %s, "methods": [%s], "equalOmega": %s, "publishedOmega": {%s},\n "train": "%s",\n "eval": "%s",\n "reuse": %s}\n' \
-    "$DATASET" "$FINAL" "$(IFS=,; echo "${ms[*]}")" "$EQUAL_OMEGA" "$(IFS=,; echo "${ws[*]}")" "${RECIPE[*]}" "${EVAL[*]}" \
+  for m in "${known_omegas[@]}" "${SWEEP[@]}"; do
+    case " ${os[*]} " in *" $m "*) ;; *) os+=("$m") ;; esac
+  done
+  printf '{"dataset": "%s", "steps": %s, "methods": [%s], "equalOmega": %s, "publishedOmega": {%s}, "sweepOmegas": [%s],\n "train": "%s",\n "eval": "%s",\n "reuse": %s}\n' \
+    "$DATASET" "$FINAL" "$(IFS=,; echo "${ms[*]}")" "$EQUAL_OMEGA" "$(IFS=,; echo "${ws[*]}")" "$(IFS=,; echo "${os[*]}")" "${RECIPE[*]}" "${EVAL[*]}" \
     "$([ -n "$REUSE" ] && echo "$q$REUSE$q" || echo null)" >"$DIR/protocol.json.$$"
   mv "$DIR/protocol.json.$$" "$DIR/protocol.json"
 }

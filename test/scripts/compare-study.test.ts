@@ -76,8 +76,21 @@ test('compare-study.sh: each method its flags and one recipe, published and equa
     ]);
     assert.match(more.calls.find((c) => c.includes(' train '))!, /--out \S+\/cm-l0\.1-s0$/);
     assert.deepEqual(more.calls.filter((c) => c.includes('demo-study.ts')).map((c) => `${/\/([^/ ]+)$/.exec(c)![1]} ${/--omega (\S+)/.exec(c)![1]}`), ['cm-l0.1-s0 0.8']);
-    const proto2 = JSON.parse(readFileSync(join(dir, 'protocol.json'), 'utf8')) as { methods: string[] };
+    const proto2 = JSON.parse(readFileSync(join(dir, 'protocol.json'), 'utf8')) as { methods: string[]; sweepOmegas: number[] };
     assert.deepEqual(proto2.methods, ['ddpm', 't2h', 'cbdm-coral', 'cm', 'cm-l0.1']);
+    assert.deepEqual(proto2.sweepOmegas, []);
+    // An ω sweep: each final model at the other ω too (not again at its published or the equal ω); recorded.
+    const sw = study(['--dataset', 'shapes10-lt', '--out', dir, '--seeds', '0', '--methods', 'ddpm,t2h', '--omegas', '0,0.8,1.5,2.4'], tmp);
+    assert.equal(sw.status, 0, sw.stderr);
+    assert.deepEqual(sw.calls.filter((c) => c.includes(' train ')), []);
+    assert.deepEqual(sw.calls.filter((c) => c.includes('demo-study.ts')).map((c) => `${/\/([^/ ]+)$/.exec(c)![1]} ${/--omega (\S+)/.exec(c)![1]}`),
+      ['ddpm-s0 0', 'ddpm-s0 1.5', 'ddpm-s0 2.4', 't2h-s0 0', 't2h-s0 2.4']);
+    const proto3 = JSON.parse(readFileSync(join(dir, 'protocol.json'), 'utf8')) as { methods: string[]; sweepOmegas: number[] };
+    assert.deepEqual(proto3.sweepOmegas, [0, 0.8, 1.5, 2.4]);
+    assert.deepEqual(proto3.methods, proto2.methods);
+    const bad = study(['--dataset', 'shapes10-lt', '--out', dir, '--omegas', '1,x'], tmp);
+    assert.equal(bad.status, 2);
+    assert.match(bad.stderr, /--omegas takes non-negative numbers separated by commas \(got '1,x'\)/);
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }
@@ -201,6 +214,21 @@ test('compare-report: mean ± sd over seeds per group and ω policy, method − 
     put('cm-l0.1-s0-2000-w0.8', 6, 0.9); put('cm-l0.1-s1-2000-w0.8', 8, 0.7);
     const cm = compareReport(dir, { seeds: [0, 1], methods: ['ddpm', 'cm-l0.1'] });
     assert.match(cm.markdown, /\| Few \| CM λ 0\.1 \(approximate\) \| 0\.8 \| 0, 1 \| 7\.00 ± 1\.41 \|/);
+    assert.ok(!cm.markdown.includes('ω sweep'), 'two ω evaluated: no sweep tables');
+    // An ω sweep (a third ω evaluated): per-ω tables, and each method at its ω of lowest all-class
+    // domain-FID among the ω with every seed (DDPM: ω 0 here, overall FID 0.5 < 1).
+    const g = (fid: number, recall: number) => ({ fid, precision: 0.5, recall, accuracy: 0.9, nn_ratio: 1 });
+    for (const sd of [0, 1]) {
+      mkdirSync(join(dir, 'eval', `ddpm-s${sd}-2000-w0`), { recursive: true });
+      writeFileSync(join(dir, 'eval', `ddpm-s${sd}-2000-w0`, 'eval.json'), JSON.stringify({ overall: g(0.5, 0.9), groups: { many: g(2, 0.8), medium: g(3, 0.7), few: g(4 + sd, 0.95) } }));
+    }
+    const sw = compareReport(dir, { seeds: [0, 1], methods: ['ddpm', 'cbdm'] });
+    assert.match(sw.markdown, /#### ω sweep: Few recall[^\n]*\n\n\| method \| ω 0 \| ω 0\.8 \| ω 1\.6 \|/);
+    assert.match(sw.markdown, /\| DDPM \| 0\.95 ± 0\.00 \| 0\.50 ± 0\.14 \| – \|/);
+    assert.match(sw.markdown, /\| CBDM \| – \| 0\.60 ± 0\.14 \| 0\.30 \(1 seed\) \(seeds 0\) \|/);
+    assert.match(sw.markdown, /\| DDPM \| 0 \| 0, 1 \| 0\.50 ± 0\.00 \| 4\.50 ± 0\.71 \| 0\.95 ± 0\.00 \|/);
+    const best = (sw.summary.sweep as { bestOmegaByAllClassFid: Array<{ method: string; omega: number }> }).bestOmegaByAllClassFid;
+    assert.deepEqual(best.map((b) => [b.method, b.omega]), [['ddpm', 0], ['cbdm', 0.8]]);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -11,7 +11,7 @@
 // end, in lane order.
 // Why: the kernels vectorised over output channels (the direct 3×3 tile, the im2col gemm's
 // packing) waste most of each vector or most of their time when the output channels are few —
-// the UNet's output conv (3 channels) ran at 5 GFLOP/s on the gemm — and a 1×1 conv's gemm packs
+// the UNet's output conv (3 channels) ran at 7–8 GFLOP/s on the gemm — and a 1×1 conv's gemm packs
 // both operands for only Ci (or Co) multiply-adds per packed element.
 // Summation order per output: n, h, then w by vector chunk (lane by lane), then the lanes in
 // order — fixed, so the result does not depend on the thread count.
@@ -86,8 +86,8 @@ void dot_tile_ri(int ri, const float* xs, const float* gy, float* gw, dwv* vs, i
 // The images in chunks whose maps (x and gy, `floats_per_image` an image) fit in about half of a
 // core's L2 (1 MB on Zen 4 and 5); every tile runs over one chunk before the next. Over the whole
 // batch at once each tile streamed its rows from L3: 128→3 at 32×32 (32 images) 26 → 39 GFLOP/s
-// chunked, 64→32 1×1 16×16 78 → 90 (one thread, 2026-12-07, Zen 5). The chunk depends on the
-// shapes only, so the sums' order does not depend on the thread count.
+// chunked, 64→32 1×1 16×16 78 → 90 (one thread on a loaded machine, 2026-12-07, Zen 5). The chunk
+// depends on the shapes only, so the sums' order does not depend on the thread count.
 inline int64_t wgrad_chunk_images(int64_t floats_per_image) {
   constexpr int64_t kChunkFloats = 128 * 1024;  // 512 KB
   return imax(1, kChunkFloats / imax(1, floats_per_image));

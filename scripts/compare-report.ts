@@ -93,9 +93,9 @@ export function compareReport(dir: string, opts: { seeds?: number[]; methods?: s
   // method at the ω of its lowest all-class domain-FID — chosen on these same evaluations, the way
   // papers pick ω, so an optimistic reading, not a held-out choice.
   const omegas = [...new Set([...cells.values()].filter((c) => c.step === proto.steps && METHODS.some(([m]) => m === c.method)).map((c) => c.omega))].sort((a, b) => a - b);
+  const at = (m: string, w: number) => cells.get(cellKey(proto.steps, w, m));
   const sweep: Array<Record<string, unknown>> = [];
   if (omegas.length > 2) {
-    const at = (m: string, w: number) => cells.get(cellKey(proto.steps, w, m));
     const cell = (c: Cell | undefined, g: Group, k: Metric) => (c ? `${ms(c.values[g][k])}${c.seeds.length < seeds.length ? ` (seeds ${c.seeds.join(', ')})` : ''}` : '–');
     for (const [g, k, title] of [['few', 'recall', 'Few recall'], ['few', 'fid', 'Few domain-FID'], ['overall', 'fid', 'all-class domain-FID']] as const) {
       lines.push(`#### ω sweep: ${title}, mean ± sd over seeds`, '', `| method | ${omegas.map((w) => `ω ${w}`).join(' | ')} |`, `|---|${omegas.map(() => '---:').join('|')}|`);
@@ -124,7 +124,7 @@ export function compareReport(dir: string, opts: { seeds?: number[]; methods?: s
     }
   }
   lines.push(missing.length === 0 ? `All ${seeds.length} seeds measured.` : `Not yet measured (seeds ${seeds.join(', ')}): ${missing.join('; ')}.`, '');
-  return { markdown: lines.join('\n'), summary: { protocol: proto, tables, minusDdpmFew: diffs, ...(omegas.length > 2 ? { sweep: { omegas, cells: METHODS.flatMap(([m]) => omegas.map((w) => cells.get(cellKey(proto.steps, w, m))).filter((c): c is Cell => c !== undefined)), bestOmegaByAllClassFid: sweep } } : {}), missing } };
+  return { markdown: lines.join('\n'), summary: { protocol: proto, tables, minusDdpmFew: diffs, ...(omegas.length > 2 ? { sweep: { omegas, cells: METHODS.flatMap(([m]) => omegas.map((w) => at(m, w)).filter((c): c is Cell => c !== undefined)), bestOmegaByAllClassFid: sweep } } : {}), missing } };
 }
 
 // Run as a script (the test imports compareReport without running this).

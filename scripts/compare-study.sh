@@ -121,31 +121,37 @@ run_job() {
   eval_ckpt "$2" "$3" "$4"
 }
 
+# recorded KEY: the items of protocol.json's list KEY, comma-separated, quotes and spaces dropped.
+recorded() {
+  [ -f "$DIR/protocol.json" ] || return 0
+  sed -n "s/.*\"$1\": \\[\\([^]]*\\)\\].*/\\1/p" "$DIR/protocol.json" | tr -d '" '
+}
+# union WRAP ITEM...: the items in first-seen order, each once and wrapped in WRAP, comma-separated.
+union() {
+  local wrap=$1 seen=' ' out=() i
+  shift
+  for i in "$@"; do
+    case $seen in *" $i "*) ;; *) seen+="$i " out+=("$wrap$i$wrap") ;; esac
+  done
+  (IFS=,; echo "${out[*]}")
+}
+
 # The protocol, for scripts/compare-report.ts (rewritten each start; the same for every start of
 # one study unless --steps / --per-class change, which then changes the tables' budget too).
 # "methods" and "sweepOmegas" are the unions over every start: the ones recorded so far, then this
 # start's new ones, so a study extended with another --methods or --omegas (or run by two starts at
 # once) keeps all of them.
 write_protocol() {
-  local m ws=() q='"'
+  local m ws=() q='"' known_methods=() known_omegas=()
   for m in ddpm cbdm t2h coral cbdm-coral cm cm-l0.1; do ws+=("$q$m$q: $(published "$m")"); done
   mkdir -p "$DIR"
-  local ms=() os=() known='' known_methods=() known_omegas=()
-  if [ -f "$DIR/protocol.json" ]; then
-    known=$(sed -n 's/.*"methods": \[\([^]]*\)\].*/\1/p' "$DIR/protocol.json" | tr -d '" ')
-    # Written before "methods" was recorded: all six, as compare-report.ts reads such a file.
-    grep -q '"methods"' "$DIR/protocol.json" || known=ddpm,cbdm,t2h,coral,cbdm-coral,cm
-    IFS=, read -r -a known_omegas <<<"$(sed -n 's/.*"sweepOmegas": \[\([^]]*\)\].*/\1/p' "$DIR/protocol.json" | tr -d ' ')"
-  fi
-  IFS=, read -r -a known_methods <<<"$known"
-  for m in "${known_methods[@]}" "${METHODS[@]}"; do
-    case " ${ms[*]} " in *" $q$m$q "*) ;; *) ms+=("$q$m$q") ;; esac
-  done
-  for m in "${known_omegas[@]}" "${SWEEP[@]}"; do
-    case " ${os[*]} " in *" $m "*) ;; *) os+=("$m") ;; esac
-  done
+  IFS=, read -r -a known_methods <<<"$(recorded methods)"
+  # Written before "methods" was recorded: all six, as compare-report.ts reads such a file.
+  if [ -f "$DIR/protocol.json" ] && ! grep -q '"methods"' "$DIR/protocol.json"; then known_methods=(ddpm cbdm t2h coral cbdm-coral cm); fi
+  IFS=, read -r -a known_omegas <<<"$(recorded sweepOmegas)"
   printf '{"dataset": "%s", "steps": %s, "methods": [%s], "equalOmega": %s, "publishedOmega": {%s}, "sweepOmegas": [%s],\n "train": "%s",\n "eval": "%s",\n "reuse": %s}\n' \
-    "$DATASET" "$FINAL" "$(IFS=,; echo "${ms[*]}")" "$EQUAL_OMEGA" "$(IFS=,; echo "${ws[*]}")" "$(IFS=,; echo "${os[*]}")" "${RECIPE[*]}" "${EVAL[*]}" \
+    "$DATASET" "$FINAL" "$(union "$q" "${known_methods[@]}" "${METHODS[@]}")" "$EQUAL_OMEGA" "$(IFS=,; echo "${ws[*]}")" \
+    "$(union '' "${known_omegas[@]}" "${SWEEP[@]}")" "${RECIPE[*]}" "${EVAL[*]}" \
     "$([ -n "$REUSE" ] && echo "$q$REUSE$q" || echo null)" >"$DIR/protocol.json.$$"
   mv "$DIR/protocol.json.$$" "$DIR/protocol.json"
 }
